@@ -1,0 +1,3 @@
+from mlflows.cli import main
+
+raise SystemExit(main())

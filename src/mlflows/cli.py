@@ -1,0 +1,49 @@
+"""The ``mlflows`` command: one subcommand per module, each registering itself.
+
+Every user mistake surfaces as a :class:`~mlflows.errors.UserError` and is printed here as a
+single ``error: ...`` line with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from mlflows.errors import UserError
+
+# Modules that contribute subcommands through ``register(subparsers)``.
+COMMAND_MODULES = (
+    "mlflows.cluster",
+    "mlflows.local.cli",
+)
+
+
+def run_cli(main: Callable[[], int | None]) -> int:
+    """Call ``main`` and turn a UserError (or Ctrl-C) into one line on stderr and an exit code."""
+    try:
+        return main() or 0
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlflows",
+        description="Distributed ML pipelines as Argo Workflows: render, set up, run locally.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_cli(lambda: args.func(args))
