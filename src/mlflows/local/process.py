@@ -1,0 +1,55 @@
+"""A container spec as a local process: argv, environment and working directory.
+
+The image is not used (there is no container engine here): ``python``/``python3`` run as this
+interpreter, so the entry points come from the installed package, and mount paths are rewritten
+to the volumes' local directories (see :mod:`mlflows.local.volumes`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflows.errors import UserError
+from mlflows.local.volumes import Mount, rewrite
+
+PYTHON_NAMES = {"python", "python3", sys.executable}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path | None
+
+
+def invocation(container: dict, mounts: list[Mount], extra_env: dict[str, str] | None = None) -> Invocation:
+    """How to run ``container`` here. ``extra_env`` (e.g. TF_CONFIG) wins over the container's."""
+    name = container.get("name", "main")
+    argv = [*container.get("command", []), *container.get("args", [])]
+    if not argv:
+        raise UserError(
+            f"container {name}: no command or args; the local runner cannot use the image's "
+            "entrypoint, so give the command explicitly"
+        )
+    argv = [rewrite(str(arg), mounts) for arg in argv]
+    if argv[0] in PYTHON_NAMES:
+        argv[0] = sys.executable
+
+    env = dict(os.environ)
+    for var in container.get("env", []):
+        if "value" not in var:
+            raise UserError(
+                f"container {name}: env {var['name']} uses valueFrom, which the local runner "
+                "does not resolve; give it a value"
+            )
+        env[var["name"]] = rewrite(str(var["value"]), mounts)
+    env.update(extra_env or {})
+
+    working_dir = container.get("workingDir")
+    cwd = Path(rewrite(working_dir, mounts)) if working_dir else None
+    if cwd is not None:
+        cwd.mkdir(parents=True, exist_ok=True)
+    return Invocation(argv, env, cwd)
