@@ -1,0 +1,146 @@
+"""The end-to-end pipeline, Fashion-MNIST to a served model:
+
+    ingest ─┬─ train cnn ──────── evaluate ── promote ─┐
+    (memo)  ├─ train dropout ──── evaluate ── promote ─┼─ select ── serve ── predict
+            └─ train batch-norm ─ evaluate ── promote ─┘
+
+Each train is a TFJob of several workers; each promote serves its model as soon as it is evaluated
+if it beats the model being served (asynchronous fan-in); select runs once every branch has ended,
+even if one failed, and keeps the best.
+
+    python flows/e2e.py                 print the Workflow as YAML
+    python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
+    python flows/e2e.py --local         run it on this machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hera.workflows import DAG, Workflow
+from hera.workflows import models as m
+
+from mlflows import local, submit
+from mlflows.cli import run_cli
+from mlflows.datasets import DATASET_VERSIONS, dataset_version
+from mlflows.memoize import MemoCache
+from mlflows.names import k8s_name
+from mlflows.patterns import fan_in, follow_each
+from mlflows.render import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
+from mlflows.specs import ModelSpec, check_specs, select_specs, with_overrides
+from mlflows.workloads import TRAINER_IMAGE, Workloads
+
+# One line per model; a hyperparameter sweep is more lines.
+MODELS = [
+    ModelSpec(name="cnn", architecture="cnn"),
+    ModelSpec(name="dropout", architecture="dropout"),
+    ModelSpec(name="batch-norm", architecture="batch_norm"),
+]
+
+
+def build_workflow(
+    models: list[ModelSpec] = MODELS,
+    *,
+    dataset: str = "fashion_mnist",
+    namespace: str = "mlflows",
+    image: str = TRAINER_IMAGE,
+    cache_max_age: str = "24h",
+    asynchronous: bool = True,
+) -> Workflow:
+    models = check_specs(models)
+    workloads = Workloads(image=image, cache=MemoCache(max_age=cache_max_age))
+    with Workflow(
+        generate_name="e2e-",
+        namespace=k8s_name(namespace, "namespace"),
+        entrypoint="pipeline",
+        arguments={"dataset": dataset, "dataset-version": dataset_version(dataset)},
+        volumes=[workloads.volume.volume()],
+        service_account_name=workloads.accounts.steps,
+        pod_gc=m.PodGC(strategy="OnPodSuccess"),
+    ) as workflow:
+        with DAG(name="pipeline"):
+            data = workloads.ingest()
+            evaluated = [data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models]
+            if asynchronous:  # each model is served as soon as it beats the one being served
+                evaluated = follow_each(evaluated, workloads.promote)
+            best = fan_in(evaluated, join=workloads.select(models))
+            served = best >> workloads.serve()
+            served >> workloads.predict(served)
+    return workflow
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    flow = parser.add_argument_group("the pipeline")
+    flow.add_argument("--namespace", default="mlflows", help="Kubernetes namespace to run in")
+    flow.add_argument("--image", default=TRAINER_IMAGE, help="image with mlflows[ml] for every step")
+    flow.add_argument(
+        "--models",
+        default=",".join(spec.name for spec in MODELS),
+        help=f"comma-separated model specs to train, one branch each (known: "
+        f"{', '.join(spec.name for spec in MODELS)})",
+    )
+    flow.add_argument("--workers", type=int, help="TFJob workers per model (default: each spec's own)")
+    flow.add_argument("--epochs", type=int, help="training epochs per model (default: each spec's own)")
+    flow.add_argument(
+        "--steps-per-epoch", type=int, help="training steps per epoch (default: each spec's own)"
+    )
+    flow.add_argument(
+        "--dataset", default="fashion_mnist", choices=sorted(DATASET_VERSIONS),
+        help="dataset to ingest; 'digits' ships with scikit-learn and needs no internet",
+    )
+    flow.add_argument(
+        "--cache-max-age", default="24h", help="how long a memoized ingestion stays valid (Go duration)"
+    )
+    flow.add_argument(
+        "--fan-in", choices=("async", "sync"), default="async",
+        help="async: serve each model as soon as it beats the served one; sync: select after all",
+    )
+    flow.add_argument(
+        "--argo-version", choices=ARGO_VERSIONS, default=DEFAULT_ARGO_VERSION,
+        help="Argo Workflows version to render for",
+    )
+    flow.add_argument("--output", metavar="FILE", help="write the YAML here instead of stdout")
+    submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
+    running = parser.add_argument_group("running on this machine")
+    running.add_argument("--local", action="store_true", help="run the pipeline here, not on a cluster")
+    local.add_arguments(running)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    models = with_overrides(
+        select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
+        workers=args.workers,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+    )
+    workflow = build_workflow(
+        models,
+        dataset=args.dataset,
+        namespace=args.namespace,
+        image=args.image,
+        cache_max_age=args.cache_max_age,
+        asynchronous=args.fan_in == "async",
+    )
+    manifest = render(workflow, args.argo_version)
+    if args.local:
+        return local.run_from_args(manifest, args)
+    if args.submit:
+        return submit.submit_from_args(manifest, args)
+    text = to_yaml(manifest)
+    if args.output:
+        with open(args.output, "w") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,40 @@
+"""Render a Hera workflow for a given Argo version, deterministically (same input, same bytes).
+
+Hera's models follow Argo v4. For v3.7 the one difference mlflows output touches is the memo
+cache: v3.7's schema requires ``memoize.cache.configMap.key`` (a ConfigMapKeySelector) where v4 has
+a plain reference and rejects it. v3.7's controller stores the entry under the memo key, so that is
+the key rendered there.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+from hera.workflows import Workflow
+
+from mlflows.errors import UserError
+from mlflows.manifest import to_yaml
+
+__all__ = ["ARGO_VERSIONS", "DEFAULT_ARGO_VERSION", "render", "to_yaml"]
+
+ARGO_VERSIONS = ("4.1", "3.7")
+DEFAULT_ARGO_VERSION = "4.1"
+
+
+def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) -> dict:
+    """The workflow as a plain dict, shaped for ``argo_version`` ("4.1" or "3.7")."""
+    if argo_version not in ARGO_VERSIONS:
+        raise UserError(
+            f"argo-version: {argo_version!r} is not supported; choose one of {', '.join(ARGO_VERSIONS)}"
+        )
+    if isinstance(workflow, dict):
+        manifest = copy.deepcopy(workflow)
+    else:  # through Hera's YAML for its human-readable key order ("name" first, maps last)
+        manifest = yaml.safe_load(workflow.to_yaml())
+    if argo_version == "3.7":
+        for template in manifest.get("spec", {}).get("templates", []):
+            if memoize := template.get("memoize"):
+                memoize["cache"]["configMap"]["key"] = memoize["key"]
+    return manifest
+

@@ -1,0 +1,89 @@
+"""Model specs: an architecture plus the hyperparameters it trains with.
+
+One spec is one training branch, so a hyperparameter sweep is just a longer list. Specs are checked
+together: names must be unique Kubernetes names, and no two specs may train the same model (the
+book's third branch trained ``dropout`` a second time — a copy-paste bug this makes impossible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+from mlflows.errors import UserError
+from mlflows.names import k8s_name
+
+# The architectures mlflows.ml.models registers. Kept here as plain names so rendering a workflow
+# does not import TensorFlow; tests/test_specs.py checks the two lists agree.
+ARCHITECTURES = ("cnn", "dropout", "batch_norm")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    architecture: str
+    learning_rate: float = 1e-3
+    batch_size_per_replica: int = 64
+    epochs: int = 3
+    steps_per_epoch: int = 100
+    workers: int = 2
+
+    @property
+    def hyperparameters(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
+
+
+# The book's three models; `--models` picks among these by name.
+DEFAULT_MODELS = (
+    ModelSpec(name="cnn", architecture="cnn"),
+    ModelSpec(name="dropout", architecture="dropout"),
+    ModelSpec(name="batch-norm", architecture="batch_norm"),
+)
+
+
+def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
+    """The specs, if together they make a valid fan-out; else UserError naming the first problem."""
+    if not specs:
+        raise UserError("models: no model to train; name at least one, e.g. --models cnn")
+    seen: dict[tuple, str] = {}
+    names: set[str] = set()
+    for index, spec in enumerate(specs):
+        field = f"models[{index}]"
+        k8s_name(spec.name, f"{field}.name", max_length=40)  # leaves room for "train-" etc.
+        if spec.name in names:
+            raise UserError(f"{field}.name: {spec.name!r} is used twice; give each model its own name")
+        names.add(spec.name)
+        if spec.architecture not in ARCHITECTURES:
+            raise UserError(
+                f"{field}.architecture: unknown architecture {spec.architecture!r}; "
+                f"known: {', '.join(ARCHITECTURES)}"
+            )
+        for number in ("workers", "epochs", "steps_per_epoch", "batch_size_per_replica"):
+            if getattr(spec, number) < 1:
+                raise UserError(f"{field}.{number}: {getattr(spec, number)} is too small; use 1 or more")
+        if not spec.learning_rate > 0:
+            raise UserError(f"{field}.learning_rate: {spec.learning_rate} must be positive")
+        if spec.hyperparameters in seen:
+            raise UserError(
+                f"{field}: {spec.name!r} trains the same model as {seen[spec.hyperparameters]!r} "
+                "(same architecture and hyperparameters); change one or drop it"
+            )
+        seen[spec.hyperparameters] = spec.name
+    return tuple(specs)
+
+
+def select_specs(names: Sequence[str], catalogue: Sequence[ModelSpec] = DEFAULT_MODELS) -> list[ModelSpec]:
+    """The catalogue's specs named in ``names``, in that order; UserError for an unknown name."""
+    by_name = {spec.name: spec for spec in catalogue}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise UserError(
+            f"models: unknown model spec {unknown[0]!r}; known: {', '.join(by_name)}"
+        )
+    return [by_name[name] for name in names]
+
+
+def with_overrides(specs: Sequence[ModelSpec], **overrides) -> list[ModelSpec]:
+    """Every spec with the given fields replaced (None leaves a field as it is)."""
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    return [replace(spec, **changes) for spec in specs]

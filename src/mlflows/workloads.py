@@ -1,0 +1,290 @@
+"""The ML workloads of a pipeline as Argo templates, each running an ``mlflows.ml`` entry point.
+
+:class:`Workloads` binds them to one image, one shared volume and the service accounts; each method
+returns a DAG task (creating its template the first time), so a flow reads like the pipeline::
+
+    data = workloads.ingest()
+    trained = data >> workloads.train(spec)
+
+Paths follow docs/architecture.md: datasets under ``datasets/``, everything a run makes under
+``runs/{{workflow.name}}/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
+from hera.workflows import models as m
+
+from mlflows.inference_service import Autoscaling, inference_service_manifest, inference_service_step
+from mlflows.memoize import MemoCache, memoized
+from mlflows.specs import ModelSpec
+from mlflows.storage import SharedVolume
+from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
+
+TRAINER_IMAGE = "ghcr.io/mlflows/trainer:0.1.0"
+DATASET = "{{workflow.parameters.dataset}}"
+DATASET_VERSION = "{{workflow.parameters.dataset-version}}"
+RUN = "runs/{{workflow.name}}"
+OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
+
+
+@dataclass(frozen=True)
+class ServiceAccounts:
+    """One service account per kind of step, each with only the permissions it needs
+    (:mod:`mlflows.cluster` renders them)."""
+
+    steps: str = "mlflows-steps"  # container steps: only report their outputs to Argo
+    resources: str = "mlflows-resources"  # resource steps: create and watch TFJobs, InferenceServices
+    workloads: str = "mlflows-workloads"  # TFJob workers and model servers: no Kubernetes API at all
+
+
+@dataclass(frozen=True)
+class Workloads:
+    image: str = TRAINER_IMAGE
+    volume: SharedVolume = field(default_factory=SharedVolume)
+    accounts: ServiceAccounts = field(default_factory=ServiceAccounts)
+    cache: MemoCache = field(default_factory=MemoCache)
+    service_name: str = "fashion-mnist"
+    autoscaling: Autoscaling = field(default_factory=Autoscaling)
+    gang_scheduling: GangScheduling | None = None
+    worker_cpu: str | None = "2"
+    worker_memory: str | None = "4Gi"
+    _templates: dict = field(default_factory=dict, compare=False, repr=False)
+
+    # Paths on the shared volume, as the containers see them.
+    def data_dir(self) -> str:
+        return self.volume.path("datasets")
+
+    def model_dir(self, spec: ModelSpec) -> str:
+        return self.volume.path(RUN, "models", spec.name)
+
+    def versions_dir(self) -> str:
+        return self.volume.path(RUN, "serving")
+
+    # Tasks, in pipeline order.
+    def ingest(self) -> Task:
+        """Load the dataset onto the volume once per (dataset, version, splits) within the cache's
+        max age; a rerun is a memo hit that skips the download."""
+        return self._template("ingest", self._ingest_template)(
+            name="ingest",
+            arguments={"dataset": DATASET, "version": DATASET_VERSION, "splits": "train,test"},
+        )
+
+    def train(self, spec: ModelSpec) -> Task:
+        """Train ``spec`` as a TFJob of ``spec.workers`` workers."""
+        return self._template(f"train-{spec.name}", lambda: self._train_template(spec))(
+            name=f"train-{spec.name}"
+        )
+
+    def evaluate(self, spec: ModelSpec) -> Task:
+        """Evaluate the model ``spec`` trained; output parameter ``accuracy``."""
+        return self._template("evaluate", self._evaluate_template)(
+            name=f"evaluate-{spec.name}", arguments={"model-dir": self.model_dir(spec)}
+        )
+
+    def promote(self, evaluated: Task) -> Task:
+        """Serve the model ``evaluated`` (an :meth:`evaluate` task) evaluated if it beats the
+        current champion, or if there is none yet."""
+        return self._template("promote", self._promote_template)(
+            name=evaluated.name.replace("evaluate-", "promote-", 1),
+            arguments={
+                "model-dir": _argument(evaluated, "model-dir"),
+                "accuracy": f"{{{{tasks.{evaluated.name}.outputs.parameters.accuracy}}}}",
+            },
+        )
+
+    def select(self, specs: list[ModelSpec]) -> Task:
+        """Evaluate every trained model that exists, promote the best; fails if none exists."""
+        return self._template("select", lambda: self._select_template(specs))(name="select")
+
+    def serve(self) -> Task:
+        """Apply the InferenceService over the promoted versions and wait until it is Ready;
+        output parameter ``url``."""
+        return self._template("serve", self._serve_template)(name="serve")
+
+    def predict(self, served: Task) -> Task:
+        """Send one test image through the served model and print the predicted class."""
+        return self._template("predict", self._predict_template)(
+            name="predict",
+            arguments={"url": f"{{{{tasks.{served.name}.outputs.parameters.url}}}}"},
+        )
+
+    # Templates, each created once per workflow.
+    def _template(self, name: str, make):
+        if name not in self._templates:
+            self._templates[name] = make()
+        return self._templates[name]
+
+    def _container(self, name: str, module: str, args: list[str], **kwargs) -> Container:
+        return Container(
+            name=name,
+            image=self.image,
+            command=["python", "-m", module],
+            args=args,
+            volume_mounts=[self.volume.mount()],
+            service_account_name=self.accounts.steps,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _output(name: str) -> Parameter:
+        return Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS}/{name}"))
+
+    def _ingest_template(self) -> Container:
+        template = self._container(
+            "ingest",
+            "mlflows.ml.ingest",
+            [
+                "--dataset", "{{inputs.parameters.dataset}}",
+                "--version", "{{inputs.parameters.version}}",
+                "--splits", "{{inputs.parameters.splits}}",
+                "--data-dir", self.data_dir(),
+                "--record-file", f"{OUTPUTS}/record",
+            ],
+            inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
+            outputs=[self._output("record")],
+            # Downloads fail transiently; a retry a little later usually succeeds.
+            retry_strategy=m.RetryStrategy(
+                limit=3,
+                retry_policy="Always",
+                backoff=m.Backoff(duration="30s", factor=2, max_duration="10m"),
+            ),
+        )
+        return memoized(template, key_parameters=["dataset", "version", "splits"], cache=self.cache)
+
+    def _train_template(self, spec: ModelSpec) -> Resource:
+        checkpoints = self.volume.path(RUN, "checkpoints", spec.name)
+        manifest = tfjob_manifest(
+            generate_name=f"{{{{workflow.name}}}}-{spec.name}-",
+            image=self.image,
+            command=["python", "-m", "mlflows.ml.train"],
+            args=[
+                "--model-type", spec.architecture,
+                "--dataset", DATASET,
+                "--data-dir", self.data_dir(),
+                "--saved-model-dir", self.model_dir(spec),
+                "--checkpoint-dir", checkpoints,
+                "--epochs", str(spec.epochs),
+                "--steps-per-epoch", str(spec.steps_per_epoch),
+                "--batch-size-per-replica", str(spec.batch_size_per_replica),
+                "--learning-rate", str(spec.learning_rate),
+                "--metrics-file", self.model_dir(spec) + ".metrics.json",
+            ],
+            workers=spec.workers,
+            volume=self.volume,
+            service_account=self.accounts.workloads,
+            cpu=self.worker_cpu,
+            memory=self.worker_memory,
+            gang_scheduling=self.gang_scheduling,
+        )
+        template = tfjob_step(f"train-{spec.name}", manifest, service_account=self.accounts.resources)
+        # An API hiccup while creating or watching the job is worth one more try; a failed
+        # training is not (the TFJob already restarted its workers).
+        template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
+        return template
+
+    def _evaluate_template(self) -> Container:
+        return self._container(
+            "evaluate",
+            "mlflows.ml.select",
+            [
+                "evaluate",
+                "--model-dir", "{{inputs.parameters.model-dir}}",
+                "--dataset", DATASET,
+                "--data-dir", self.data_dir(),
+                "--accuracy-file", f"{OUTPUTS}/accuracy",
+            ],
+            inputs=[Parameter(name="model-dir")],
+            outputs=[self._output("accuracy")],
+        )
+
+    def _promote_template(self) -> Steps:
+        champion = self._container(
+            "champion",
+            "mlflows.ml.select",
+            ["champion", "--versions-dir", self.versions_dir(), "--accuracy-file", f"{OUTPUTS}/accuracy"],
+            outputs=[self._output("accuracy")],
+        )
+        publish = self._container(
+            "publish",
+            "mlflows.ml.select",
+            [
+                "promote",
+                "--model-dir", "{{inputs.parameters.model-dir}}",
+                "--accuracy", "{{inputs.parameters.accuracy}}",
+                "--versions-dir", self.versions_dir(),
+            ],
+            inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
+        )
+        better = "{{inputs.parameters.accuracy}} > {{steps.champion.outputs.parameters.accuracy}}"
+        # Held for the whole read-compare-publish, so two branches finishing together cannot both
+        # see the same champion and the worse one overwrite the better.
+        lock = m.Synchronization(mutexes=[m.Mutex(name=f"{self.service_name}-champion")])
+        with Steps(
+            name="promote",
+            inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
+            synchronization=lock,
+        ) as promote:
+            Step(name="champion", template=champion)
+            Step(
+                name="publish",
+                template=publish,
+                when=better,
+                arguments={
+                    "model-dir": "{{inputs.parameters.model-dir}}",
+                    "accuracy": "{{inputs.parameters.accuracy}}",
+                },
+            )
+            Step(name="serve", template=self._template("serve", self._serve_template), when=better)
+        return promote
+
+    def _select_template(self, specs: list[ModelSpec]) -> Container:
+        return self._container(
+            "select",
+            "mlflows.ml.select",
+            [
+                "best",
+                "--candidates", *(self.model_dir(spec) for spec in specs),
+                "--dataset", DATASET,
+                "--data-dir", self.data_dir(),
+                "--versions-dir", self.versions_dir(),
+                "--result-file", f"{OUTPUTS}/result",
+                "--accuracy-file", f"{OUTPUTS}/accuracy",
+            ],
+            outputs=[self._output("accuracy"), self._output("result")],
+        )
+
+    def _serve_template(self) -> Resource:
+        manifest = inference_service_manifest(
+            name=self.service_name,
+            storage_uri=self.volume.storage_uri(RUN, "serving"),
+            service_account=self.accounts.workloads,
+            autoscaling=self.autoscaling,
+        )
+        template = inference_service_step("serve", manifest, service_account=self.accounts.resources)
+        template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
+        return template
+
+    def _predict_template(self) -> Container:
+        return self._container(
+            "predict",
+            "mlflows.ml.client",
+            [
+                "--url", "{{inputs.parameters.url}}",
+                "--model-name", self.service_name,
+                "--dataset", DATASET,
+                "--data-dir", self.data_dir(),
+                "--index", "0",
+            ],
+            inputs=[Parameter(name="url")],
+        )
+
+
+def _argument(task: Task, name: str) -> str:
+    """The value ``task`` passes for its template's input parameter ``name``."""
+    for arguments in task.arguments:
+        if name in arguments:
+            return arguments[name]
+    raise KeyError(f"task {task.name} passes no argument {name!r}")
