@@ -25,7 +25,7 @@ from mlflows import local, submit
 from mlflows.cli import run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.memoize import MemoCache
-from mlflows.names import k8s_name
+from mlflows.names import k8s_name, suggest_name
 from mlflows.patterns import fan_in, follow_each
 from mlflows.render import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
 from mlflows.specs import ModelSpec, check_specs, select_specs, with_overrides
@@ -49,7 +49,9 @@ def build_workflow(
     asynchronous: bool = True,
 ) -> Workflow:
     models = check_specs(models)
-    workloads = Workloads(image=image, cache=MemoCache(max_age=cache_max_age))
+    workloads = Workloads(
+        image=image, cache=MemoCache(max_age=cache_max_age), service_name=suggest_name(dataset)
+    )
     with Workflow(
         generate_name="e2e-",
         namespace=k8s_name(namespace, "namespace"),

@@ -8,7 +8,9 @@ the key rendered there.
 
 from __future__ import annotations
 
+import argparse
 import copy
+import sys
 
 import yaml
 from hera.workflows import Workflow
@@ -16,7 +18,7 @@ from hera.workflows import Workflow
 from mlflows.errors import UserError
 from mlflows.manifest import to_yaml
 
-__all__ = ["ARGO_VERSIONS", "DEFAULT_ARGO_VERSION", "render", "to_yaml"]
+__all__ = ["ARGO_VERSIONS", "DEFAULT_ARGO_VERSION", "render", "show", "to_yaml"]
 
 ARGO_VERSIONS = ("4.1", "3.7")
 DEFAULT_ARGO_VERSION = "4.1"
@@ -38,3 +40,12 @@ def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) 
                 memoize["cache"]["configMap"]["key"] = memoize["key"]
     return manifest
 
+
+
+def show(workflow: Workflow, argv: list[str] | None = None) -> None:
+    """What an example's ``__main__`` does: print the workflow as YAML (``--argo-version 3.7`` to
+    render for v3.7)."""
+    parser = argparse.ArgumentParser(description="Print this workflow as YAML.")
+    parser.add_argument("--argo-version", choices=ARGO_VERSIONS, default=DEFAULT_ARGO_VERSION)
+    args = parser.parse_args(argv)
+    sys.stdout.write(to_yaml(render(workflow, args.argo_version)))

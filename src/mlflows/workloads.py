@@ -46,7 +46,7 @@ class Workloads:
     volume: SharedVolume = field(default_factory=SharedVolume)
     accounts: ServiceAccounts = field(default_factory=ServiceAccounts)
     cache: MemoCache = field(default_factory=MemoCache)
-    service_name: str = "fashion-mnist"
+    service_name: str = "fashion-mnist"  # the InferenceService, and the model name clients ask for
     autoscaling: Autoscaling = field(default_factory=Autoscaling)
     gang_scheduling: GangScheduling | None = None
     worker_cpu: str | None = "2"

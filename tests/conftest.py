@@ -1,0 +1,79 @@
+"""Shared fixtures: the repository's flows and examples, golden files, the engines' schemas."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(path for path in (REPO / "examples").glob("*.py"))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite every golden YAML from the current rendering instead of comparing",
+    )
+
+
+def load_flow(path: Path):
+    """A flow file (flows/*.py) imported as a module, without running its __main__."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def example_workflow(path: Path):
+    """The ``workflow`` an example file builds."""
+    return runpy.run_path(str(path))["workflow"]
+
+
+@pytest.fixture(scope="session")
+def e2e():
+    return load_flow(REPO / "flows" / "e2e.py")
+
+
+class Goldens:
+    def __init__(self, update: bool):
+        self.update = update
+
+    def check(self, path: Path, text: str) -> None:
+        """``text`` must equal the golden file at ``path``; the failure shows a unified diff."""
+        if self.update:
+            path.write_text(text)
+            return
+        if not path.exists():
+            pytest.fail(f"no golden {path.relative_to(REPO)}; create it with pytest --update-goldens")
+        expected = path.read_text()
+        if text != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                    fromfile=f"{path.relative_to(REPO)} (golden)", tofile="rendered now",
+                )
+            )
+            pytest.fail(f"rendering differs from the golden; if intended, run pytest --update-goldens\n{diff}")
+
+
+@pytest.fixture(scope="session")
+def goldens(request) -> Goldens:
+    return Goldens(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def schema_dir() -> Path:
+    """The engines' published schemas (MLFLOWS_SCHEMA_DIR); CI always sets it."""
+    value = os.environ.get("MLFLOWS_SCHEMA_DIR")
+    if not value:
+        pytest.skip(
+            "MLFLOWS_SCHEMA_DIR is not set: strict schema validation skipped "
+            "(set it to the folder with Argo's JSON Schema and the CRDs, e.g. ../shared/schemas)"
+        )
+    return Path(value)

@@ -1,0 +1,61 @@
+"""User mistakes in the e2e flow's options: one ``error:`` line naming the field, a non-zero exit,
+no traceback, and nothing sent to the Argo server even with --submit."""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import REPO
+
+
+@pytest.fixture
+def tripwire_server():
+    """A loopback HTTP server that only records whether anyone called it."""
+    calls: list[str] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            calls.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", calls
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        (["--namespace", "ML_Team"], "namespace"),
+        (["--models", "cnn,cnn"], "models[1].name"),
+        (["--models", "cnn,resnet"], "models"),
+        (["--models", ""], "models"),
+        (["--workers", "0"], "models[0].workers"),
+        (["--epochs", "-1"], "models[0].epochs"),
+        (["--cache-max-age", "one day"], "cache max age"),
+    ],
+)
+def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
+    server, calls = tripwire_server
+    result = subprocess.run(
+        [sys.executable, "flows/e2e.py", *options, "--submit"],
+        cwd=REPO, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "ARGO_SERVER": server, "ARGO_TOKEN": "t"},
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}:"), result.stderr
+    assert result.stdout == ""
+    assert calls == []

@@ -1,0 +1,157 @@
+"""Properties of the rendered e2e workflow that the pipeline's meaning depends on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from mlflows.patterns import FINISHED_PHASES
+from mlflows.render import render
+from mlflows.specs import ModelSpec
+
+
+def templates(manifest: dict) -> dict[str, dict]:
+    return {template["name"]: template for template in manifest["spec"]["templates"]}
+
+
+def dag_tasks(manifest: dict) -> dict[str, dict]:
+    entry = templates(manifest)[manifest["spec"]["entrypoint"]]
+    return {task["name"]: task for task in entry["dag"]["tasks"]}
+
+
+def depends_on(task: dict) -> set[str]:
+    """The task names a ``depends`` expression mentions."""
+    names = re.findall(r"([A-Za-z0-9][-A-Za-z0-9]*)(?:\.[A-Za-z]+)?", task.get("depends", ""))
+    return set(names)
+
+
+def ancestors(tasks: dict[str, dict], name: str) -> set[str]:
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for parent in depends_on(tasks[pending.pop()]) - found:
+            found.add(parent)
+            pending.append(parent)
+    return found
+
+
+def tfjobs(manifest: dict) -> dict[str, tuple[dict, dict]]:
+    """Template name -> (resource section, embedded TFJob) for every TFJob step."""
+    found = {}
+    for name, template in templates(manifest).items():
+        resource = template.get("resource")
+        if resource and yaml.safe_load(resource["manifest"])["kind"] == "TFJob":
+            found[name] = (resource, yaml.safe_load(resource["manifest"]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def manifest(e2e) -> dict:
+    return render(e2e.build_workflow())
+
+
+def test_success_condition_counts_every_replica(e2e):
+    specs = [ModelSpec(name="one", architecture="cnn", workers=1),
+             ModelSpec(name="three", architecture="dropout", workers=3)]
+    jobs = tfjobs(render(e2e.build_workflow(specs)))
+    assert set(jobs) == {"train-one", "train-three"}
+    for resource, job in jobs.values():
+        replicas = job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"]
+        assert resource["successCondition"] == f"status.replicaStatuses.Worker.succeeded = {replicas}"
+        assert resource["failureCondition"] == "status.replicaStatuses.Worker.failed > 0"
+    assert [job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] for _, job in jobs.values()] == [1, 3]
+
+
+def test_each_branch_trains_a_different_model(manifest):
+    jobs = tfjobs(manifest)
+    assert len(jobs) == 3
+    trained = {
+        tuple(job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["args"])
+        for _, job in jobs.values()
+    }
+    assert len(trained) == 3
+    model_types = sorted(args[args.index("--model-type") + 1] for args in trained)
+    assert model_types == ["batch_norm", "cnn", "dropout"]
+
+
+def test_branches_default_to_two_workers_under_one_owner(manifest):
+    for resource, job in tfjobs(manifest).values():
+        assert job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] >= 2
+        assert resource["setOwnerReference"] is True
+        assert resource["action"] == "create"
+
+
+def test_first_serving_depends_on_exactly_one_training_branch(manifest):
+    tasks = dag_tasks(manifest)
+    promotes = [name for name in tasks if name.startswith("promote-")]
+    assert len(promotes) == 3
+    for promote in promotes:
+        trained = {name for name in ancestors(tasks, promote) if name.startswith("train-")}
+        assert trained == {promote.replace("promote-", "train-")}
+    # The promote template serves from inside (its `serve` step), guarded by `when`.
+    promote_steps = [step for group in templates(manifest)["promote"]["steps"] for step in group]
+    serve = next(step for step in promote_steps if step["name"] == "serve")
+    assert serve["template"] == "serve" and ">" in serve["when"]
+
+
+def test_promotion_is_serialized_by_a_mutex(manifest):
+    promote = templates(manifest)["promote"]
+    assert promote["synchronization"]["mutexes"][0]["name"]
+
+
+def test_the_final_step_is_the_only_leaf(manifest):
+    """Argo's DAG phase comes from its leaves; an Omitted leaf under a failed branch would fail
+    the run, so only the final step may be a leaf."""
+    tasks = dag_tasks(manifest)
+    parents = set().union(*(depends_on(task) for task in tasks.values()))
+    assert set(tasks) - parents == {"predict"}
+
+
+@pytest.mark.parametrize("asynchronous, joined", [(True, "promote-"), (False, "evaluate-")])
+def test_select_runs_whatever_each_branch_did(e2e, asynchronous, joined):
+    tasks = dag_tasks(render(e2e.build_workflow(asynchronous=asynchronous)))
+    depends = tasks["select"]["depends"]
+    branches = sorted(name for name in tasks if name.startswith(joined))
+    assert depends_on(tasks["select"]) == set(branches)
+    for branch in branches:
+        for phase in FINISHED_PHASES:
+            assert f"{branch}.{phase}" in depends
+
+
+def test_memo_key_is_built_from_the_dataset(e2e):
+    """The key is an expression over the ingest step's inputs; resolving it (as Argo does) for two
+    datasets gives two keys, each valid for Argo's ConfigMap cache."""
+    keys = set()
+    for dataset in ("fashion_mnist", "mnist"):
+        manifest = render(e2e.build_workflow(dataset=dataset))
+        ingest = templates(manifest)["ingest"]
+        arguments = {p["name"]: p["value"] for p in dag_tasks(manifest)["ingest"]["arguments"]["parameters"]}
+        workflow_parameters = {p["name"]: p["value"] for p in manifest["spec"]["arguments"]["parameters"]}
+        inputs = {
+            name: re.sub(r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: workflow_parameters[m[1]], value)
+            for name, value in arguments.items()
+        }
+        key = re.sub(
+            r"\{\{=sprig\.regexReplaceAll\('([^']*)', inputs\.parameters\['([-\w]+)'\], '([^']*)'\)\}\}",
+            lambda m: re.sub(m[1], m[3], inputs[m[2]]),
+            ingest["memoize"]["key"],
+        )
+        assert re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", key), key  # Argo's cacheKeyRegex
+        keys.add(key)
+    assert len(keys) == 2
+
+
+def test_argo_37_needs_the_cache_key_and_41_rejects_it(e2e):
+    workflow = e2e.build_workflow()
+    v41 = templates(render(workflow, "4.1"))["ingest"]["memoize"]
+    v37 = templates(render(workflow, "3.7"))["ingest"]["memoize"]
+    assert "key" not in v41["cache"]["configMap"]
+    assert v37["cache"]["configMap"]["key"] == v37["key"]
+
+
+def test_every_step_runs_under_a_named_service_account(manifest):
+    for name, template in templates(manifest).items():
+        if "container" in template or "resource" in template:
+            assert template.get("serviceAccountName"), name
