@@ -5,7 +5,7 @@ a branch failed. Compare `fan_in(branches, join)` alone, the synchronous shape."
 from hera.workflows import DAG, Container, Workflow
 
 from mlflows.patterns import fan_in, follow_each
-from mlflows.render import show
+from mlflows.rendering import show
 
 BRANCH_SECONDS = {"fast": 1, "medium": 2, "slow": 3}
 

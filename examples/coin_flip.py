@@ -3,7 +3,7 @@ Pass ``-p coin=heads`` (or tails) to force a side."""
 
 from hera.workflows import Container, Script, Steps, Workflow
 
-from mlflows.render import show
+from mlflows.rendering import show
 
 with Workflow(generate_name="coin-flip-", entrypoint="main", arguments={"coin": "random"}) as workflow:
     flip = Script(

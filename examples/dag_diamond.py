@@ -2,7 +2,7 @@
 
 from hera.workflows import DAG, Container, Workflow
 
-from mlflows.render import show
+from mlflows.rendering import show
 
 with Workflow(generate_name="dag-diamond-", entrypoint="diamond") as workflow:
     echo = Container(

@@ -2,7 +2,7 @@
 
 from hera.workflows import Container, Workflow
 
-from mlflows.render import show
+from mlflows.rendering import show
 
 with Workflow(generate_name="hello-world-", entrypoint="hello") as workflow:
     Container(name="hello", image="busybox:1.36", command=["echo"], args=["hello world"])

@@ -5,7 +5,7 @@ from hera.workflows import DAG, Container, Parameter, Workflow
 from hera.workflows import models as m
 
 from mlflows.memoize import MemoCache, memoized
-from mlflows.render import show
+from mlflows.rendering import show
 
 with Workflow(generate_name="memoize-", entrypoint="main", arguments={"dataset": "digits"}) as workflow:
     download = memoized(

@@ -4,7 +4,7 @@ from hera.workflows import Parameter, Resource, Steps, Workflow
 from hera.workflows import models as m
 
 from mlflows.manifest import to_yaml
-from mlflows.render import show
+from mlflows.rendering import show
 
 CONFIG = {
     "apiVersion": "v1",

@@ -2,7 +2,7 @@
 
 from hera.workflows import Container, Script, Steps, Workflow
 
-from mlflows.render import show
+from mlflows.rendering import show
 
 with Workflow(generate_name="script-template-", entrypoint="main") as workflow:
     gen_number = Script(

@@ -27,7 +27,7 @@ from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
 from mlflows.patterns import fan_in, follow_each
-from mlflows.render import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
+from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
 from mlflows.specs import ModelSpec, check_specs, select_specs, with_overrides
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 

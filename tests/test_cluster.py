@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from mlflows.cluster import setup_manifests
-from mlflows.render import render
+from mlflows.rendering import render
 
 
 def rules_by_account(manifests: list[dict]) -> dict[str, list[dict]]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES, REPO, example_workflow
 
 from mlflows.cluster import setup_manifests
-from mlflows.render import render, to_yaml
+from mlflows.rendering import render, to_yaml
 
 FLOW_RENDERINGS = {
     "e2e.yaml": ({}, "4.1"),

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mlflows.patterns import FINISHED_PHASES
-from mlflows.render import render
+from mlflows.rendering import render
 from mlflows.specs import ModelSpec
 
 

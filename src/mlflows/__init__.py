@@ -27,8 +27,8 @@ _EXPORTS = {
     "finished": "mlflows.patterns",
     "Workloads": "mlflows.workloads",
     "ServiceAccounts": "mlflows.workloads",
-    "render": "mlflows.render",
-    "to_yaml": "mlflows.render",
+    "render": "mlflows.rendering",
+    "to_yaml": "mlflows.rendering",
     "setup_manifests": "mlflows.cluster",
     "UserError": "mlflows.errors",
 }
