@@ -1,0 +1,31 @@
+"""Every workflow mlflows renders passes Argo's schema strictly (closed objects), for the Argo
+version it was rendered for, and every TFJob / InferenceService inside passes its CRD."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import EXAMPLES, example_workflow
+
+from mlflows.rendering import render
+from mlflows.schema import validate_workflow
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+@pytest.mark.parametrize("asynchronous", [True, False], ids=["async", "sync"])
+def test_e2e_is_valid(e2e, schema_dir, argo_version, asynchronous):
+    manifest = render(e2e.build_workflow(asynchronous=asynchronous), argo_version)
+    assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+def test_a_v41_rendering_is_not_valid_for_37_and_back(e2e, schema_dir):
+    """The versions really differ for this workflow: each rendering fits only its own target."""
+    workflow = e2e.build_workflow()
+    assert validate_workflow(render(workflow, "4.1"), "3.7", schema_dir)
+    assert validate_workflow(render(workflow, "3.7"), "4.1", schema_dir)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+def test_example_is_valid(example, argo_version, schema_dir):
+    manifest = render(example_workflow(example), argo_version)
+    assert validate_workflow(manifest, argo_version, schema_dir) == []
