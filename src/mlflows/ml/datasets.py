@@ -1,0 +1,119 @@
+"""The datasets the workloads read, behind one interface.
+
+``fashion_mnist`` and ``mnist`` come from tensorflow-datasets (stored in its layout under the
+data dir); ``digits`` is the offline one (:mod:`mlflows.ml.digits`). Every dataset has the
+splits ``train`` and ``test`` of ``(image uint8 28x28x1, label int64)`` examples, 10 classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from mlflows.errors import UserError
+from mlflows.ml import digits
+
+TFDS_NAMES = ("fashion_mnist", "mnist")
+NAMES = (*TFDS_NAMES, "digits")
+SPLITS = ("train", "test")
+LATEST = "latest"
+IMAGE_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+# tensorflow-datasets' label names for fashion_mnist, kept here so a client can name a class
+# without building the dataset's metadata.
+FASHION_MNIST_LABELS = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+
+
+def check_name(name: str) -> str:
+    if name not in NAMES:
+        raise UserError(f"--dataset: unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
+    return name
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise UserError(f"--splits: unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    return split
+
+
+def label_name(name: str, label: int) -> str:
+    return FASHION_MNIST_LABELS[label] if name == "fashion_mnist" else str(label)
+
+
+def _tfds_builder(name: str, version: str, data_dir: str | Path):
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(
+            name, data_dir=str(data_dir), version=None if version == LATEST else version
+        )
+    except AssertionError as err:  # tfds reports an unknown version this way
+        raise UserError(f"--version: {err}".splitlines()[0]) from None
+
+
+def prepare(name: str, version: str, data_dir: str | Path) -> str:
+    """Store the dataset under ``data_dir`` unless it is there; returns the concrete version."""
+    check_name(name)
+    if name == "digits":
+        if version not in (LATEST, digits.VERSION):
+            raise UserError(f"--version: digits has only version {digits.VERSION} (or {LATEST})")
+        digits.store(data_dir)
+        return digits.VERSION
+    builder = _tfds_builder(name, version, data_dir)
+    try:
+        builder.download_and_prepare()
+    except Exception as err:  # any download failure; the cause goes into the one line
+        raise UserError(
+            f"--dataset: could not download {name} into {data_dir} ({type(err).__name__}: "
+            f"{err}); tensorflow-datasets needs internet, or use --dataset digits offline"
+        ) from None
+    return str(builder.info.version)
+
+
+def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST):
+    """The split as a ``tf.data.Dataset`` of ``(image uint8 28x28x1, label int64)``, unshuffled."""
+    import tensorflow as tf
+
+    check_name(name)
+    check_split(split)
+    if name == "digits":
+        return tf.data.Dataset.from_tensor_slices(digits.load(data_dir, split))
+    builder = _tfds_builder(name, version, data_dir)
+    try:
+        return builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    except AssertionError:  # tfds' way of saying the data was never prepared
+        raise UserError(
+            f"--data-dir: dataset {name} is not in {data_dir}; run "
+            f"`python -m mlflows.ml.ingest --dataset {name} --data-dir {data_dir}` first"
+        ) from None
+
+
+def numpy_batches(
+    name: str, split: str, data_dir: str | Path, version: str = LATEST, batch_size: int = 4096
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The split as numpy ``(images, labels)`` batches, in stored order."""
+    if name == "digits":
+        yield digits.load(data_dir, split)
+        return
+    dataset = examples(name, split, data_dir, version).batch(batch_size)
+    yield from dataset.as_numpy_iterator()
+
+
+def example(name: str, split: str, data_dir: str | Path, index: int) -> tuple[np.ndarray, int]:
+    """One example by its position in the split: ``(image uint8 28x28x1, label)``."""
+    if index < 0:
+        raise UserError(f"--index: {index} is negative; give a position from 0")
+    skipped = index
+    for images, labels in numpy_batches(name, split, data_dir):
+        if skipped < len(labels):
+            return images[skipped], int(labels[skipped])
+        skipped -= len(labels)
+    raise UserError(
+        f"--index: {index} is past the end of {name}/{split} ({index - skipped} examples)"
+    )

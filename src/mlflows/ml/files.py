@@ -1,0 +1,57 @@
+"""Writing results so no reader ever sees half of one.
+
+Files and directories are written under a temporary name beside their final path (same
+filesystem, so the rename is atomic) and renamed into place. A crash leaves at most a hidden
+temporary entry, never a truncated result under the real name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# tempfile creates owner-only entries; results live on a shared volume that other pods (a model
+# server running as another user) read, so they get the usual world-readable modes.
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(staging, FILE_MODE)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+def staging_dir(final: str | Path) -> Path:
+    """A fresh, hidden directory beside ``final`` to build it in."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
+    os.chmod(staging, DIR_MODE)
+    return staging
+
+
+def replace_dir(staging: Path, final: str | Path) -> None:
+    """Make ``staging`` the directory ``final``, replacing what was there.
+
+    The old directory is first renamed aside, so ``final`` is, at every moment, either the old
+    complete directory, briefly absent, or the new complete one.
+    """
+    final = Path(final)
+    retired = None
+    if final.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.retired.", dir=final.parent))
+        os.rename(final, retired / final.name)
+    os.rename(staging, final)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,63 @@
+"""A loaded SavedModel and its two ways in: encoded images and raw image arrays.
+
+Used by evaluation (raw arrays), the model server and the benchmarks, so all of them run the
+very signatures TF Serving would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlflows.errors import UserError
+from mlflows.ml import export
+
+
+def is_saved_model(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
+class Predictor:
+    """Class probabilities from a SavedModel written by :func:`mlflows.ml.export.save`."""
+
+    def __init__(self, path: str | Path):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        if not is_saved_model(self.path):
+            raise UserError(f"model {self.path}: not a SavedModel (no saved_model.pb in it)")
+        try:
+            loaded = tf.saved_model.load(str(self.path))
+        except Exception as err:  # corrupt or incompatible files; the cause goes in the line
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise UserError(f"model {self.path}: cannot load it ({reason})") from None
+        missing = {export.ENCODED_SIGNATURE, export.RAW_SIGNATURE} - set(loaded.signatures)
+        if missing:
+            raise UserError(
+                f"model {self.path}: lacks signature(s) {', '.join(sorted(missing))}; "
+                "save it with mlflows.ml.export.save"
+            )
+        self._loaded = loaded  # the signatures reference its variables: keep it alive
+        self._encoded = loaded.signatures[export.ENCODED_SIGNATURE]
+        self._raw = loaded.signatures[export.RAW_SIGNATURE]
+
+    def from_arrays(self, images) -> np.ndarray:
+        """``images``: N x 28 x 28 x 1 floats in [0, 1] (array or tensor)."""
+        import tensorflow as tf
+
+        batch = tf.convert_to_tensor(images, dtype=tf.float32)
+        return self._raw(**{export.RAW_INPUT: batch})[export.OUTPUT].numpy()
+
+    def from_encoded(self, encoded: list[bytes]) -> np.ndarray:
+        """``encoded``: PNG/JPEG/GIF/BMP file contents; ``ValueError`` if one won't decode."""
+        import tensorflow as tf
+
+        try:
+            result = self._encoded(**{export.ENCODED_INPUT: tf.constant(encoded, tf.string)})
+        except tf.errors.InvalidArgumentError:
+            raise ValueError(
+                "an image could not be decoded; send PNG, JPEG, GIF or BMP file bytes"
+            ) from None
+        return result[export.OUTPUT].numpy()

@@ -1,0 +1,222 @@
+"""``python -m mlflows.ml.select``: evaluate models, pick the best, promote it for serving.
+
+Subcommands (accuracy files hold one bare number, which Argo reads as an output parameter):
+
+* ``evaluate``: one SavedModel's accuracy on the test split.
+* ``champion``: the newest promoted version's recorded accuracy, ``-1`` if none is promoted.
+* ``promote``: copy a model atomically into the next version of the versions directory.
+* ``best``: evaluate the candidates that exist and load (a failed training branch leaves none),
+  keep the top ``k`` at or above the threshold, promote the best unless it already is the
+  newest version, and write the result JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlflows.cli import run_cli
+from mlflows.errors import UserError
+from mlflows.ml import datasets, versions
+from mlflows.ml.args import ArgumentParser, fraction, positive_int
+from mlflows.ml.files import write_atomically
+
+NO_CHAMPION = -1.0
+
+
+def test_batches(dataset: str, data_dir: str | Path):
+    """The test split, scaled and batched; raises if the dataset is not in ``data_dir``."""
+    from mlflows.ml import pipeline
+
+    return pipeline.evaluation_dataset(datasets.examples(dataset, "test", data_dir))
+
+
+def accuracy_on(predictor, batches) -> float:
+    """The fraction of ``batches`` the model classifies correctly."""
+    correct = total = 0
+    for images, labels in batches:
+        predicted = np.argmax(predictor.from_arrays(images), axis=1)
+        correct += int(np.sum(predicted == labels.numpy()))
+        total += len(predicted)
+    if not total:
+        raise UserError("--dataset: the test split is empty; ingest the dataset again")
+    return correct / total
+
+
+def evaluate(model_dir: str | Path, dataset: str, data_dir: str | Path) -> float:
+    from mlflows.ml.predictor import Predictor
+
+    batches = test_batches(dataset, data_dir)
+    return accuracy_on(Predictor(model_dir), batches)
+
+
+def champion_accuracy(versions_dir: str | Path) -> float:
+    version = versions.newest(versions_dir)
+    if version is None:
+        return NO_CHAMPION
+    return float(versions.metadata(version).get("accuracy", NO_CHAMPION))
+
+
+@dataclass
+class Candidate:
+    model_dir: str
+    accuracy: float
+
+
+@dataclass
+class Skipped:
+    model_dir: str
+    reason: str
+
+
+def score(
+    model_dirs: Sequence[str], dataset: str, data_dir: str | Path
+) -> tuple[list[Candidate], list[Skipped]]:
+    """Evaluate each model that exists and loads; the others are skipped with the reason."""
+    from mlflows.ml.predictor import Predictor
+
+    batches = test_batches(dataset, data_dir)  # first: missing data is no candidate's fault
+    scored, skipped = [], []
+    for model_dir in model_dirs:
+        if not Path(model_dir).exists():
+            skipped.append(Skipped(model_dir, "does not exist (did its training fail?)"))
+            continue
+        try:
+            predictor = Predictor(model_dir)
+        except UserError as err:
+            skipped.append(Skipped(model_dir, str(err)))
+            continue
+        scored.append(Candidate(model_dir, accuracy_on(predictor, batches)))
+    return scored, skipped
+
+
+def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candidate]:
+    """The ``top_k`` most accurate at or above ``threshold``, best first (ties keep input order)."""
+    ranked = sorted(scored, key=lambda c: -c.accuracy)
+    return [c for c in ranked if c.accuracy >= threshold][:top_k]
+
+
+def best(args: argparse.Namespace) -> dict:
+    scored, skipped = score(args.candidates, args.dataset, args.data_dir)
+    for s in skipped:
+        print(f"skipped {s.model_dir}: {s.reason}")
+    if not scored:
+        raise UserError(
+            f"--candidates: none of the {len(args.candidates)} candidate(s) is a loadable "
+            "SavedModel; nothing promoted"
+        )
+    for c in scored:
+        print(f"candidate {c.model_dir}: accuracy {c.accuracy:.4f}")
+    selected = choose(scored, args.top_k, args.threshold)
+    result = {
+        "dataset": args.dataset,
+        "candidates": [asdict(c) for c in scored],
+        "skipped": [asdict(s) for s in skipped],
+        "selected": [asdict(c) for c in selected],
+        "best": asdict(max(scored, key=lambda c: c.accuracy)),
+        "promoted": None,
+    }
+    if not selected:
+        result["reason"] = f"no candidate reached the threshold {args.threshold}"
+    else:
+        winner = selected[0]
+        newest = versions.newest(args.versions_dir)
+        if newest is not None and versions.fingerprint(newest) == versions.fingerprint(
+            winner.model_dir
+        ):
+            result["reason"] = f"{winner.model_dir} already is the newest version {newest}"
+        else:
+            published = versions.promote(winner.model_dir, args.versions_dir, winner.accuracy)
+            result["promoted"] = {"version": int(published.name), "path": str(published)}
+            result["reason"] = f"{winner.model_dir} is the best candidate"
+    print(
+        f"promoted {result['promoted']['path']}: {result['reason']}"
+        if result["promoted"]
+        else f"nothing promoted: {result['reason']}"
+    )
+    return result
+
+
+def write_accuracy(path: str | None, accuracy: float) -> None:
+    if path:
+        write_atomically(path, "-1" if accuracy == NO_CHAMPION else f"{accuracy:.4f}")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "evaluate":
+        accuracy = evaluate(args.model_dir, args.dataset, args.data_dir)
+        print(f"{args.model_dir}: accuracy {accuracy:.4f} on the {args.dataset} test split")
+        write_accuracy(args.accuracy_file, accuracy)
+    elif args.command == "champion":
+        accuracy = champion_accuracy(args.versions_dir)
+        newest = versions.newest(args.versions_dir)
+        print(
+            f"champion {newest}: accuracy {accuracy:.4f}"
+            if newest
+            else f"no version in {args.versions_dir} yet: champion accuracy -1"
+        )
+        write_accuracy(args.accuracy_file, accuracy)
+    elif args.command == "promote":
+        published = versions.promote(args.model_dir, args.versions_dir, args.accuracy)
+        print(f"promoted {args.model_dir} to {published} (accuracy {args.accuracy:.4f})")
+    else:
+        result = best(args)
+        write_atomically(args.result_file, json.dumps(result, indent=2) + "\n")
+        write_accuracy(args.accuracy_file, result["best"]["accuracy"])
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = ArgumentParser(prog="python -m mlflows.ml.select", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.error = parser.error  # subcommand mistakes are one error line too
+        return sub
+
+    def dataset_flags(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
+        sub.add_argument("--data-dir", required=True, help="where ingest stored the dataset")
+
+    evaluate_cmd = command("evaluate", "evaluate one SavedModel on the test split")
+    evaluate_cmd.add_argument("--model-dir", required=True)
+    dataset_flags(evaluate_cmd)
+    evaluate_cmd.add_argument("--accuracy-file", help="write the bare accuracy here")
+
+    champion_cmd = command("champion", "the newest promoted version's accuracy, -1 if none")
+    champion_cmd.add_argument("--versions-dir", required=True)
+    champion_cmd.add_argument("--accuracy-file", help="write the bare accuracy here")
+
+    promote_cmd = command("promote", "copy a model atomically into the next version")
+    promote_cmd.add_argument("--model-dir", required=True)
+    promote_cmd.add_argument("--accuracy", type=fraction, required=True)
+    promote_cmd.add_argument("--versions-dir", required=True)
+
+    best_cmd = command("best", "evaluate candidates, promote the best")
+    best_cmd.add_argument("--candidates", nargs="+", required=True, metavar="DIR")
+    dataset_flags(best_cmd)
+    best_cmd.add_argument("--versions-dir", required=True)
+    best_cmd.add_argument("--result-file", required=True, help="write the result JSON here")
+    best_cmd.add_argument("--accuracy-file", help="write the best accuracy here")
+    best_cmd.add_argument("--top-k", type=positive_int, default=1)
+    best_cmd.add_argument("--threshold", type=fraction, default=0.0)
+
+    args = parser.parse_args(argv)
+    if "dataset" in args:
+        datasets.check_name(args.dataset)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    run(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

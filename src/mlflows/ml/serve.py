@@ -1,0 +1,218 @@
+"""``python -m mlflows.ml.serve``: a KServe model server (the kserve SDK) for one model.
+
+``--model-dir`` is a SavedModel or a versions directory (:mod:`mlflows.ml.versions`): the
+server serves its newest version and switches to a newer one when it appears (a background
+thread looks every ``--poll-seconds``). Until a model is loaded, readiness is 503: an empty
+versions directory is served as soon as its first version is promoted.
+
+Endpoints (kserve's): ``GET /v1/models/<name>`` readiness, ``POST /v1/models/<name>:predict``
+with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference protocol)
+``/v2/models/<name>/infer`` with one input: FP32 ``[N, 28, 28, 1]`` images in [0, 1], or BYTES
+``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import logging
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mlflows.cli import run_cli
+from mlflows.errors import UserError
+from mlflows.ml import protocol, versions
+from mlflows.ml.args import ArgumentParser, positive_float
+from mlflows.ml.predictor import Predictor, is_saved_model
+
+log = logging.getLogger("mlflows.serve")
+
+
+def newest_model(model_dir: Path) -> Path | None:
+    """What to serve now: ``model_dir`` itself if it is a SavedModel, else its newest version."""
+    return model_dir if is_saved_model(model_dir) else versions.newest(model_dir)
+
+
+def served_model_class():
+    """The kserve ``Model`` subclass; built on first use so importing this module stays cheap."""
+    from kserve import Model
+    from kserve.errors import InvalidInput
+    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+    class ServedModel(Model):
+        def __init__(self, name: str, model_dir: str | Path):
+            super().__init__(name)
+            self.model_dir = Path(model_dir)
+            self.serving: tuple[Path, int] | None = None  # (path, saved_model.pb mtime)
+            self._predictor: Predictor | None = None
+            self._failed: set[tuple[Path, int]] = set()
+            self._loading = threading.Lock()
+
+        def start(self):
+            """kserve's default marks the model ready; here ready means a model is loaded."""
+
+        def load(self) -> bool:
+            """Load the newest model unless it is already served; returns readiness."""
+            if not self._loading.acquire(blocking=False):
+                return self.ready  # the watcher is loading it right now
+            try:
+                path = newest_model(self.model_dir)
+                if path is None:
+                    return self.ready
+                pb = path / "saved_model.pb"
+                identity = (path, pb.stat().st_mtime_ns if pb.exists() else 0)
+                if identity == self.serving or identity in self._failed:
+                    return self.ready
+                try:
+                    predictor = Predictor(path)
+                except UserError as err:
+                    self._failed.add(identity)  # don't retry the same broken files every poll
+                    log.error("not serving %s: %s", path, err)
+                    return self.ready
+                self._predictor, self.serving, self.ready = predictor, identity, True
+                log.info("serving %s as model %s", path, self.name)
+                return True
+            finally:
+                self._loading.release()
+
+        def watch(self, poll_seconds: float, stop: threading.Event) -> None:
+            import tensorflow  # noqa: F401  (seconds to import: pay before a version appears)
+
+            self.load()
+            while not stop.wait(poll_seconds):
+                self.load()
+
+        def predict(self, payload, headers=None):
+            predictor = self._predictor  # read once: a reload swaps models between requests
+            try:
+                if isinstance(payload, InferRequest):
+                    return self._predict_v2(predictor, payload)
+                images = protocol.parse_instances(payload)
+                return protocol.predictions(probabilities(predictor, images))
+            except ValueError as err:  # BadRequest, or an image that would not decode
+                raise InvalidInput(str(err)) from None
+
+        def _predict_v2(self, predictor: Predictor, request: InferRequest) -> InferResponse:
+            if len(request.inputs) != 1:
+                raise protocol.BadRequest("inputs: expected exactly one input tensor")
+            tensor = request.inputs[0]
+            if tensor.datatype == "BYTES":
+                images = [_b64(n, item) for n, item in enumerate(tensor.as_numpy().ravel())]
+                if not images:
+                    raise protocol.BadRequest("inputs[0]: expected at least one image")
+            elif tensor.datatype == "FP32":
+                images = protocol.parse_instances({"instances": tensor.as_numpy().tolist()})
+            else:
+                raise protocol.BadRequest(
+                    f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
+                )
+            result = probabilities(predictor, images)
+            output = InferOutput("probabilities", list(result.shape), "FP32", result.tolist())
+            return InferResponse(request.id, self.name, [output])
+
+    return ServedModel
+
+
+def _b64(n: int, item) -> bytes:
+    try:
+        return base64.b64decode(item, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise protocol.BadRequest(f"inputs[0].data[{n}]: not a base64-encoded image") from None
+
+
+def probabilities(predictor: Predictor, images: list[bytes] | np.ndarray) -> np.ndarray:
+    if isinstance(images, list):
+        return predictor.from_encoded(images)
+    return predictor.from_arrays(images)
+
+
+class ClientErrorsInOneLine(logging.Filter):
+    """kserve logs every 4xx with a traceback at ERROR; the client's mistake is one INFO line."""
+
+    def __init__(self, client_errors: tuple[type[Exception], ...]):
+        super().__init__()
+        self.client_errors = client_errors
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, self.client_errors):
+            record.msg, record.args, record.exc_info = "%s: %s", (type(error).__name__, error), None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_request_logs() -> None:
+    from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
+
+    # Per-request access and timing lines would cost more than a prediction; /metrics has both.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("kserve.trace").setLevel(logging.WARNING)
+    logging.getLogger("kserve").addFilter(
+        ClientErrorsInOneLine((InvalidInput, ModelNotFound, ModelNotReady))
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the slow imports so a busy port fails at once."""
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as err:
+        raise UserError(f"--port: cannot listen on {host}:{port} ({err.strerror})") from None
+    return sock
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = ArgumentParser(prog="python -m mlflows.ml.serve", description=__doc__)
+    parser.add_argument("--model-dir", required=True, help="a SavedModel or a versions directory")
+    parser.add_argument("--model-name", default="model", help="the name in the URL paths")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on all interfaces")
+    parser.add_argument("--poll-seconds", type=positive_float, default=1.0)
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port: {args.port} is not a port number; give 0..65535")
+    if Path(args.model_dir).exists() and not Path(args.model_dir).is_dir():
+        raise UserError(f"--model-dir: {args.model_dir} is a file; give a directory")
+    return args
+
+
+def serve(args: argparse.Namespace) -> None:
+    sock = bind(args.host, args.port)
+    from kserve import ModelServer
+    from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
+    from kserve.protocol.rest.server import RESTServer
+
+    model = served_model_class()(args.model_name, args.model_dir)
+    server = ModelServer(enable_grpc=False, enable_latency_logging=False)
+    server.register_model(model)
+    quiet_request_logs()
+    stop = threading.Event()
+    threading.Thread(
+        target=model.watch, args=(args.poll_seconds, stop), name="model-watcher", daemon=True
+    ).start()
+    host, port = sock.getsockname()[:2]
+    print(f"serving {args.model_dir} as {args.model_name} on http://{host}:{port}", flush=True)
+    # kserve's RESTServer, on our socket: ModelServer.start would insist on a ready model
+    # (ours may wait for its first version) and on listening on every interface.
+    rest = RESTServer(
+        FASTAPI_APP_IMPORT_STRING, server.dataplane, server.model_repository_extension, port
+    )
+    try:
+        rest.run(sockets=[sock])
+    finally:
+        stop.set()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    serve(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

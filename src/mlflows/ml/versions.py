@@ -1,0 +1,91 @@
+"""A versions directory: numbered SavedModels ``<dir>/<N>/``, TF Serving's layout.
+
+A model server (TF Serving, KServe's tensorflow runtime, :mod:`mlflows.ml.serve`) watching the
+directory serves the highest ``N``. :func:`promote` publishes a version in one rename of a
+complete directory, metadata included, so a watcher never sees a half-written one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mlflows.errors import UserError
+from mlflows.ml import files
+from mlflows.ml.predictor import is_saved_model
+
+METADATA_FILE = "promotion.json"
+# Numbers a concurrent promoter may take before we give up; each retry takes the next one.
+PROMOTE_ATTEMPTS = 10
+
+
+def numbers(versions_dir: str | Path) -> list[int]:
+    """The published version numbers, ascending (hidden staging directories are not versions)."""
+    versions_dir = Path(versions_dir)
+    if not versions_dir.is_dir():
+        return []
+    return sorted(
+        int(entry.name)
+        for entry in versions_dir.iterdir()
+        if entry.name.isdigit() and entry.is_dir()
+    )
+
+
+def newest(versions_dir: str | Path) -> Path | None:
+    found = numbers(versions_dir)
+    return Path(versions_dir) / str(found[-1]) if found else None
+
+
+def metadata(version_dir: str | Path) -> dict:
+    """What :func:`promote` recorded about a version; ``{}`` if it was published otherwise."""
+    try:
+        return json.loads((Path(version_dir) / METADATA_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def fingerprint(model_dir: str | Path) -> str:
+    """A digest of a SavedModel's files (not of our metadata), to tell identical models apart."""
+    model_dir = Path(model_dir)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(model_dir).as_posix()
+        if relative == METADATA_FILE:
+            continue
+        digest.update(relative.encode() + b"\0")
+        digest.update(path.read_bytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def promote(model_dir: str | Path, versions_dir: str | Path, accuracy: float) -> Path:
+    """Copy ``model_dir`` to the next ``<versions_dir>/<N>``; returns that path."""
+    model_dir, versions_dir = Path(model_dir), Path(versions_dir)
+    if not is_saved_model(model_dir):
+        raise UserError(f"--model-dir: {model_dir} is not a SavedModel (no saved_model.pb)")
+    staging = files.staging_dir(versions_dir / "version")
+    try:
+        shutil.copytree(model_dir, staging, dirs_exist_ok=True)
+        record = {
+            "accuracy": accuracy,
+            "source": str(model_dir),
+            "fingerprint": fingerprint(model_dir),
+            "promoted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (staging / METADATA_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        for _ in range(PROMOTE_ATTEMPTS):
+            final = versions_dir / str((numbers(versions_dir) or [0])[-1] + 1)
+            try:
+                os.rename(staging, final)
+                return final
+            except OSError:
+                if not final.exists():
+                    raise
+        raise UserError(
+            f"--versions-dir: {versions_dir} kept gaining versions while promoting; retry"
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
