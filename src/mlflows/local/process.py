@@ -25,7 +25,9 @@ class Invocation:
     cwd: Path | None
 
 
-def invocation(container: dict, mounts: list[Mount], extra_env: dict[str, str] | None = None) -> Invocation:
+def invocation(
+    container: dict, mounts: list[Mount], extra_env: dict[str, str] | None = None
+) -> Invocation:
     """How to run ``container`` here. ``extra_env`` (e.g. TF_CONFIG) wins over the container's."""
     name = container.get("name", "main")
     argv = [*container.get("command", []), *container.get("args", [])]

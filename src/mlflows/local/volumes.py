@@ -32,7 +32,9 @@ class VolumeStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def mounts(self, volumes: list[dict], volume_mounts: list[dict], scratch_dir: Path) -> list[Mount]:
+    def mounts(
+        self, volumes: list[dict], volume_mounts: list[dict], scratch_dir: Path
+    ) -> list[Mount]:
         """The container's mounts with their local directories, longest mount path first."""
         by_name = {volume["name"]: volume for volume in volumes}
         mounts = []

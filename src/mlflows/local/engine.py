@@ -1,0 +1,521 @@
+"""The controller's ``executeTemplate``, played with threads and local processes.
+
+One call of :meth:`Engine.execute` runs one template invocation to its end and returns its node:
+bind the inputs and substitute ``{{...}}``, hold the template's mutexes, consult the memo cache,
+then run the body (a process, a resource, a DAG, steps or a suspend) — under ``retryStrategy`` as
+numbered attempts below a Retry node. DAG and steps bodies start their children on threads
+(:mod:`mlflows.local.dag`, :mod:`mlflows.local.steps`); pods wait for one of the run's
+``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets :attr:`Engine.stop`:
+processes are killed, nothing new starts, and the nodes fail with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from mlflows.local.calls import POLL_SECONDS, Call
+from mlflows.local.dag import DagRun
+from mlflows.local.durations import parse_go_duration, parse_seconds_or_duration
+from mlflows.local.memo import InvalidCacheKey, MemoCache
+from mlflows.local.nodes import (
+    FAILED_OR_ERROR,
+    Node,
+    NodeStore,
+    Outputs,
+    file_name,
+    fnv32a,
+    rfc3339,
+)
+from mlflows.local.pod import PodResult, run_pod
+from mlflows.local.steps import StepsRun
+from mlflows.local.templating import (
+    ABSENT,
+    Scope,
+    UnresolvedReference,
+    argo_string,
+    inputs_scope,
+    substitute,
+    unresolved_tags,
+)
+from mlflows.local.volumes import VolumeStore
+
+NODE_TYPES = {
+    "container": "Pod",
+    "script": "Pod",
+    "resource": "Pod",
+    "dag": "DAG",
+    "steps": "Steps",
+    "suspend": "Suspend",
+}
+WORKFLOW_PHASES = {
+    "Succeeded": "Succeeded",
+    "Skipped": "Succeeded",
+    "Omitted": "Succeeded",
+    "Failed": "Failed",
+    "Error": "Error",
+}
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+RETRY_ON = {
+    "Always": {"Failed", "Error"},
+    "OnFailure": {"Failed"},
+    "OnError": {"Error"},
+    # Argo retries only errors it recognises as transient (API server hiccups); a local
+    # run has none, so this policy never retries here.
+    "OnTransientError": set(),
+}
+
+
+def template_kind(template: dict) -> str:
+    return next(kind for kind in NODE_TYPES if kind in template)
+
+
+class InputError(Exception):
+    """An input parameter without a value."""
+
+
+def bind_inputs(template: dict, arguments: list[dict], globals_: Scope) -> dict[str, str]:
+    """Argo's ProcessArgs: each input from its argument, else its value or default."""
+    supplied = {arg["name"]: arg.get("value") for arg in arguments}
+    inputs = {}
+    for param in (template.get("inputs") or {}).get("parameters") or []:
+        name = param["name"]
+        value = param.get("value", param.get("default"))
+        argument = supplied.get(name)
+        if argument is ABSENT and value is None:
+            raise InputError(
+                f"inputs.parameters.{name}: argument references an absent optional "
+                "(skipped/omitted node output with no default)"
+            )
+        if argument is not None and argument is not ABSENT:
+            value = argument
+        if value is None:
+            raise InputError(f"inputs.parameters.{name} was not supplied")
+        value = substitute(argo_string(value), globals_)
+        enum = [argo_string(option) for option in param.get("enum") or []]
+        if enum and value not in enum:
+            raise InputError(f"inputs.parameters.{name}: {value!r} is not one of {enum}")
+        inputs[name] = value
+    return inputs
+
+
+class Engine:
+    def __init__(
+        self,
+        workflow: dict,
+        *,
+        globals_: Scope,
+        arguments: list[dict],
+        run_dir: Path,
+        volumes: VolumeStore,
+        memo: MemoCache,
+        cluster,
+        parallelism: int | None,
+        on_change: Callable[[Node], None],
+    ):
+        self.spec = workflow["spec"]
+        self.name = globals_["workflow.name"]
+        self.namespace = globals_["workflow.namespace"]
+        self.templates = {template["name"]: template for template in self.spec["templates"]}
+        self.globals = dict(globals_)
+        self.nodes = NodeStore(self.name, on_change)
+        self.run_dir = run_dir
+        self.volumes = volumes
+        self.memo = memo
+        self.cluster = cluster
+        slots = parallelism or self.spec.get("parallelism")
+        self.pod_slots = threading.Semaphore(int(slots)) if slots else None
+        self._mutexes: dict[str, threading.Lock] = {}
+        self._mutexes_lock = threading.Lock()
+        self.arguments = arguments
+        self.stop = threading.Event()
+        self.stop_message = ""
+        self.interrupted = False
+        self._main_done = threading.Event()
+
+    def run(self) -> tuple[str, str]:
+        """Run the workflow to its end; its phase and message.
+
+        The workflow runs on a worker thread while this one watches ``activeDeadlineSeconds``
+        and Ctrl-C; either stops the run, which still ends normally (``interrupted`` tells).
+        """
+        started = time.time()
+        outcome: dict = {}
+
+        def main() -> None:
+            try:
+                outcome["result"] = self._run_workflow()
+            except BaseException as err:  # re-raised on the caller's thread
+                outcome["error"] = err
+
+        worker = threading.Thread(target=main, name="workflow", daemon=True)
+        worker.start()
+        seconds = self.spec.get("activeDeadlineSeconds")
+        deadline = started + float(seconds) if seconds is not None else None
+        try:
+            while worker.is_alive():
+                worker.join(POLL_SECONDS * 2)
+                past_deadline = deadline is not None and time.time() >= deadline
+                if past_deadline and not self._main_done.is_set() and not self.stop.is_set():
+                    self.halt("Step exceeded its deadline")
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.halt("interrupted")
+            worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    def _run_workflow(self) -> tuple[str, str]:
+        entry = self.execute(Call(self.name, self.name, self.spec["entrypoint"], self.arguments))
+        self._main_done.set()
+        phase, message = WORKFLOW_PHASES[entry.phase], entry.message
+        on_exit = self.spec.get("onExit")
+        if on_exit and not self.interrupted:
+            self.globals["workflow.status"] = phase
+            self.globals["workflow.failures"] = json.dumps(self._failures())
+            self.globals["workflow.duration"] = str(
+                time.time() - self.nodes.get(entry.id).started_at
+            )
+            self.stop = (
+                threading.Event()
+            )  # the exit handler runs even past the deadline, as in Argo
+            name = f"{self.name}.onExit"
+            handler = self.execute(Call(name, name, on_exit, self.arguments))
+            if phase == "Succeeded" and handler.phase in FAILED_OR_ERROR:
+                phase, message = handler.phase, handler.message
+        return phase, message
+
+    def _failures(self) -> list[dict]:
+        """``{{workflow.failures}}``: the failed and errored nodes, as Argo lists them."""
+        return [
+            {
+                "displayName": node.display_name,
+                "message": node.message,
+                "templateName": node.template_name or "",
+                "phase": node.phase,
+                "podName": node.id,
+                "finishedAt": rfc3339(node.finished_at or node.started_at),
+            }
+            for node in self.nodes.all()
+            if node.phase in FAILED_OR_ERROR
+        ]
+
+    def halt(self, message: str) -> None:
+        """Stop the run: kill processes, start nothing new, fail what runs with ``message``."""
+        self.stop_message = message
+        self.stop.set()
+
+    def log_path(self, node: Node) -> Path:
+        return self.run_dir / "logs" / f"{file_name(node.name)}.log"
+
+    def finish(self, node: Node, phase: str, message: str = "", **changes) -> Node:
+        return self.nodes.update(node, phase=phase, message=message, **changes)
+
+    # -- one invocation ---------------------------------------------------------------------
+
+    def execute(self, call: Call) -> Node:
+        template = self.templates[call.template]
+        kind = template_kind(template)
+        node = self.nodes.create(
+            call.name,
+            display_name=call.display_name,
+            type="Retry" if "retryStrategy" in template else NODE_TYPES[kind],
+            template_name=call.template,
+            boundary_id=call.boundary_id,
+            parent_id=call.parent.id if call.parent else None,
+        )
+        for before in call.after:
+            self.nodes.link(before, node)
+        try:
+            self._execute(node, template, call)
+        except Exception as err:  # a bug here must fail one node, not hang the run
+            self.log_path(node).parent.mkdir(parents=True, exist_ok=True)
+            self.log_path(node).write_text(traceback.format_exc())
+            self.finish(node, "Error", f"internal error in the local runner: {err!r}")
+        return node
+
+    def _execute(self, node: Node, template: dict, call: Call) -> None:
+        try:
+            inputs = bind_inputs(template, call.arguments, self.globals)
+            scope = {
+                **self.globals,
+                **call.local,
+                **inputs_scope(inputs),
+                **_local_keys(self, node, template),
+            }
+            processed = substitute(template, scope)
+        except (InputError, UnresolvedReference) as err:
+            self.finish(node, "Error", str(err))
+            return
+        self.nodes.update(node, inputs=inputs)
+        if self.stop.is_set():
+            self.finish(node, "Failed", self.stop_message)
+            return
+        with self._holding_mutexes(node, processed) as held:
+            if not held:
+                self.finish(node, "Failed", self.stop_message)
+                return
+            if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
+                return
+            if "retryStrategy" in processed:
+                self._retry(node, processed, call)
+            else:
+                self.run_body(node, processed, call)
+            if node.memoization is not None and node.phase == "Succeeded":
+                memoize = processed["memoize"]
+                self.memo.save(
+                    memoize["cache"]["configMap"]["name"],
+                    memoize["key"],
+                    node.id,
+                    node.outputs or Outputs(),
+                )
+
+    def run_body(
+        self, node: Node, template: dict, call: Call, deadline: float | None = None
+    ) -> None:
+        kind = template_kind(template)
+        if kind == "dag":
+            DagRun(self, node, template).run()
+        elif kind == "steps":
+            StepsRun(self, node, template).run()
+        elif kind == "suspend":
+            self._suspend(node, template)
+        else:
+            self._run_pod(node, template, kind, deadline)
+
+    # -- synchronization and memoization --------------------------------------------------
+
+    def _acquire(self, lock, node: Node, waiting_message: str) -> bool:
+        """Take ``lock`` (a lock or semaphore), showing why the node waits; False if stopped."""
+        if lock.acquire(blocking=False):
+            return True
+        self.nodes.update(node, message=waiting_message)
+        while not lock.acquire(timeout=POLL_SECONDS):
+            if self.stop.is_set():
+                return False
+        self.nodes.update(node, message="")
+        return True
+
+    @contextmanager
+    def _holding_mutexes(self, node: Node, template: dict) -> Iterator[bool]:
+        """Hold the template's mutexes for its whole execution (sorted, so never a deadlock)."""
+        sync = template.get("synchronization") or {}
+        mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") else [])
+        names = sorted(
+            {f"{m.get('namespace') or self.namespace}/Mutex/{m['name']}" for m in mutexes}
+        )
+        held = []
+        try:
+            for name in names:
+                with self._mutexes_lock:
+                    lock = self._mutexes.setdefault(name, threading.Lock())
+                if not self._acquire(lock, node, f"Waiting for {name} lock"):
+                    yield False
+                    return
+                held.append(lock)
+            yield True
+        finally:
+            for lock in reversed(held):
+                lock.release()
+
+    def _memo_settled(self, node: Node, memoize: dict) -> bool:
+        """Look the node up in the memo cache; True if that settled it (a hit, or a bad key)."""
+        cache_name, key = memoize["cache"]["configMap"]["name"], memoize["key"]
+        try:
+            max_age = parse_go_duration(memoize["maxAge"]) if memoize.get("maxAge") else None
+            entry = self.memo.load(cache_name, key)
+        except (InvalidCacheKey, ValueError) as err:
+            self.finish(node, "Error", str(err))
+            return True
+        status = {"hit": False, "key": key, "cacheName": cache_name}
+        if entry is not None and (max_age is None or time.time() - entry.created_at <= max_age):
+            self.finish(
+                node, "Succeeded", outputs=entry.outputs, memoization={**status, "hit": True}
+            )
+            return True
+        self.nodes.update(node, memoization=status)
+        return False
+
+    # -- retries ----------------------------------------------------------------------------
+
+    def _retry(self, node: Node, template: dict, call: Call) -> None:
+        """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
+        strategy = template["retryStrategy"]
+        backoff = strategy.get("backoff") or {}
+        try:
+            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
+            max_duration = (
+                parse_seconds_or_duration(backoff["maxDuration"])
+                if backoff.get("maxDuration")
+                else None
+            )
+        except ValueError as err:
+            self.finish(node, "Error", f"retryStrategy: {err}")
+            return
+        self.nodes.update(node, phase="Running")
+        attempts: list[Node] = []
+        max_deadline = None
+        while True:
+            number = len(attempts)
+            attempt = self.nodes.create(
+                f"{node.name}({number})",
+                display_name=f"{node.display_name}({number})",
+                type=NODE_TYPES[template_kind(template)],
+                template_name=node.template_name,
+                boundary_id=node.boundary_id,
+                parent_id=node.id,
+            )
+            self.nodes.link(node, attempt)
+            if max_duration is not None and max_deadline is None:
+                max_deadline = attempt.started_at + max_duration
+            self.run_body(
+                attempt, substitute(template, {"retries": str(number)}), call, max_deadline
+            )
+            attempts.append(attempt)
+            verdict = self._retry_verdict(attempts, strategy, limit, max_deadline)
+            if isinstance(verdict, tuple):
+                self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
+                return
+            if self.stop.wait(verdict):
+                self.finish(node, attempt.phase, self.stop_message, outputs=attempt.outputs)
+                return
+
+    def _retry_verdict(
+        self, attempts: list[Node], strategy: dict, limit: int | None, max_deadline: float | None
+    ) -> tuple[str, str] | float:
+        """The retry node's final (phase, message), or how long to back off before retrying."""
+        last = attempts[-1]
+        if last.phase == "Succeeded":
+            return ("Succeeded", "")
+        if self.stop.is_set():
+            return (last.phase, self.stop_message)
+        if last.phase not in RETRY_ON[strategy.get("retryPolicy", "OnFailure")]:
+            return (last.phase, last.message)
+        if limit is not None and len(attempts) > limit:
+            return (last.phase, "No more retries left")
+        backoff = strategy.get("backoff")
+        if not backoff:
+            return 0.0
+        if max_deadline is not None and time.time() > max_deadline:
+            return (last.phase, "Max duration limit exceeded")
+        wait = parse_seconds_or_duration(backoff["duration"])
+        factor = int(backoff.get("factor") or 0)
+        if factor > 0:
+            wait *= factor ** (len(attempts) - 1)
+        if backoff.get("cap"):
+            wait = min(wait, parse_seconds_or_duration(backoff["cap"]))
+        resume = (last.finished_at or time.time()) + wait
+        if max_deadline is not None and resume > max_deadline:
+            return (last.phase, "Backoff would exceed max duration limit")
+        return max(0.0, resume - time.time())
+
+    # -- leaves -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _cancellation(self, deadline: float | None) -> Iterator[threading.Event]:
+        """An event set when the run stops or ``deadline`` passes, while the block runs."""
+        cancel, done, stop = threading.Event(), threading.Event(), self.stop
+
+        def watch() -> None:
+            while not done.wait(POLL_SECONDS):
+                if stop.is_set() or (deadline is not None and time.time() >= deadline):
+                    cancel.set()
+                    return
+
+        threading.Thread(target=watch, daemon=True).start()
+        try:
+            yield cancel
+        finally:
+            done.set()
+
+    def _run_pod(self, node: Node, template: dict, kind: str, deadline: float | None) -> None:
+        limits = [deadline] + [
+            node.started_at + parse_seconds_or_duration(template[field])
+            for field in ("timeout", "activeDeadlineSeconds")
+            if template.get(field) is not None
+        ]
+        node_deadline = min((limit for limit in limits if limit is not None), default=None)
+        leftover = unresolved_tags({key: template.get(key) for key in (kind, "outputs")})
+        if leftover:
+            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
+            return
+        if self.pod_slots is not None and not self._acquire(
+            self.pod_slots, node, "Waiting for a parallelism slot"
+        ):
+            self.finish(node, "Failed", self.stop_message)
+            return
+        try:
+            self.nodes.update(node, phase="Running")
+
+            def reason() -> str:
+                passed = node_deadline is not None and time.time() >= node_deadline
+                return DEADLINE_MESSAGE if passed and not self.stop.is_set() else self.stop_message
+
+            with self._cancellation(node_deadline) as cancel:
+                if kind == "resource":
+                    result = self._run_resource(node, template, cancel, reason)
+                else:
+                    result = run_pod(
+                        template,
+                        volumes=self.volumes,
+                        workflow_volumes=self.spec.get("volumes") or [],
+                        scratch=self.run_dir / "nodes" / file_name(node.name),
+                        log_path=self.log_path(node),
+                        cancel=cancel,
+                        cancel_reason=reason,
+                    )
+        finally:
+            if self.pod_slots is not None:
+                self.pod_slots.release()
+        self.finish(node, result.phase, result.message, outputs=result.outputs)
+
+    def _run_resource(
+        self, node: Node, template: dict, cancel: threading.Event, reason
+    ) -> PodResult:
+        # Imported here: only runs with resource templates need the resources half.
+        from mlflows.local.resources import ResourceRequest
+
+        resource = template["resource"]
+        try:
+            manifest = yaml.safe_load(resource.get("manifest") or "")
+        except yaml.YAMLError as err:
+            return PodResult("Error", f"resource.manifest is not valid YAML: {err}", Outputs())
+        request = ResourceRequest(
+            node_name=file_name(node.name),
+            action=resource["action"],
+            manifest=manifest,
+            success_condition=resource.get("successCondition"),
+            failure_condition=resource.get("failureCondition"),
+            output_parameters=(template.get("outputs") or {}).get("parameters") or [],
+        )
+        result = self.cluster.execute(request, cancel, self.log_path(node))
+        message = reason() if cancel.is_set() and result.phase != "Succeeded" else result.message
+        return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
+
+    def _suspend(self, node: Node, template: dict) -> None:
+        self.nodes.update(node, phase="Running")
+        if self.stop.wait(parse_seconds_or_duration(template["suspend"]["duration"])):
+            self.finish(node, "Failed", self.stop_message)
+        else:
+            self.finish(node, "Succeeded")
+
+
+def _local_keys(engine: Engine, node: Node, template: dict) -> Scope:
+    """Variables that depend on the node: its name, pod name and output paths."""
+    keys = {
+        "node.name": node.name,
+        "pod.name": f"{engine.name}-{template['name']}-{fnv32a(node.name)}",
+    }
+    for param in (template.get("outputs") or {}).get("parameters") or []:
+        path = (param.get("valueFrom") or {}).get("path")
+        if path:
+            keys[f"outputs.parameters.{param['name']}.path"] = path
+    return keys

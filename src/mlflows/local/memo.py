@@ -1,0 +1,123 @@
+"""The memoization cache on disk, standing in for Argo's ConfigMap cache.
+
+One JSON file per entry, ``<cache-dir>/memo/<cache name>/<key>.json``, holding what Argo keeps in
+a ConfigMap entry: ``nodeID``, ``outputs``, ``creationTimestamp``, ``lastHitTimestamp``. Like
+Argo, an entry is written only when the memoized node succeeded, an entry older than ``maxAge``
+(counted from its creation) is a miss, and every lookup stamps ``lastHitTimestamp``, which is
+what ``mlflows cache prune`` collects by: caches otherwise pile up forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflows.errors import UserError
+from mlflows.local.nodes import Outputs
+
+# Argo's own rule for keys; it also keeps them safe as file names.
+KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
+CACHE_NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlflows"
+
+
+class InvalidCacheKey(ValueError):
+    """A memoize key or cache name Argo would refuse."""
+
+
+@dataclass
+class MemoEntry:
+    cache_name: str
+    key: str
+    node_id: str
+    outputs: Outputs
+    created_at: float
+    last_hit_at: float
+    path: Path
+
+
+class MemoCache:
+    def __init__(self, cache_dir: Path):
+        self.root = Path(cache_dir) / "memo"
+
+    def _path(self, cache_name: str, key: str) -> Path:
+        if not CACHE_NAME_PATTERN.match(cache_name):
+            raise InvalidCacheKey(f"invalid cache name {cache_name!r} (a ConfigMap name)")
+        if not KEY_PATTERN.match(key):
+            raise InvalidCacheKey(
+                f"invalid cache key {key!r}: letters, digits and '-' only, as Argo requires"
+            )
+        return self.root / cache_name / f"{key}.json"
+
+    def load(self, cache_name: str, key: str) -> MemoEntry | None:
+        """The entry, if any, with its last hit stamped now (as Argo's load does)."""
+        path = self._path(cache_name, key)
+        entry = _read(path)
+        if entry is not None:
+            entry.last_hit_at = time.time()
+            _write(entry)
+        return entry
+
+    def save(self, cache_name: str, key: str, node_id: str, outputs: Outputs) -> None:
+        now = time.time()
+        _write(MemoEntry(cache_name, key, node_id, outputs, now, now, self._path(cache_name, key)))
+
+    def entries(self) -> list[MemoEntry]:
+        found = (_read(path) for path in sorted(self.root.glob("*/*.json")))
+        return [entry for entry in found if entry is not None]
+
+    def prune(self, older_than: float) -> list[MemoEntry]:
+        """Delete entries whose last hit is more than ``older_than`` seconds ago."""
+        cutoff = time.time() - older_than
+        removed = [entry for entry in self.entries() if entry.last_hit_at < cutoff]
+        for entry in removed:
+            entry.path.unlink(missing_ok=True)
+        return removed
+
+    def clear(self, cache_name: str | None = None) -> int:
+        target = self.root / cache_name if cache_name else self.root
+        count = len(list(target.glob("**/*.json")))
+        shutil.rmtree(target, ignore_errors=True)
+        return count
+
+
+def _read(path: Path) -> MemoEntry | None:
+    try:
+        data = json.loads(path.read_text())
+        return MemoEntry(
+            cache_name=path.parent.name,
+            key=path.stem,
+            node_id=data["nodeID"],
+            outputs=Outputs.from_json(data.get("outputs") or {}),
+            created_at=float(data["creationTimestamp"]),
+            last_hit_at=float(data["lastHitTimestamp"]),
+            path=path,
+        )
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"memo cache entry {path} is corrupt ({err}); delete it") from None
+
+
+def _write(entry: MemoEntry) -> None:
+    data = {
+        "nodeID": entry.node_id,
+        "outputs": entry.outputs.to_json(),
+        "creationTimestamp": entry.created_at,
+        "lastHitTimestamp": entry.last_hit_at,
+    }
+    entry.path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=entry.path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w") as out:
+        json.dump(data, out, indent=2)
+    os.replace(temp, entry.path)

@@ -1,0 +1,135 @@
+"""The run's node tree, shaped like Argo's ``status.nodes``.
+
+Names and IDs follow the controller: the entry node is named after the workflow, a DAG task is
+``<dag>.<task>``, a step ``<steps>[<group>].<step>``, a retry attempt ``<node>(<n>)``, the exit
+handler ``<workflow>.onExit``; an ID is ``<workflow>-<fnv32a(name)>``. Observers see every change.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+FULFILLED = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
+FAILED_OR_ERROR = {"Failed", "Error"}
+COMPLETED = {"Succeeded", "Failed", "Error"}
+
+
+@dataclass
+class Outputs:
+    parameters: dict[str, str] = field(default_factory=dict)
+    result: str | None = None
+    exit_code: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {}
+        if self.parameters:
+            out["parameters"] = [{"name": k, "value": v} for k, v in self.parameters.items()]
+        if self.result is not None:
+            out["result"] = self.result
+        if self.exit_code is not None:
+            out["exitCode"] = self.exit_code
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> Outputs:
+        return cls(
+            parameters={p["name"]: p.get("value", "") for p in data.get("parameters", [])},
+            result=data.get("result"),
+            exit_code=data.get("exitCode"),
+        )
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    display_name: str
+    type: str  # Pod | DAG | Steps | StepGroup | Retry | Skipped | Suspend | TaskGroup
+    template_name: str | None
+    boundary_id: str | None
+    parent_id: str | None  # the node that contains this one, for display
+    phase: str = "Pending"
+    message: str = ""
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    children: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: Outputs | None = None
+    memoization: dict | None = None  # {"hit", "key", "cacheName"} like Argo's memoizationStatus
+
+    @property
+    def fulfilled(self) -> bool:
+        return self.phase in FULFILLED
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at or time.time()) - self.started_at
+
+
+def rfc3339(timestamp: float) -> str:
+    """A time as Argo writes it, with microseconds so close events keep their order."""
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def fnv32a(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def file_name(node_name: str) -> str:
+    """A node name as a file name: ``wf[0].a(1)`` → ``wf.0.a.1`` (still unique per run)."""
+    name = node_name.replace("[", ".").replace("(", ".")
+    return re.sub(r"[^A-Za-z0-9._-]", "", name.replace(":", "-"))
+
+
+class NodeStore:
+    """All nodes of one run; thread-safe, notifying ``on_change`` after every change."""
+
+    def __init__(self, workflow_name: str, on_change: Callable[[Node], None]):
+        self.workflow_name = workflow_name
+        self.on_change = on_change
+        self.lock = threading.RLock()
+        self._nodes: dict[str, Node] = {}
+
+    def node_id(self, name: str) -> str:
+        if name == self.workflow_name:
+            return name
+        return f"{self.workflow_name}-{fnv32a(name)}"
+
+    def create(self, name: str, *, phase: str = "Pending", message: str = "", **fields) -> Node:
+        node = Node(id=self.node_id(name), name=name, phase=phase, message=message, **fields)
+        if node.fulfilled:
+            node.finished_at = node.started_at
+        with self.lock:
+            self._nodes[node.id] = node
+        self.on_change(node)
+        return node
+
+    def update(self, node: Node, **changes) -> Node:
+        with self.lock:
+            for key, value in changes.items():
+                setattr(node, key, value)
+            if node.fulfilled and node.finished_at is None:
+                node.finished_at = time.time()
+        self.on_change(node)
+        return node
+
+    def link(self, parent: Node, child: Node) -> None:
+        with self.lock:
+            if child.id not in parent.children:
+                parent.children.append(child.id)
+
+    def get(self, node_id: str) -> Node | None:
+        return self._nodes.get(node_id)
+
+    def all(self) -> list[Node]:
+        with self.lock:
+            return list(self._nodes.values())

@@ -1,0 +1,62 @@
+"""The run's result as Argo's ``WorkflowStatus``, so tools written for Argo status read it.
+
+Fields follow the Argo v4 schema (``io.argoproj.workflow.v1alpha1.WorkflowStatus``): ``phase``,
+``startedAt``, ``finishedAt``, ``message``, ``progress`` and ``nodes`` keyed by node ID, each with
+``displayName``, ``templateName``, ``type``, ``phase``, times, ``children``, ``inputs``,
+``outputs`` and ``memoizationStatus``. Times carry microseconds (still RFC 3339).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlflows.local.nodes import Node, rfc3339
+
+
+def node_status(node: Node) -> dict:
+    status: dict = {
+        "id": node.id,
+        "name": node.name,
+        "displayName": node.display_name,
+        "type": node.type,
+        "templateScope": "local/",
+        "phase": node.phase,
+        "startedAt": rfc3339(node.started_at),
+    }
+    optional = {
+        "templateName": node.template_name,
+        "boundaryID": node.boundary_id,
+        "message": node.message,
+        "finishedAt": rfc3339(node.finished_at) if node.finished_at else None,
+        "children": list(node.children),
+        "inputs": {"parameters": [{"name": k, "value": v} for k, v in node.inputs.items()]}
+        if node.inputs
+        else None,
+        "outputs": node.outputs.to_json() if node.outputs else None,
+        "memoizationStatus": node.memoization,
+    }
+    status.update({key: value for key, value in optional.items() if value})
+    return status
+
+
+def workflow_status(
+    phase: str, message: str, started_at: float, finished_at: float, nodes: list[Node]
+) -> dict:
+    pods = [node for node in nodes if node.type == "Pod"]
+    done = [node for node in pods if node.phase == "Succeeded"]
+    status = {
+        "phase": phase,
+        "startedAt": rfc3339(started_at),
+        "finishedAt": rfc3339(finished_at),
+        "progress": f"{len(done)}/{len(pods)}",
+        "nodes": {node.id: node_status(node) for node in nodes},
+    }
+    if message:
+        status["message"] = message
+    return status
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")

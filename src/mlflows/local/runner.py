@@ -1,0 +1,231 @@
+"""Run a workflow on this machine: the public entry points of the local runner.
+
+Work directory layout (``--work-dir``, default ``.mlflows``):
+
+- ``volumes/<claim>/`` — each PersistentVolumeClaim, persisting across runs like a real claim;
+- ``runs/<workflow>/logs/<node>.log`` — each node's stdout and stderr;
+- ``runs/<workflow>/nodes/<node>/`` — each pod's scratch directory (private files, ``emptyDir``);
+- ``runs/<workflow>/status.json`` — the result as Argo's workflow status (also ``--report-json``).
+
+The memo cache lives under ``--cache-dir`` (default ``$XDG_CACHE_HOME/mlflows``) so it outlives
+work directories, as Argo's ConfigMap cache outlives workflows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflows.errors import UserError
+from mlflows.local.engine import Engine, template_kind
+from mlflows.local.memo import MemoCache, default_cache_dir
+from mlflows.local.nodes import Node, file_name
+from mlflows.local.report import workflow_status, write_json
+from mlflows.local.validate import validate_workflow
+from mlflows.local.view import RunView
+from mlflows.local.volumes import VolumeStore
+from mlflows.local.workflow import globals_scope, workflow_dict, workflow_name, workflow_parameters
+
+DEFAULT_WORK_DIR = Path(".mlflows")
+
+
+@dataclass
+class RunResult:
+    name: str
+    namespace: str
+    phase: str
+    message: str
+    nodes: list[Node]
+    run_dir: Path
+    started_at: float
+    finished_at: float
+    status: dict  # the report: Argo's WorkflowStatus shape
+
+    @property
+    def succeeded(self) -> bool:
+        return self.phase == "Succeeded"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.succeeded else 1
+
+    def node(self, display_name: str) -> Node:
+        """The first node with this display name (a task or step name, or ``name(attempt)``)."""
+        for node in self.nodes:
+            if node.display_name == display_name:
+                return node
+        raise KeyError(f"no node named {display_name!r}")
+
+    def log(self, display_name: str) -> str:
+        """The node's stdout and stderr."""
+        return (
+            self.run_dir / "logs" / f"{file_name(self.node(display_name).name)}.log"
+        ).read_text()
+
+
+def run(
+    workflow,
+    *,
+    parameters: dict[str, str] | None = None,
+    work_dir: str | Path = DEFAULT_WORK_DIR,
+    cache_dir: str | Path | None = None,
+    parallelism: int | None = None,
+    keep_serving: bool = False,
+    report_json: str | Path | None = None,
+    namespace: str | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Run ``workflow`` (a Hera Workflow, a dict or a YAML path) here with Argo's semantics.
+
+    Raises UserError (one line) before anything runs if the workflow or an option is wrong, or
+    uses a feature the runner does not support. Ctrl-C stops the run, writes the report and
+    re-raises KeyboardInterrupt.
+    """
+    spec_dict = workflow_dict(workflow)
+    validate_workflow(spec_dict)
+    if parallelism is not None and parallelism < 1:
+        raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    name = workflow_name(spec_dict)
+    namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
+    values = workflow_parameters(spec_dict, {k: str(v) for k, v in (parameters or {}).items()})
+
+    work_dir = Path(work_dir).resolve()
+    run_dir = work_dir / "runs" / name
+    volumes = VolumeStore(work_dir / "volumes")
+    cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+
+    view = RunView(quiet=quiet)
+    engine = Engine(
+        spec_dict,
+        globals_=globals_scope(spec_dict, name, namespace, values),
+        arguments=[{"name": key, "value": value} for key, value in values.items()],
+        run_dir=run_dir,
+        volumes=volumes,
+        memo=MemoCache(Path(cache_dir) if cache_dir else default_cache_dir()),
+        cluster=cluster,
+        parallelism=parallelism,
+        on_change=view.node_changed,
+    )
+    if any(template_kind(t) in ("container", "script") for t in spec_dict["spec"]["templates"]):
+        view.note(f"images are not used here: commands run in this environment ({sys.executable})")
+    started = time.time()
+    try:
+        with view.showing():
+            phase, message = engine.run()
+        finished = time.time()
+        nodes = engine.nodes.all()
+        status = workflow_status(phase, message, started, finished, nodes)
+        write_json(run_dir / "status.json", status)
+        if report_json:
+            write_json(Path(report_json), status)
+        result = RunResult(
+            name, namespace, phase, message, nodes, run_dir, started, finished, status
+        )
+        view.summary(result, Path(report_json) if report_json else run_dir / "status.json")
+    finally:
+        if cluster is not None:
+            _close(cluster, keep_serving and not engine.interrupted)
+    if engine.interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def _local_cluster(
+    workflow: dict,
+    volumes: VolumeStore,
+    run_dir: Path,
+    namespace: str,
+    name: str,
+    keep_serving: bool,
+):
+    """The local Kubernetes stand-in, if any template needs it, with every resource checked."""
+    resources = [
+        (t["name"], t["resource"]) for t in workflow["spec"]["templates"] if "resource" in t
+    ]
+    if not resources:
+        return None
+    try:
+        from mlflows.local.resources import LocalCluster
+    except ImportError:
+        raise UserError(
+            f"template {resources[0][0]}: resource templates need mlflows.local.resources, "
+            "which this install lacks"
+        ) from None
+    cluster = LocalCluster(
+        volumes=volumes,
+        run_dir=run_dir,
+        namespace=namespace,
+        workflow_name=name,
+        keep_serving=keep_serving,
+    )
+    try:
+        for template_name, resource in resources:
+            cluster.check(template_name, resource)
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
+
+
+def _close(cluster, keep_serving: bool) -> None:
+    try:
+        cluster.close()
+    except KeyboardInterrupt:
+        if not keep_serving:
+            raise
+
+
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The runner's options, for ``mlflows run`` and for flows that offer ``--local``.
+
+    ``parser`` may be a parser or one of its argument groups.
+    """
+    group = parser
+    group.add_argument(
+        "--report-json",
+        metavar="FILE",
+        help="also write the result as Argo's workflow status JSON here",
+    )
+    group.add_argument(
+        "--cache-dir", metavar="DIR", help=f"memoization cache (default {default_cache_dir()})"
+    )
+    group.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        default=str(DEFAULT_WORK_DIR),
+        help="volumes, logs and run records (default %(default)s)",
+    )
+    group.add_argument(
+        "--parallelism",
+        type=int,
+        metavar="N",
+        help="at most N pods at once (default: the workflow's spec.parallelism)",
+    )
+    group.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="keep InferenceServices serving after the run, until Ctrl-C",
+    )
+
+
+def run_from_args(
+    workflow, args: argparse.Namespace, parameters: dict[str, str] | None = None
+) -> int:
+    """Run with the options :func:`add_arguments` added; the exit code (0 only if Succeeded)."""
+    result = run(
+        workflow,
+        parameters=parameters,
+        work_dir=args.work_dir,
+        cache_dir=args.cache_dir,
+        parallelism=args.parallelism,
+        keep_serving=args.keep_serving,
+        report_json=args.report_json,
+        namespace=getattr(args, "namespace", None),
+    )
+    return result.exit_code

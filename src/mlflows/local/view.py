@@ -1,0 +1,169 @@
+"""What the user sees: a live table of nodes on a terminal, a line per change otherwise, and a
+closing summary laid out like ``argo get``."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from mlflows.local.durations import format_duration
+from mlflows.local.nodes import Node
+
+if TYPE_CHECKING:
+    from mlflows.local.runner import RunResult
+
+SYMBOLS = {
+    "Succeeded": ("✔", "green"),
+    "Failed": ("✖", "red"),
+    "Error": ("⚠", "red"),
+    "Skipped": ("○", "dim"),
+    "Omitted": ("○", "dim"),
+    "Running": ("●", "cyan"),
+    "Pending": ("◷", "yellow"),
+}
+
+
+def _symbol(phase: str) -> str:
+    mark, style = SYMBOLS.get(phase, ("?", ""))
+    return f"[{style}]{mark}[/]"
+
+
+def make_console() -> Console:
+    """A console that does not wrap lines at 80 columns when writing to a file or pipe."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
+def _memo(node: Node) -> str:
+    if node.memoization is None:
+        return ""
+    return "memo hit" if node.memoization["hit"] else "memo miss"
+
+
+class RunView:
+    def __init__(self, *, quiet: bool = False, console: Console | None = None):
+        self.console = console or make_console()
+        self.quiet = quiet
+        self.live = self.console.is_terminal and not quiet
+        self._nodes: dict[str, Node] = {}
+        self._printed: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[dim]note:[/] {escape(text)}")
+
+    def node_changed(self, node: Node) -> None:
+        with self._lock:
+            self._nodes[node.id] = node
+            if self.live or self.quiet or node.type == "StepGroup":
+                return
+            if self._printed.get(node.id) == node.phase or (
+                node.phase == "Pending" and not node.message
+            ):
+                return
+            self._printed[node.id] = node.phase
+        details = [
+            part
+            for part in (
+                format_duration(node.duration) if node.fulfilled else "",
+                _memo(node),
+                node.message,
+            )
+            if part
+        ]
+        stamp = datetime.now().strftime("%H:%M:%S")
+        self.console.print(
+            f"{stamp} {_symbol(node.phase)} {node.phase:<9} {escape(node.name)}"
+            + (f"  [dim]{escape(' · '.join(details))}[/]" if details else "")
+        )
+
+    @contextmanager
+    def showing(self):
+        """The live table, while the run goes on (on a terminal only)."""
+        if not self.live:
+            yield
+            return
+        with Live(get_renderable=self._table, console=self.console, refresh_per_second=4):
+            yield
+
+    def _table(self) -> Table:
+        table = Table(box=None, pad_edge=False)
+        for column in ("NODE", "PHASE", "DURATION", "MEMO", "MESSAGE"):
+            table.add_column(column)
+        for node, depth in self._tree():
+            table.add_row(
+                "  " * depth + escape(node.display_name),
+                f"{_symbol(node.phase)} {node.phase}",
+                format_duration(node.duration),
+                _memo(node),
+                escape(node.message[:80]),
+            )
+        return table
+
+    def _tree(self) -> list[tuple[Node, int]]:
+        """Nodes in display order with their depth; step groups fold into their steps node."""
+        with self._lock:
+            nodes = [node for node in self._nodes.values() if node.type != "StepGroup"]
+            by_id = dict(self._nodes)
+
+        def shown_parent(node: Node) -> str | None:
+            parent = by_id.get(node.parent_id) if node.parent_id else None
+            return parent.parent_id if parent and parent.type == "StepGroup" else node.parent_id
+
+        children: dict[str | None, list[Node]] = {}
+        for node in nodes:
+            children.setdefault(shown_parent(node), []).append(node)
+        ordered: list[tuple[Node, int]] = []
+
+        def walk(parent_id: str | None, depth: int) -> None:
+            for node in children.get(parent_id, []):
+                ordered.append((node, depth))
+                walk(node.id, depth + 1)
+
+        walk(None, 0)
+        return ordered
+
+    def summary(self, result: RunResult, report_path: Path | None) -> None:
+        if self.quiet:
+            return
+        print_ = self.console.print
+        print_()
+        rows = [
+            ("Name:", result.name),
+            ("Namespace:", result.namespace),
+            ("Status:", f"{_symbol(result.phase)} {result.phase}"),
+        ]
+        if result.message:
+            rows.append(("Message:", escape(result.message)))
+        rows += [
+            ("Duration:", format_duration(result.finished_at - result.started_at)),
+            ("Logs:", escape(str(result.run_dir / "logs"))),
+        ]
+        if report_path:
+            rows.append(("Report:", escape(str(report_path))))
+        for label, value in rows:
+            print_(f"{label:<11}{value}")
+        print_()
+        table = Table(box=None, pad_edge=False)
+        for column in ("STEP", "TEMPLATE", "DURATION", "MESSAGE"):
+            table.add_column(column)
+        for node, depth in self._tree():
+            memo = " (memoized)" if node.memoization and node.memoization["hit"] else ""
+            table.add_row(
+                "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
+                escape(node.template_name or ""),
+                format_duration(node.duration) if node.type in ("Pod", "Retry", "Suspend") else "",
+                escape(node.message) + memo,
+            )
+        print_(table)

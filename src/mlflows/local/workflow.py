@@ -1,0 +1,108 @@
+"""A workflow to run: from a Hera object, a dict or a YAML file; its name, parameters, globals."""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import string
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from mlflows.errors import UserError
+from mlflows.local.templating import Scope, argo_string
+
+
+def workflow_dict(source) -> dict:
+    """The workflow as a plain dict: ``Workflow.to_dict()``, a copy of a dict, or a YAML file."""
+    if hasattr(source, "to_dict"):
+        return source.to_dict()
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    if isinstance(source, (str, Path)):
+        return load_yaml(Path(source))
+    raise UserError(
+        f"cannot run a {type(source).__name__}; give a Hera Workflow, a dict or a YAML file"
+    )
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UserError(f"{path}: cannot read it ({err.strerror})") from None
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        problem = getattr(err, "problem", None) or "syntax error"
+        raise UserError(f"{path}: not valid YAML{line}: {problem}") from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise UserError(f"{path}: expected exactly one Workflow document")
+    return documents[0]
+
+
+def workflow_name(workflow: dict) -> str:
+    """``metadata.name``, or ``generateName`` plus five random characters as the API server does."""
+    metadata = workflow.get("metadata") or {}
+    if metadata.get("name"):
+        return metadata["name"]
+    if metadata.get("generateName"):
+        alphabet = string.ascii_lowercase + string.digits
+        return metadata["generateName"] + "".join(secrets.choice(alphabet) for _ in range(5))
+    raise UserError("metadata: give the workflow a name or generateName")
+
+
+def workflow_parameters(workflow: dict, overrides: dict[str, str]) -> dict[str, str]:
+    """The workflow's ``spec.arguments.parameters`` with the user's values applied."""
+    declared = ((workflow.get("spec") or {}).get("arguments") or {}).get("parameters") or []
+    names = [param["name"] for param in declared]
+    for name in overrides:
+        if name not in names:
+            known = ", ".join(names) or "none"
+            raise UserError(f"unknown parameter {name!r}; the workflow's parameters are: {known}")
+    values = {}
+    for param in declared:
+        name = param["name"]
+        if name in overrides:
+            value = overrides[name]
+        elif param.get("value") is not None:
+            value = argo_string(param["value"])
+        elif param.get("default") is not None:
+            value = argo_string(param["default"])
+        else:
+            raise UserError(f"parameter {name} has no value; pass -p {name}=VALUE")
+        enum = [argo_string(option) for option in param.get("enum") or []]
+        if enum and value not in enum:
+            raise UserError(f"parameter {name}: {value!r} is not one of {', '.join(enum)}")
+        values[name] = value
+    return values
+
+
+def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[str, str]) -> Scope:
+    """The ``{{workflow.*}}`` variables."""
+    metadata = workflow.get("metadata") or {}
+    spec = workflow["spec"]
+    created = datetime.now(timezone.utc)
+    scope: Scope = {
+        "workflow.name": name,
+        "workflow.namespace": namespace,
+        "workflow.uid": str(uuid.uuid4()),
+        "workflow.mainEntrypoint": spec["entrypoint"],
+        "workflow.serviceAccountName": spec.get("serviceAccountName", ""),
+        "workflow.creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "workflow.creationTimestamp.RFC3339": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "workflow.creationTimestamp.s": str(int(created.timestamp())),
+        "workflow.parameters": json.dumps([{"name": k, "value": v} for k, v in parameters.items()]),
+    }
+    scope["workflow.parameters.json"] = scope["workflow.parameters"]
+    scope.update({f"workflow.parameters.{key}": value for key, value in parameters.items()})
+    for kind in ("labels", "annotations"):
+        values = metadata.get(kind) or {}
+        scope[f"workflow.{kind}"] = json.dumps(values)
+        scope.update({f"workflow.{kind}.{key}": str(value) for key, value in values.items()})
+    return scope

@@ -1,0 +1,106 @@
+"""What the runner cannot do is refused with one line before anything runs."""
+
+import pytest
+from localrun_helpers import dag, sh, task, workflow
+
+from mlflows.errors import UserError
+
+
+def marker_workflow(marker, **changes):
+    """A DAG whose first task would leave a marker file; ``changes`` patch it to be refused."""
+    wf = workflow(
+        dag("main", task("first", "touch"), task("second", "other", depends="first")),
+        sh("touch", f"touch {marker}"),
+        sh("other", "true"),
+    )
+    for path, value in changes.items():
+        target = wf["spec"]
+        *parents, last = path.split("/")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[last] = value
+    return wf
+
+
+REFUSED = [
+    ("templates/2/container/envFrom", [{"configMapRef": {"name": "x"}}], "'envFrom'"),
+    ("templates/0/dag/tasks/1/withParam", "{{tasks.first.outputs.result}}", "'withParam'"),
+    ("templates/0/dag/tasks/1/templateRef", {"name": "x", "template": "y"}, "'templateRef'"),
+    ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
+    ("templates/2/daemon", True, "'daemon'"),
+    ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
+    ("templates/2/retryStrategy", {"limit": 1, "expression": "true"}, "'expression'"),
+    ("templates/2/volumes", [{"name": "v", "hostPath": {"path": "/"}}], "volume type hostPath"),
+    ("templates/2/container/args", ["echo {{=sprig.sha256sum('x')}}"], "sprig.sha256sum()"),
+    ("templates/2/container/env", [{"name": "X", "valueFrom": {"secretKeyRef": {}}}], "valueFrom"),
+    ("templateDefaults", {"timeout": "1m"}, "'templateDefaults'"),
+    (
+        "templates/2/memoize",
+        {"key": "k", "maxAge": "7d", "cache": {"configMap": {"name": "c"}}},
+        "invalid duration '7d'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "path, value, feature", REFUSED, ids=[r[0].split("/")[-1] for r in REFUSED]
+)
+def test_refused_before_anything_runs(run_local, tmp_path, path, value, feature):
+    marker = tmp_path / "ran"
+    with pytest.raises(UserError) as refused:
+        run_local(marker_workflow(marker, **{path: value}))
+    message = str(refused.value)
+    assert feature in message
+    assert "\n" not in message
+    assert not marker.exists()
+    assert not (tmp_path / "work" / "runs").exists()
+
+
+def test_other_template_types_are_named(run_local):
+    wf = workflow({"name": "main", "http": {"url": "http://example.com"}})
+    with pytest.raises(
+        UserError, match="template main: 'http' is not supported by the local runner"
+    ):
+        run_local(wf)
+
+
+def test_structural_mistakes(run_local):
+    cases = [
+        (workflow(dag("main", task("a", "missing"))), "task a: no template named 'missing'"),
+        (
+            workflow(
+                dag("main", task("a", "ok", depends="b"), task("b", "ok", depends="a")),
+                sh("ok", "true"),
+            ),
+            "dependency cycle",
+        ),
+        (
+            workflow(dag("main", task("a", "ok", depends="ghost")), sh("ok", "true")),
+            "depends on 'ghost', which is not a task",
+        ),
+        (
+            workflow(
+                dag("main", task("a", "need")),
+                sh("need", "true", inputs={"parameters": [{"name": "x"}]}),
+            ),
+            "inputs.parameters.x of template need was not supplied",
+        ),
+        (
+            workflow(sh("main", "true"), entrypoint="nope"),
+            "spec.entrypoint: no template named 'nope'",
+        ),
+    ]
+    for wf, expected in cases:
+        with pytest.raises(UserError, match=expected):
+            run_local(wf)
+
+
+def test_parameters_are_checked(run_local):
+    wf = workflow(
+        sh("main", "echo {{workflow.parameters.p}}"), arguments={"parameters": [{"name": "p"}]}
+    )
+    with pytest.raises(UserError, match="parameter p has no value; pass -p p=VALUE"):
+        run_local(wf)
+    with pytest.raises(UserError, match="unknown parameter 'q'"):
+        run_local(wf, parameters={"p": "1", "q": "2"})
+    assert run_local(wf, parameters={"p": "given"}).nodes[0].outputs.result == "given"
