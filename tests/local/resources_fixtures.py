@@ -1,0 +1,162 @@
+"""Builders and a fixture for the local cluster's tests: real processes, cleaned up at teardown."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlflows.local.resources import LocalCluster, ResourceRequest, ResourceResult
+from mlflows.local.volumes import VolumeStore
+
+CLAIM = "mlflows-data"
+MOUNT = "/mnt/data"
+WORKERS_SUCCEEDED = "status.replicaStatuses.Worker.succeeded = 2"
+WORKER_FAILED = "status.replicaStatuses.Worker.failed > 0"
+ISVC_READY = (
+    "status.modelStatus.states.activeModelState = Loaded,"
+    "status.modelStatus.transitionStatus = UpToDate"
+)
+ISVC_FAILED = "status.modelStatus.transitionStatus in (BlockedByFailedLoad,InvalidSpec)"
+
+# A replica's program: writes its TF_CONFIG (and pid) under the mounted claim, then exits with
+# the code its fate file asks for (once: the file is then removed), else 0.
+REPLICA_SCRIPT = f"""
+import json, os, pathlib, sys, time
+config = json.loads(os.environ["TF_CONFIG"])
+task = config["task"]
+out = pathlib.Path("{MOUNT}/replicas")
+out.mkdir(exist_ok=True)
+name = f"{{task['type']}}-{{task['index']}}"
+(out / f"{{name}}.json").write_text(json.dumps(config))
+(out / f"{{name}}.pid").write_text(str(os.getpid()))
+time.sleep(float(os.environ.get("SLEEP", "0")))
+fate = out / f"{{name}}.fate"
+if fate.exists():
+    code = int(fate.read_text())
+    fate.unlink()
+    if code < 0:
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+"""
+
+
+def tfjob(
+    *,
+    workers: int = 2,
+    restart_policy: str = "Never",
+    run_policy: dict | None = None,
+    chief: bool = False,
+    sleep: float = 0,
+    name: str | None = None,
+) -> dict:
+    """A TFJob whose replicas run :data:`REPLICA_SCRIPT` with the claim at /mnt/data."""
+
+    def replica_spec(replicas: int) -> dict:
+        container = {
+            "name": "tensorflow",
+            "image": "ghcr.io/mlflows/trainer:test",
+            "command": ["python", "-c", REPLICA_SCRIPT],
+            "env": [{"name": "SLEEP", "value": str(sleep)}],
+            "volumeMounts": [{"name": "data", "mountPath": MOUNT}],
+        }
+        volume = {"name": "data", "persistentVolumeClaim": {"claimName": CLAIM}}
+        return {
+            "replicas": replicas,
+            "restartPolicy": restart_policy,
+            "template": {"spec": {"containers": [container], "volumes": [volume]}},
+        }
+
+    specs = {"Worker": replica_spec(workers)}
+    if chief:
+        specs["Chief"] = replica_spec(1)
+    metadata = {"name": name} if name else {"generateName": "train-"}
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "TFJob",
+        "metadata": metadata,
+        "spec": {"runPolicy": run_policy or {}, "tfReplicaSpecs": specs},
+    }
+
+
+def inference_service(storage_uri: str, name: str = "digits") -> dict:
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": name},
+        "spec": {
+            "predictor": {
+                "minReplicas": 1,
+                "model": {"modelFormat": {"name": "tensorflow"}, "storageUri": storage_uri},
+            }
+        },
+    }
+
+
+def config_map(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def resource(action: str, manifest: dict, **fields) -> dict:
+    """A template's ``resource:`` as Argo has it (the manifest as a YAML string)."""
+    return {"action": action, "manifest": yaml.safe_dump(manifest), **fields}
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@dataclass
+class Kube:
+    """One LocalCluster over ``root`` and the way a step calls it."""
+
+    cluster: LocalCluster
+    root: Path
+
+    @property
+    def claim(self) -> Path:
+        return self.root / "volumes" / CLAIM
+
+    def log(self, step: str = "step") -> Path:
+        return self.root / "logs" / f"{step}.log"
+
+    def run(
+        self,
+        action: str,
+        manifest: dict,
+        success: str | None = None,
+        failure: str | None = None,
+        outputs: dict[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        step: str = "step",
+    ) -> ResourceResult:
+        """Execute one step; ``outputs`` maps parameter names to jsonPaths."""
+        parameters = [
+            {"name": name, "valueFrom": {"jsonPath": path}}
+            for name, path in (outputs or {}).items()
+        ]
+        request = ResourceRequest(f"wf.{step}", action, manifest, success, failure, parameters)
+        return self.cluster.execute(request, cancel or threading.Event(), self.log(step))
+
+
+@pytest.fixture(name="kube")
+def kube_fixture(tmp_path):
+    """A Kube over tmp_path; every process it started is stopped at teardown."""
+    cluster = LocalCluster(
+        volumes=VolumeStore(tmp_path / "volumes"),
+        run_dir=tmp_path / "run",
+        namespace="default",
+        workflow_name="wf",
+    )
+    try:
+        yield Kube(cluster, tmp_path)
+    finally:
+        cluster.close()
