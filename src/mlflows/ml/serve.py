@@ -20,6 +20,7 @@ import logging
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def served_model_class():
                 )
             result = probabilities(predictor, images)
             output = InferOutput("probabilities", list(result.shape), "FP32", result.tolist())
-            return InferResponse(request.id, self.name, [output])
+            # The protocol makes the request id optional and the response id required.
+            return InferResponse(request.id or str(uuid.uuid4()), self.name, [output])
 
     return ServedModel
 

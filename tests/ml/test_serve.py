@@ -1,0 +1,256 @@
+"""The model server as a real process over HTTP, and the client against it.
+
+One server per module, started on an empty versions directory as the pipeline starts it
+before anything is promoted. The test that promotes a second version runs last.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mlflows.errors import UserError
+from mlflows.ml import client, serve, versions
+from mlflows.ml.datasets import digits
+from mlflows.ml.predictor import Predictor
+
+NAME = "digits"
+
+
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def predict(url: str, body) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return post(client.predict_url(url, NAME), data)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture(scope="module")
+def served(model_server, tmp_path_factory, trained, http_status, wait_for):
+    """The server, first on an empty versions dir, then serving the trained cnn as version 1."""
+    versions_dir = tmp_path_factory.mktemp("serving") / "versions"
+    url, proc = model_server(versions_dir, NAME)
+    ready_url = f"{url}/v1/models/{NAME}"
+    before = http_status(ready_url)
+    good = trained("cnn")[0]
+    versions.promote(good, versions_dir, 0.9)
+    wait_for(lambda: http_status(ready_url) == 200, "the first version to be served", proc)
+    return SimpleNamespace(url=url, proc=proc, versions_dir=versions_dir, status_before=before)
+
+
+@pytest.fixture(scope="module")
+def newest(served):
+    """The in-process predictor of the version the server should be serving."""
+    return Predictor(versions.newest(served.versions_dir))
+
+
+@pytest.fixture(scope="module")
+def examples(digits_dir):
+    images, labels = digits.load(digits_dir, "test")
+    return images[:24], labels[:24]
+
+
+def test_not_ready_until_a_version_is_promoted_then_ready(served):
+    assert served.status_before == 503
+    with urllib.request.urlopen(f"{served.url}/v1/models/{NAME}", timeout=30) as response:
+        assert json.loads(response.read()) == {"name": NAME, "ready": True}
+
+
+def test_a_png_over_http_gets_the_class_in_process_predict_gives(served, newest, examples):
+    images, labels = examples
+    pngs = [client.encode_png(image) for image in images]
+
+    status, answer = predict(served.url, {"instances": [{"b64": b64(png)} for png in pngs]})
+
+    assert status == 200
+    served_probabilities = np.array(answer["predictions"])
+    in_process = newest.from_encoded(pngs)
+    np.testing.assert_allclose(served_probabilities, in_process, atol=1e-5)
+    # The encoded path decodes to the very pixels the raw path gets.
+    np.testing.assert_allclose(in_process, newest.from_arrays(images / 255.0), atol=1e-5)
+    classes = client.predict_classes(served.url, NAME, pngs[:8])
+    assert classes == list(in_process[:8].argmax(axis=1))
+    assert (served_probabilities.argmax(axis=1) == labels).mean() > 0.5  # the model works
+
+
+@pytest.mark.parametrize("squeeze", [False, True], ids=["28x28x1", "28x28"])
+def test_raw_arrays_are_served_too(served, newest, examples, squeeze):
+    images = examples[0][:4] / 255.0
+    instances = (images[..., 0] if squeeze else images).tolist()
+
+    status, answer = predict(served.url, {"instances": instances})
+
+    assert status == 200
+    np.testing.assert_allclose(answer["predictions"], newest.from_arrays(images), atol=1e-5)
+
+
+def test_the_v2_protocol_serves_tensors_and_encoded_images(served, newest, examples):
+    images = examples[0][:3]
+    v2 = f"{served.url}/v2/models/{NAME}/infer"
+    fp32 = {"name": "image", "shape": [3, 28, 28, 1], "datatype": "FP32",
+            "data": (images / 255.0).ravel().tolist()}  # fmt: skip
+    files = {"name": "image_bytes", "shape": [3], "datatype": "BYTES",
+             "data": [b64(client.encode_png(image)) for image in images]}  # fmt: skip
+    expected = newest.from_arrays(images / 255.0)
+
+    for tensor in (fp32, files):
+        status, answer = post(v2, json.dumps({"inputs": [tensor]}).encode())
+        assert status == 200, answer
+        output = answer["outputs"][0]
+        assert output["shape"] == [3, 10]
+        np.testing.assert_allclose(np.reshape(output["data"], (3, 10)), expected, atol=1e-5)
+
+    int8 = {**fp32, "datatype": "INT8", "data": [0] * (3 * 28 * 28)}
+    status, answer = post(v2, json.dumps({"inputs": [int8]}).encode())
+    assert status == 400 and "datatype" in answer["error"]
+
+
+ZERO = [[[0.0]] * 28] * 28
+MALFORMED = {
+    "not json": b'{"instances": [',
+    "not json, unlabelled": (b"\xff\xfe", "text/plain"),
+    "a list, not an object": [ZERO],
+    "no instances": {"inputs": [ZERO]},
+    "instances not a list": {"instances": {"b64": ""}},
+    "empty batch": {"instances": []},
+    "wrong shape": {"instances": [[1.0, 2.0, 3.0]]},
+    "ragged": {"instances": [ZERO, [[0.0]]]},
+    "not numbers": {"instances": [[["a"] * 28] * 28]},
+    "not base64": {"instances": [{"b64": "@@@"}]},
+    "not an image": {"instances": [{"b64": b64(b"hello, not a PNG")}]},
+    "extra keys": {"instances": [{"b64": b64(b"x"), "label": 3}]},
+    "images mixed with arrays": {"instances": [{"b64": b64(b"x")}, ZERO]},
+    "too many": {"instances": [ZERO] * 1025},
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_every_malformed_request_is_a_400_with_a_message(served, body):
+    if isinstance(body, tuple):
+        status, answer = post(client.predict_url(served.url, NAME), *body)
+    else:
+        status, answer = predict(served.url, body)
+    assert status == 400
+    assert isinstance(answer.get("error"), str) and answer["error"]
+
+
+def test_the_client_cli_prints_the_predicted_class(
+    served, newest, examples, digits_dir, tmp_path, cli
+):
+    png = tmp_path / "digit.png"
+    png.write_bytes(client.encode_png(examples[0][5]))
+    expected = int(newest.from_encoded([png.read_bytes()]).argmax())
+
+    server = ["--url", served.url, "--model-name", NAME]
+    code, out, _ = cli(client.main, [*server, "--image", str(png)])
+    assert code == 0 and out == f"predicted class {expected}\n"
+
+    dataset = ["--dataset", "digits", "--data-dir", str(digits_dir), "--index", "5"]
+    code, out, _ = cli(client.main, [*server, *dataset])
+    label = examples[1][5]
+    assert code == 0
+    assert out == f"predicted class {expected} ({expected}); label {label} ({label})\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--model-name", "nope", "--image", "{png}"], "404"),
+        (["--model-name", NAME, "--image", "{missing}"], "--image"),
+        (["--model-name", NAME, "--dataset", "digits"], "--data-dir"),
+        (
+            [
+                "--model-name",
+                NAME,
+                "--dataset",
+                "digits",
+                "--data-dir",
+                "{data}",
+                "--index",
+                "9999",
+            ],
+            "--index",
+        ),  # fmt: skip
+    ],
+)
+def test_client_mistakes_are_one_error_line(served, digits_dir, tmp_path, cli, argv, field):
+    png = tmp_path / "digit.png"
+    png.write_bytes(client.encode_png(np.zeros((28, 28, 1), np.uint8)))
+    paths = {"png": png, "missing": tmp_path / "missing.png", "data": digits_dir}
+    argv = [arg.format(**paths) for arg in argv]
+
+    code, _, err = cli(client.main, ["--url", served.url, *argv])
+    assert code == UserError.exit_code and err.count("\n") == 1 and field in err
+
+
+def test_an_unreachable_server_is_one_error_line(cli, free_port, tmp_path):
+    png = tmp_path / "digit.png"
+    png.write_bytes(b"anything")
+    argv = ["--url", f"http://127.0.0.1:{free_port()}", "--model-name", NAME, "--image", str(png)]
+    code, _, err = cli(client.main, argv)
+    assert code == UserError.exit_code and "cannot reach" in err
+
+
+def test_what_to_serve_is_the_model_itself_or_the_newest_version(tmp_path, trained):
+    good = trained("cnn")[0]
+    assert serve.newest_model(good) == good
+    assert serve.newest_model(tmp_path / "nothing-yet") is None
+    for n in (3, 12):
+        versions.promote(good, tmp_path / "versions", 0.9)
+        (tmp_path / "versions" / str(n)).mkdir()  # higher numbers, published otherwise
+    assert serve.newest_model(tmp_path / "versions") == tmp_path / "versions" / "12"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [(["--port", "70000"], "--port"), (["--model-dir", "{file}"], "--model-dir")],
+)
+def test_server_flag_mistakes_are_one_error_line(tmp_path, cli, extra, field):
+    (tmp_path / "file").write_text("not a directory")
+    extra = [arg.format(file=tmp_path / "file") for arg in extra]
+    code, _, err = cli(serve.main, ["--model-dir", str(tmp_path), *extra])
+    assert code == UserError.exit_code and field in err and err.count("\n") == 1
+
+
+def test_a_busy_port_is_reported_before_anything_loads(tmp_path, cli):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = cli(serve.main, ["--model-dir", str(tmp_path), "--port", str(port)])
+    assert code == UserError.exit_code and f"--port: cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_a_newer_version_is_picked_up_without_a_restart(
+    served, untrained_model, wait_for, examples
+):
+    images = examples[0][:4] / 255.0
+    instances = {"instances": images.tolist()}
+    before = np.array(predict(served.url, instances)[1]["predictions"])
+    promoted = versions.promote(untrained_model, served.versions_dir, 0.1)
+    expected = Predictor(promoted).from_arrays(images)
+    assert not np.allclose(before, expected, atol=1e-3)  # the two models do differ
+
+    def serving_the_new_one():
+        status, answer = predict(served.url, instances)
+        return status == 200 and np.allclose(answer["predictions"], expected, atol=1e-5)
+
+    wait_for(serving_the_new_one, "the server to switch to the new version", served.proc)
+    assert served.proc.poll() is None

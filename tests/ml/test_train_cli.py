@@ -1,0 +1,55 @@
+"""The trainer's bad input: one error line, non-zero exit, no model left behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlflows.errors import UserError
+from mlflows.ml import train
+from mlflows.ml.callbacks import step_decay
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--steps-per-epoch", "ten"], "--steps-per-epoch"),
+        (["--batch-size-per-replica", "-8"], "--batch-size-per-replica"),
+        (["--learning-rate", "nan"], "--learning-rate"),
+        (["--model-type", "resnet"], "--model-type"),
+        (["--dataset", "cifar10"], "--dataset"),
+    ],
+)
+def test_bad_flags_are_refused_before_training(tmp_path, digits_dir, cli, train_argv, bad, field):
+    # argparse keeps the last value of a repeated flag: the bad one
+    code, _, err = cli(train.main, [*train_argv("cnn", digits_dir, tmp_path), *bad])
+
+    assert code == UserError.exit_code
+    assert err.startswith("error: ") and err.count("\n") == 1 and field in err
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_dataset_that_was_not_ingested_says_to_ingest_it(tmp_path, cli, train_argv, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    code, _, err = cli(train.main, train_argv("cnn", tmp_path / "empty", tmp_path))
+
+    assert code == UserError.exit_code
+    assert "python -m mlflows.ml.ingest --dataset digits" in err and err.count("\n") == 1
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_malformed_tf_config_is_one_error_line(
+    tmp_path, digits_dir, cli, train_argv, monkeypatch
+):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}}')
+    code, _, err = cli(train.main, train_argv("cnn", digits_dir, tmp_path))
+
+    assert code == UserError.exit_code and err.startswith("error: TF_CONFIG:")
+
+
+def test_the_learning_rate_drops_tenfold_at_epochs_3_and_7():
+    schedule = step_decay(1e-3)
+    rates = [schedule(epoch, None) for epoch in range(9)]
+    assert rates[:3] == [1e-3] * 3
+    assert rates[3:7] == pytest.approx([1e-4] * 4)
+    assert rates[7:] == pytest.approx([1e-5] * 2)
