@@ -35,6 +35,7 @@ from mlflows.local.nodes import (
     rfc3339,
 )
 from mlflows.local.pod import PodResult, run_pod
+from mlflows.local.resources import ResourceRequest
 from mlflows.local.steps import StepsRun
 from mlflows.local.templating import (
     ABSENT,
@@ -480,9 +481,6 @@ class Engine:
     def _run_resource(
         self, node: Node, template: dict, cancel: threading.Event, reason
     ) -> PodResult:
-        # Imported here: only runs with resource templates need the resources half.
-        from mlflows.local.resources import ResourceRequest
-
         resource = template["resource"]
         try:
             manifest = yaml.safe_load(resource.get("manifest") or "")

@@ -25,6 +25,7 @@ from mlflows.local.engine import Engine, template_kind
 from mlflows.local.memo import MemoCache, default_cache_dir
 from mlflows.local.nodes import Node, file_name
 from mlflows.local.report import workflow_status, write_json
+from mlflows.local.resources import LocalCluster
 from mlflows.local.validate import validate_workflow
 from mlflows.local.view import RunView
 from mlflows.local.volumes import VolumeStore
@@ -96,9 +97,9 @@ def run(
     work_dir = Path(work_dir).resolve()
     run_dir = work_dir / "runs" / name
     volumes = VolumeStore(work_dir / "volumes")
-    cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
     shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
+    cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
+    run_dir.mkdir(parents=True, exist_ok=True)
 
     view = RunView(quiet=quiet)
     engine = Engine(
@@ -145,18 +146,9 @@ def _local_cluster(
     keep_serving: bool,
 ):
     """The local Kubernetes stand-in, if any template needs it, with every resource checked."""
-    resources = [
-        (t["name"], t["resource"]) for t in workflow["spec"]["templates"] if "resource" in t
-    ]
+    resources = [t for t in workflow["spec"]["templates"] if "resource" in t]
     if not resources:
         return None
-    try:
-        from mlflows.local.resources import LocalCluster
-    except ImportError:
-        raise UserError(
-            f"template {resources[0][0]}: resource templates need mlflows.local.resources, "
-            "which this install lacks"
-        ) from None
     cluster = LocalCluster(
         volumes=volumes,
         run_dir=run_dir,
@@ -165,8 +157,9 @@ def _local_cluster(
         keep_serving=keep_serving,
     )
     try:
-        for template_name, resource in resources:
-            cluster.check(template_name, resource)
+        for template in resources:
+            outputs = (template.get("outputs") or {}).get("parameters") or []
+            cluster.check(template["name"], template["resource"], outputs)
     except BaseException:
         cluster.close()
         raise
