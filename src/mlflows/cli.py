@@ -17,6 +17,7 @@ from mlflows.errors import UserError
 COMMAND_MODULES = (
     "mlflows.cluster",
     "mlflows.local.cli",
+    "mlflows.schema",
 )
 
 

@@ -1,0 +1,436 @@
+"""Submitting a rendered Workflow to a cluster, and following it to its end.
+
+Two ways in, both sending the manifest exactly as rendered (and as it would be printed):
+
+- ``--via argo`` (default): the Argo Server's REST API, ``POST /api/v1/workflows/{namespace}``,
+  through Hera's ``WorkflowsService``: its session, its ``Bearer`` token handling, its TLS and
+  client-certificate settings. Not through ``WorkflowsService.create_workflow`` itself: that
+  parses the manifest into Hera's v4 models first, which silently drops what they lack (v3.7's
+  ``memoize.cache.configMap.key``) and rejects ``{{...}}`` where a model has a number. So the
+  request ``create_workflow`` would make is made with the service's own ``_request``, the same
+  URL, headers, ``verify`` and ``cert``, and the dict as the body.
+- ``--via kube``: the Kubernetes API with the kubeconfig (``$KUBECONFIG``, ``~/.kube/config``,
+  or in-cluster), creating the ``workflows.argoproj.io`` object as ``kubectl create -f`` does.
+
+The namespace, first found: the flow's ``--namespace``; the manifest's ``metadata.namespace``;
+``$ARGO_NAMESPACE``; the kubeconfig context's namespace (``--via kube``); ``argo``. A
+``--namespace`` that contradicts ``metadata.namespace`` is an error (``kubectl`` refuses it too),
+and the namespace is checked before anything is sent.
+
+Every problem (nothing to connect to, a refused token, a name taken...) is a UserError of one
+line naming what is wrong; the token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+from hera.workflows.service import WorkflowsService
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+
+from mlflows.errors import UserError
+from mlflows.names import k8s_name
+from mlflows.watch import follow, print_node_phase
+
+DEFAULT_NAMESPACE = "argo"
+REQUEST_TIMEOUT = (10.0, 60.0)  # seconds to connect, to read an answer
+WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")  # group, version, plural
+
+
+# --- command-line options -------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The submit options of a flow; the flow's own ``--namespace`` is read too, when it has one."""
+    parser.add_argument(
+        "--submit",
+        action="store_true",
+        help="create the Workflow on a cluster instead of printing it",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("argo", "kube"),
+        default="argo",
+        help="argo: the Argo Server's API ($ARGO_SERVER, $ARGO_TOKEN); "
+        "kube: the Kubernetes API with the kubeconfig, as kubectl create does",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the workflow to its end, printing each node's phase as it changes; "
+        "exit non-zero unless it succeeds",
+    )
+    parser.add_argument(
+        "--poll-interval", type=float, default=5.0, metavar="SECONDS", help="how often --wait asks"
+    )
+    # Defaults are read when submitting, so that --help never shows the token.
+    parser.add_argument(
+        "--argo-server",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="the Argo Server, e.g. https://localhost:2746 (default: $ARGO_SERVER)",
+    )
+    parser.add_argument(
+        "--argo-token",
+        default=argparse.SUPPRESS,
+        metavar="TOKEN",
+        help="bearer token for the Argo Server (default: $ARGO_TOKEN)",
+    )
+    parser.add_argument(
+        "--insecure-skip-tls-verify",
+        action="store_true",
+        help="do not verify the server's TLS certificate (also: ARGO_INSECURE_SKIP_VERIFY=true)",
+    )
+
+
+def submit_from_args(manifest: dict, args: argparse.Namespace) -> int:
+    """Submit ``manifest`` as the options say, print the workflow's name, and with ``--wait``
+    follow it: 0 when it succeeded (or was only submitted), 1 when it ended Failed or Error."""
+    client = connect(
+        args.via,
+        getattr(args, "argo_server", None),
+        getattr(args, "argo_token", None),
+        verify_tls=not args.insecure_skip_tls_verify,
+    )
+    created = _create(client, manifest, getattr(args, "namespace", None))
+    print(created.name, flush=True)
+    if not args.wait:
+        return 0
+    final = follow(lambda: client.get(created.name, created.namespace), interval=args.poll_interval)
+    status = final.get("status") or {}
+    message = f": {status['message']}" if status.get("message") else ""
+    print(f"workflow {created.name} {status.get('phase')}{message}", flush=True)
+    return 0 if status.get("phase") == "Succeeded" else 1
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def submit(
+    manifest: dict,
+    *,
+    via: str = "argo",
+    server: str | None = None,
+    token: str | None = None,
+    namespace: str | None = None,
+    verify_tls: bool = True,
+) -> str:
+    """Create the Workflow ``manifest``; returns its name (the server's, for a generateName)."""
+    return _create(connect(via, server, token, verify_tls), manifest, namespace).name
+
+
+def watch(
+    name: str,
+    namespace: str,
+    *,
+    via: str = "argo",
+    server: str | None = None,
+    token: str | None = None,
+    verify_tls: bool = True,
+    interval: float = 5.0,
+    on_change: Callable[[str, str], None] = print_node_phase,
+) -> str:
+    """Follow workflow ``name`` until it ends, calling ``on_change(node, phase)`` on each change;
+    returns its final phase (Succeeded, Failed or Error)."""
+    namespace = k8s_name(namespace, "namespace")
+    client = connect(via, server, token, verify_tls)
+    workflow = follow(lambda: client.get(name, namespace), on_change, interval)
+    return workflow["status"]["phase"]
+
+
+class WorkflowClient(Protocol):
+    default_namespace: str | None
+
+    def create(self, manifest: dict, namespace: str) -> dict: ...
+
+    def get(self, name: str, namespace: str) -> dict: ...
+
+
+def connect(
+    via: str = "argo", server: str | None = None, token: str | None = None, verify_tls: bool = True
+) -> WorkflowClient:
+    """A client for ``via``; ``server`` and ``token`` default to $ARGO_SERVER and $ARGO_TOKEN.
+    Nothing is sent yet."""
+    if via == "argo":
+        insecure = os.environ.get("ARGO_INSECURE_SKIP_VERIFY", "").lower() == "true"
+        return ArgoServerClient(
+            argo_server_url(server),
+            token or os.environ.get("ARGO_TOKEN") or None,
+            verify_tls=verify_tls and not insecure,
+        )
+    if via == "kube":
+        return KubernetesClient(verify_tls=verify_tls)
+    raise ValueError(f"via must be 'argo' or 'kube', not {via!r}")
+
+
+@dataclass(frozen=True)
+class Created:
+    name: str
+    namespace: str
+
+
+def _create(client: WorkflowClient, manifest: dict, namespace: str | None) -> Created:
+    metadata = manifest.get("metadata") or {}
+    if manifest.get("kind", "Workflow") != "Workflow":
+        raise UserError(f"kind: only a Workflow can be submitted, not a {manifest['kind']}")
+    if not (metadata.get("name") or metadata.get("generateName")):
+        raise UserError("metadata: the workflow has neither name nor generateName")
+    namespace = resolve_namespace(metadata.get("namespace"), namespace, client.default_namespace)
+    created = client.create(manifest, namespace)
+    name = (created.get("metadata") or {}).get("name")
+    if not name:
+        raise UserError("the server created the workflow but answered without its name")
+    return Created(name, namespace)
+
+
+def resolve_namespace(
+    declared: str | None, requested: str | None, client_default: str | None
+) -> str:
+    """The namespace to submit to (see the module docstring), checked as a Kubernetes name."""
+    if requested and declared and requested != declared:
+        raise UserError(
+            f"namespace: {requested!r} was asked for but the workflow's metadata.namespace is "
+            f"{declared!r}; render it for {requested!r} or submit to {declared!r}"
+        )
+    from_environment = os.environ.get("ARGO_NAMESPACE")
+    namespace = requested or declared or from_environment or client_default or DEFAULT_NAMESPACE
+    return k8s_name(namespace, "namespace")
+
+
+# --- errors shared by both ways in ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What was being done, for the one-line message when the server refuses it."""
+
+    action: str  # "create workflows", "read workflow x"
+    namespace: str
+    name: str | None = None
+
+
+def _creating(manifest: dict, namespace: str) -> Attempt:
+    return Attempt("create workflows", namespace, (manifest.get("metadata") or {}).get("name"))
+
+
+def _reading(name: str, namespace: str) -> Attempt:
+    return Attempt(f"read workflow {name}", namespace, name)
+
+
+@dataclass(frozen=True)
+class Server:
+    where: str  # "the Argo server at https://..."
+    credentials: str  # what to check on a 401
+    insecure_hint: str  # how to skip TLS verification
+
+
+def _refusal(server: Server, attempt: Attempt, status: int, body: str) -> UserError:
+    said = _server_message(body)
+    said = f": {said}" if said else ""
+    phrase = f"{status} {_reason(status)}"
+    if status == 401:
+        return UserError(f"{server.where} refused the credentials ({phrase}): {server.credentials}")
+    if status == 403:
+        return UserError(
+            f"{server.where} does not allow these credentials to {attempt.action} in namespace "
+            f"{attempt.namespace} ({phrase}){said}"
+        )
+    if status == 409:
+        return UserError(
+            f"a workflow named {attempt.name} already exists in namespace {attempt.namespace} "
+            f"({phrase}): use metadata.generateName, or choose a new name"
+        )
+    if status in (400, 422):
+        return UserError(f"{server.where} rejected the workflow ({phrase}){said}")
+    return UserError(
+        f"{server.where} answered {phrase} when asked to {attempt.action} in namespace "
+        f"{attempt.namespace}{said}"
+    )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(unknown status)"
+
+
+def _server_message(body: str) -> str:
+    """The message of an Argo (gRPC gateway), Kubernetes (Status) or problem+json error body."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        body = parsed.get("message") or parsed.get("detail") or parsed.get("title") or ""
+    return _one_line(body)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+@contextmanager
+def _quiet_when_unverified(verify_tls: bool) -> Iterator[None]:
+    """Without urllib3's warning on every unverified request: skipping was asked for explicitly."""
+    with warnings.catch_warnings():
+        if not verify_tls:
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
+
+
+def _unreachable(server: Server, error: Exception, tls_failed: bool) -> UserError:
+    text = str(error)
+    if tls_failed:
+        found = re.search(r"\[SSL: \w+\] ([^('\")]+)", text)
+        reason = found.group(1).strip() if found else "TLS handshake failed"
+        return UserError(
+            f"cannot verify the TLS certificate of {server.where} ({reason}); "
+            f"only if you trust it, {server.insecure_hint}"
+        )
+    found = re.search(r"\[Errno -?\d+\] ([^('\")]+)", text)
+    if found:
+        reason = found.group(1).strip()
+    else:
+        reason = "timed out" if "timed out" in text.lower() else "the connection failed"
+    return UserError(f"cannot reach {server.where}: {reason}")
+
+
+# --- the Argo Server ------------------------------------------------------------------------
+
+
+def argo_server_url(server: str | None) -> str:
+    """The Argo Server's base URL from ``server`` or $ARGO_SERVER; like the argo CLI, a bare
+    ``host:port`` means HTTPS unless ARGO_SECURE=false."""
+    server = (server or os.environ.get("ARGO_SERVER") or "").strip()
+    if not server:
+        raise UserError(
+            "ARGO_SERVER is not set: set it to the Argo Server's URL (e.g. https://localhost:2746) "
+            "or pass --argo-server, or submit with --via kube"
+        )
+    if "://" not in server:
+        scheme = "http" if os.environ.get("ARGO_SECURE", "").lower() == "false" else "https"
+        server = f"{scheme}://{server}"
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"argo server: {server!r} is not an http:// or https:// URL")
+    return server.rstrip("/") + "/"
+
+
+class ArgoServerClient:
+    default_namespace = None
+
+    def __init__(self, url: str, token: str | None, verify_tls: bool):
+        self.service = WorkflowsService(host=url, token=token, verify_ssl=verify_tls)
+        self.server = Server(
+            where=f"the Argo server at {url}",
+            credentials="check ARGO_TOKEN or --argo-token"
+            if self.service.token
+            else "it needs a token: set ARGO_TOKEN or pass --argo-token",
+            insecure_hint="pass --insecure-skip-tls-verify (or set ARGO_INSECURE_SKIP_VERIFY=true)",
+        )
+
+    def create(self, manifest: dict, namespace: str) -> dict:
+        body = {"namespace": namespace, "workflow": manifest}
+        return self._request(
+            "post", f"api/v1/workflows/{namespace}", _creating(manifest, namespace), body
+        )
+
+    def get(self, name: str, namespace: str) -> dict:
+        return self._request(
+            "get", f"api/v1/workflows/{namespace}/{name}", _reading(name, namespace)
+        )
+
+    def _request(self, method: str, path: str, attempt: Attempt, body: dict | None = None) -> dict:
+        # The request WorkflowsService.create_workflow/get_workflow make, with a dict body.
+        service = self.service
+        try:
+            with _quiet_when_unverified(service.verify_ssl):
+                response = service._request(
+                    method,
+                    url=urljoin(service.host, path),
+                    headers={"Authorization": service.token, "Content-Type": "application/json"},
+                    data=None if body is None else json.dumps(body),
+                    verify=service.verify_ssl,
+                    cert=service.client_certs,
+                    timeout=REQUEST_TIMEOUT,
+                )
+        except requests.exceptions.RequestException as err:
+            raise _unreachable(
+                self.server, err, isinstance(err, requests.exceptions.SSLError)
+            ) from None
+        if not response.ok:
+            raise _refusal(self.server, attempt, response.status_code, response.text)
+        try:
+            return response.json()
+        except ValueError:
+            raise UserError(f"{self.server.where} answered with something not JSON") from None
+
+
+# --- the Kubernetes API ---------------------------------------------------------------------
+
+
+class KubernetesClient:
+    def __init__(self, verify_tls: bool):
+        configuration = kube_client.Configuration()
+        # The library reads $KUBECONFIG once, when imported: read it now (it may list files).
+        config_file = os.environ.get("KUBECONFIG") or None
+        try:
+            kube_config.load_kube_config(config_file, client_configuration=configuration)
+            _, active = kube_config.list_kube_config_contexts(config_file)
+            self.default_namespace: str | None = active.get("context", {}).get("namespace")
+        except kube_config.ConfigException as err:
+            if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                raise UserError(
+                    f"--via kube: no usable kubeconfig ({_one_line(err)}); set KUBECONFIG or "
+                    "create ~/.kube/config (kubectl config view shows it), or use --via argo"
+                ) from None
+            kube_config.load_incluster_config(client_configuration=configuration)
+            self.default_namespace = None
+        configuration.verify_ssl = configuration.verify_ssl and verify_tls
+        self.verify_tls = configuration.verify_ssl
+        self.server = Server(
+            where=f"the Kubernetes API server at {configuration.host}",
+            credentials="check the user of the kubeconfig's current context",
+            insecure_hint="pass --insecure-skip-tls-verify",
+        )
+        self.api = kube_client.CustomObjectsApi(kube_client.ApiClient(configuration))
+
+    def create(self, manifest: dict, namespace: str) -> dict:
+        return self._call(
+            _creating(manifest, namespace),
+            lambda: self.api.create_namespaced_custom_object(
+                *WORKFLOWS[:2], namespace, WORKFLOWS[2], manifest, _request_timeout=REQUEST_TIMEOUT
+            ),
+        )
+
+    def get(self, name: str, namespace: str) -> dict:
+        return self._call(
+            _reading(name, namespace),
+            lambda: self.api.get_namespaced_custom_object(
+                *WORKFLOWS[:2], namespace, WORKFLOWS[2], name, _request_timeout=REQUEST_TIMEOUT
+            ),
+        )
+
+    def _call(self, attempt: Attempt, call: Callable[[], Any]) -> dict:
+        try:
+            with _quiet_when_unverified(self.verify_tls):
+                return call()
+        except kube_client.ApiException as err:
+            raise _refusal(self.server, attempt, err.status, err.body or err.reason or "") from None
+        except urllib3.exceptions.HTTPError as err:
+            tls_failed = isinstance(getattr(err, "reason", None), urllib3.exceptions.SSLError)
+            raise _unreachable(self.server, err, tls_failed) from None

@@ -1,0 +1,595 @@
+"""Submitting and watching, against servers on loopback.
+
+The Argo Server path runs against Prism holding every request and answer to Argo's published
+OpenAPI (see tests/argo_server/mock.py for how, and why as a validation proxy in front of a
+scripted upstream): a request that breaks the contract never reaches the upstream. The
+Kubernetes path, with no API server here, runs against a recording loopback server. Every user or
+environment mistake must come out as one ``error:`` line with nothing sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from argo_server.mock import PRISM, SPEC_FILE, Recorded, Recorder, free_port, prism_proxy
+from conftest import REPO
+from hera.workflows import DAG, Container, Workflow
+from hera.workflows import models as m
+
+from mlflows import schema, submit
+from mlflows.cli import run_cli
+
+TOKEN = "s3cret-token-value"
+CREATED = "2026-01-02T03:04:05Z"
+
+
+def hera_manifest(argo_version: str = "4.1") -> dict:
+    """A small memoized workflow built with Hera, shaped for ``argo_version`` as the renderer
+    does (v3.7 wants ``memoize.cache.configMap.key``, which Hera's v4 models lack)."""
+    memo = m.Memoize(
+        key="{{inputs.parameters.n}}",
+        max_age="1h",
+        cache=m.Cache(config_map=m.LocalObjectReference(name="memo")),
+    )
+    with Workflow(generate_name="submit-test-", entrypoint="main") as workflow:
+        step = Container(
+            name="step",
+            image="python:3.11",
+            command=["python", "-c", "print(1)"],
+            inputs=[m.Parameter(name="n")],
+            memoize=memo,
+        )
+        with DAG(name="main"):
+            step(arguments={"n": "3"})
+    manifest = workflow.to_dict()
+    if argo_version == "3.7":
+        for template in manifest["spec"]["templates"]:
+            if "memoize" in template:
+                template["memoize"]["cache"]["configMap"]["key"] = template["memoize"]["key"]
+    return manifest
+
+
+def created_workflow(workflow: dict, namespace: str) -> dict:
+    """What the server answers to a create: the workflow, named and stamped."""
+    created = copy.deepcopy(workflow)
+    metadata = created["metadata"]
+    metadata.setdefault("name", metadata.get("generateName", "wf-") + "x7k2p")
+    metadata.update(
+        namespace=namespace, uid="0c5c6a4e-1f0e-4b6b-9d55-3f1b0c2b7a11", creationTimestamp=CREATED
+    )
+    return created
+
+
+def argo_create(request: Recorded) -> tuple[int, object]:
+    if request.method == "POST":
+        return 200, created_workflow(request.body["workflow"], request.body["namespace"])
+    return 404, {"code": 5, "message": "not found"}
+
+
+def kube_create(request: Recorded) -> tuple[int, object]:
+    if request.method == "POST":
+        return 201, created_workflow(request.body, request.path.split("/")[5])
+    return 404, {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": "not found",
+        "code": 404,
+    }
+
+
+def with_status(
+    workflow: dict, phase: str, nodes: dict[str, tuple[str, str | None]], message: str = ""
+) -> dict:
+    """``workflow`` with a status: ``nodes`` maps display name to (phase, startedAt)."""
+    status = {
+        "phase": phase,
+        "nodes": {
+            f"node-{name}": {
+                "id": f"node-{name}",
+                "name": name,
+                "displayName": name,
+                "type": "Pod",
+                "phase": node_phase,
+            }
+            | ({"startedAt": started} if started else {})
+            for name, (node_phase, started) in nodes.items()
+        },
+    }
+    if message:
+        status["message"] = message
+    return {**workflow, "status": status}
+
+
+def run_submit(capsys, manifest: dict, *options: str) -> tuple[int, str, str]:
+    """``--submit`` with ``options`` as a flow would run it: exit code, stdout, stderr."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--namespace")  # the flow's own option
+    submit.add_arguments(parser)
+    args = parser.parse_args(["--submit", "--poll-interval", "0", *options])
+    code = run_cli(lambda: submit.submit_from_args(manifest, args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in (
+        "ARGO_SERVER",
+        "ARGO_TOKEN",
+        "ARGO_NAMESPACE",
+        "ARGO_INSECURE_SKIP_VERIFY",
+        "ARGO_SECURE",
+        "KUBERNETES_SERVICE_HOST",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+
+
+@pytest.fixture
+def recorder():
+    """A plain recording Argo Server stand-in (no contract check): for what happens before,
+    or below, the API."""
+    server = Recorder(argo_create)
+    yield server
+    server.close()
+
+
+# --- against Argo's published API (Prism) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def argo_api(tmp_path_factory):
+    """Prism on loopback holding requests and answers to the published Argo Server API."""
+    schemas = os.environ.get("MLFLOWS_SCHEMA_DIR")
+    if not schemas:
+        pytest.skip(
+            f"MLFLOWS_SCHEMA_DIR is not set: no {SPEC_FILE}, so the submit tests against "
+            "Argo's published API are skipped"
+        )
+    if not PRISM.exists():
+        pytest.skip(
+            f"Prism is not installed ({PRISM} missing): run npm ci --prefix tests/argo_server"
+        )
+    upstream = Recorder(argo_create)
+    with prism_proxy(Path(schemas), upstream.url, tmp_path_factory.mktemp("prism")) as url:
+        warm_up(url, upstream)
+        yield url, upstream
+    upstream.close()
+
+
+def warm_up(url: str, upstream: Recorder) -> None:
+    """Prism compiles an operation's schemas on its first request: 10 s or more for Argo's
+    Workflow, several times that on a busy machine. Done once here, with time to spare, so that
+    the tests' own requests meet mlflows' timeouts."""
+    created = created_workflow(hera_manifest(), "argo")
+    upstream.answer(200, created)
+    upstream.answer(200, with_status(created, "Running", {}))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"namespace": "argo", "workflow": hera_manifest()}
+    for response in (
+        requests.post(f"{url}/api/v1/workflows/argo", json=body, headers=headers, timeout=300),
+        requests.get(
+            f"{url}/api/v1/workflows/argo/{created['metadata']['name']}",
+            headers=headers,
+            timeout=300,
+        ),
+    ):
+        assert response.status_code == 200, response.text
+    upstream.reset()
+
+
+@pytest.fixture
+def argo(argo_api):
+    url, upstream = argo_api
+    upstream.reset()
+    return url, upstream
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+def test_submit_sends_the_rendered_manifest_unchanged(argo, capsys, argo_version):
+    url, upstream = argo
+    manifest = hera_manifest(argo_version)
+    sent = copy.deepcopy(manifest)
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--namespace", "team-a"
+    )
+    assert (code, err) == (0, "")
+    assert out == "submit-test-x7k2p\n"
+    [request] = upstream.requests
+    assert (request.method, request.path) == ("POST", "/api/v1/workflows/team-a")
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.body == {"namespace": "team-a", "workflow": sent}
+    if argo_version == "3.7":  # what Hera's own create_workflow would have dropped
+        [memoize] = [
+            t["memoize"] for t in request.body["workflow"]["spec"]["templates"] if "memoize" in t
+        ]
+        assert memoize["cache"]["configMap"] == {"name": "memo", "key": "{{inputs.parameters.n}}"}
+    if schema.schema_dir():
+        assert schema.validate_workflow(request.body["workflow"], argo_version) == []
+
+
+def test_no_token_is_refused_by_the_published_contract(argo, capsys):
+    url, upstream = argo
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", url)
+    line = one_error_line(err)
+    assert code != 0 and out == ""
+    assert "401" in line and "needs a token: set ARGO_TOKEN or pass --argo-token" in line
+    assert upstream.requests == []
+
+
+def test_request_breaking_the_contract_never_reaches_the_server(argo, capsys):
+    url, upstream = argo
+    manifest = hera_manifest()
+    manifest["spec"]["parallelism"] = "two"  # the API has an integer here
+    code, _, err = run_submit(capsys, manifest, "--argo-server", url, "--argo-token", TOKEN)
+    line = one_error_line(err)
+    assert code != 0
+    assert f"the Argo server at {url}/ rejected the workflow (422 Unprocessable Entity)" in line
+    assert upstream.requests == []
+
+
+FORBIDDEN = 'workflows.argoproj.io is forbidden: User "ci" cannot create resource "workflows"'
+INVALID = "templates.step: failed to resolve {{inputs.parameters.m}}"
+TAKEN = "a workflow named nightly already exists in namespace {namespace} (409 Conflict): "
+TAKEN += "use metadata.generateName, or choose a new name"
+
+
+@pytest.mark.parametrize(
+    "status, server_message, expected",
+    [
+        (401, "token not valid", "{server} refused the credentials (401 Unauthorized): "
+         "check ARGO_TOKEN or --argo-token"),
+        (403, FORBIDDEN, "{server} does not allow these credentials to create workflows in "
+         f"namespace argo (403 Forbidden): {FORBIDDEN}"),
+        (409, 'workflows.argoproj.io "nightly" already exists', TAKEN),
+        (400, INVALID, f"{{server}} rejected the workflow (400 Bad Request): {INVALID}"),
+    ],
+)  # fmt: skip
+def test_server_refusal_is_one_line(argo, capsys, status, server_message, expected):
+    url, upstream = argo
+    manifest = hera_manifest()
+    manifest["metadata"] = {"name": "nightly"}
+    upstream.answer(status, {"code": 16, "message": server_message})
+    code, out, err = run_submit(capsys, manifest, "--argo-server", url, "--argo-token", TOKEN)
+    expected = expected.replace("{server}", f"the Argo server at {url}/")
+    assert one_error_line(err) == "error: " + expected.replace("{namespace}", "argo")
+    assert code != 0 and out == ""
+    assert TOKEN not in err
+    assert len(upstream.requests) == 1
+
+
+def test_wait_prints_each_phase_change_and_fails_with_the_workflow(argo, capsys):
+    url, upstream = argo
+    manifest = hera_manifest()
+    created = created_workflow(manifest, "argo")
+    root = created["metadata"]["name"]
+    started = {
+        root: "2026-01-02T03:04:06Z",
+        "a": "2026-01-02T03:04:07Z",
+        "b": "2026-01-02T03:04:09Z",
+    }
+    polls = [
+        ("Running", {root: "Running"}, ""),
+        ("Running", {root: "Running", "a": "Running", "b": "Pending"}, ""),
+        ("Running", {root: "Running", "a": "Succeeded", "b": "Running"}, ""),
+        ("Running", {root: "Running", "a": "Succeeded", "b": "Running"}, ""),
+        ("Failed", {root: "Failed", "a": "Succeeded", "b": "Failed"}, "child 'b' failed"),
+    ]
+    upstream.answer(200, created)
+    for phase, phases, message in polls:
+        nodes = {
+            name: (node_phase, None if node_phase == "Pending" else started[name])
+            for name, node_phase in phases.items()
+        }
+        upstream.answer(200, with_status(created, phase, nodes, message))
+
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--wait"
+    )
+    assert err == ""
+    assert out.splitlines() == [
+        root,
+        f"{root}  Running",
+        "a  Running",
+        "b  Pending",
+        "a  Succeeded",
+        "b  Running",
+        f"{root}  Failed",
+        "b  Failed",
+        f"workflow {root} Failed: child 'b' failed",
+    ]
+    assert code == 1
+    gets = upstream.requests[1:]
+    assert [(r.method, r.path) for r in gets] == [("GET", f"/api/v1/workflows/argo/{root}")] * 5
+
+
+def test_wait_ends_with_success(argo, capsys):
+    url, upstream = argo
+    manifest = hera_manifest()
+    created = created_workflow(manifest, "argo")
+    root = created["metadata"]["name"]
+    upstream.answer(200, created)
+    upstream.answer(200, with_status(created, "Succeeded", {root: ("Succeeded", CREATED)}))
+    code, out, _ = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--wait"
+    )
+    assert code == 0
+    assert out.splitlines() == [root, f"{root}  Succeeded", f"workflow {root} Succeeded"]
+
+
+# --- before any request, and below the API --------------------------------------------------
+
+
+def test_argo_server_unset_names_the_variable_and_the_flag(capsys):
+    code, out, err = run_submit(capsys, hera_manifest())
+    line = one_error_line(err)
+    assert code != 0 and out == ""
+    assert "ARGO_SERVER is not set" in line and "--argo-server" in line
+
+
+@pytest.mark.parametrize(
+    "options, environment, declared, field",
+    [
+        (["--namespace", "ML_Team"], {}, None, "'ML_Team' is not a valid Kubernetes name"),
+        ([], {"ARGO_NAMESPACE": "team a"}, None, "'team a' is not a valid Kubernetes name"),
+        (["--namespace", "team-b"], {}, "team-a", "'team-b' was asked for but the workflow's"),
+    ],
+)  # fmt: skip
+def test_bad_namespace_is_refused_before_any_request(
+    recorder, capsys, monkeypatch, options, environment, declared, field
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    manifest = hera_manifest()
+    if declared:
+        manifest["metadata"]["namespace"] = declared
+    code, out, err = run_submit(capsys, manifest, "--argo-server", recorder.url, *options)
+    assert one_error_line(err).startswith(f"error: namespace: {field}")
+    assert code != 0 and out == ""
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "flag, declared, environment, expected",
+    [
+        ("team-a", None, "team-c", "team-a"),
+        ("team-a", "team-a", "team-c", "team-a"),
+        (None, "team-b", "team-c", "team-b"),
+        (None, None, "team-c", "team-c"),
+        (None, None, None, "argo"),
+    ],
+)
+def test_namespace_precedence(recorder, monkeypatch, flag, declared, environment, expected):
+    if environment:
+        monkeypatch.setenv("ARGO_NAMESPACE", environment)
+    manifest = hera_manifest()
+    if declared:
+        manifest["metadata"]["namespace"] = declared
+    name = submit.submit(manifest, server=recorder.url, token=TOKEN, namespace=flag)
+    assert name == "submit-test-x7k2p"
+    [request] = recorder.requests
+    assert request.path == f"/api/v1/workflows/{expected}"
+    assert request.body["namespace"] == expected
+
+
+def test_unreachable_argo_server_names_the_url(capsys):
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", closed)
+    assert (
+        one_error_line(err)
+        == f"error: cannot reach the Argo server at {closed}/: Connection refused"
+    )
+    assert code != 0 and out == ""
+
+
+def test_silent_argo_server_times_out(capsys, monkeypatch):
+    monkeypatch.setattr(submit, "REQUEST_TIMEOUT", (2.0, 0.3))
+    with socket.socket() as silent:  # accepts connections (the kernel does) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        code, _, err = run_submit(
+            capsys, hera_manifest(), "--argo-server", url, "--argo-token", TOKEN
+        )
+    assert one_error_line(err) == f"error: cannot reach the Argo server at {url}/: timed out"
+    assert code != 0
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    except FileNotFoundError:
+        pytest.skip("openssl is not installed: no self-signed certificate for the TLS tests")
+    return cert, key
+
+
+@pytest.mark.filterwarnings("error::urllib3.exceptions.InsecureRequestWarning")
+def test_tls_is_verified_unless_skipping_is_chosen(self_signed, capsys, monkeypatch):
+    server = Recorder(argo_create, tls=self_signed)
+    try:
+        code, _, err = run_submit(capsys, hera_manifest(), "--argo-server", server.url)
+        line = one_error_line(err)
+        assert code != 0
+        assert line.startswith(
+            f"error: cannot verify the TLS certificate of the Argo server at {server.url}/"
+        )
+        assert "only if you trust it, pass --insecure-skip-tls-verify" in line
+        assert server.requests == []
+
+        code, out, _ = run_submit(
+            capsys, hera_manifest(), "--argo-server", server.url, "--insecure-skip-tls-verify"
+        )
+        assert (code, out) == (0, "submit-test-x7k2p\n")
+        monkeypatch.setenv("ARGO_INSECURE_SKIP_VERIFY", "true")
+        code, out, _ = run_submit(capsys, hera_manifest(), "--argo-server", server.url)
+        assert (code, out) == (0, "submit-test-x7k2p\n")
+        assert len(server.requests) == 2
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "given, secure, url",
+    [
+        ("localhost:2746", None, "https://localhost:2746/"),
+        ("localhost:2746", "false", "http://localhost:2746/"),
+        ("http://argo.example:2746/argo", None, "http://argo.example:2746/argo/"),
+    ],
+)
+def test_argo_server_address_as_the_argo_cli_takes_it(monkeypatch, given, secure, url):
+    if secure:
+        monkeypatch.setenv("ARGO_SECURE", secure)
+    assert submit.argo_server_url(given) == url
+
+
+def test_e2e_submit_to_an_unreachable_server_is_one_line():
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [sys.executable, "flows/e2e.py", "--submit"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={"PATH": os.environ["PATH"], "ARGO_SERVER": closed, "ARGO_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert (
+        result.stderr == f"error: cannot reach the Argo server at {closed}/: Connection refused\n"
+    )
+    assert result.stdout == ""
+
+
+# --- through the Kubernetes API -------------------------------------------------------------
+
+
+def kubeconfig(path: Path, server: str, namespace: str | None = "team-k") -> Path:
+    context = {"cluster": "test", "user": "test"} | ({"namespace": namespace} if namespace else {})
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "test", "cluster": {"server": server}}],
+                "users": [{"name": "test", "user": {"token": "kube-secret"}}],
+                "contexts": [{"name": "test", "context": context}],
+                "current-context": "test",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def kube(tmp_path, monkeypatch):
+    """A recording stand-in for the Kubernetes API server, and a kubeconfig pointing at it."""
+    server = Recorder(kube_create)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "config", server.url)))
+    yield server
+    server.close()
+
+
+def test_kube_creates_the_workflow_as_kubectl_does(kube, capsys):
+    manifest = hera_manifest("3.7")
+    sent = copy.deepcopy(manifest)
+    code, out, err = run_submit(capsys, manifest, "--via", "kube")
+    assert (code, out, err) == (0, "submit-test-x7k2p\n", "")
+    [request] = kube.requests
+    # No --namespace and none in the manifest: the kubeconfig context's namespace.
+    assert request.method == "POST"
+    assert request.path == "/apis/argoproj.io/v1alpha1/namespaces/team-k/workflows"
+    assert request.headers["authorization"] == "Bearer kube-secret"
+    assert request.body == sent
+    if schema.schema_dir():
+        assert schema.validate_workflow(request.body, "3.7") == []
+
+
+@pytest.mark.parametrize(
+    "status, reason, server_message, expected",
+    [
+        (401, "Unauthorized", "Unauthorized", "{server} refused the credentials "
+         "(401 Unauthorized): check the user of the kubeconfig's current context"),
+        (403, "Forbidden", FORBIDDEN, "{server} does not allow these credentials to create "
+         f"workflows in namespace team-k (403 Forbidden): {FORBIDDEN}"),
+        (409, "AlreadyExists", 'workflows.argoproj.io "nightly" already exists', TAKEN),
+        (422, "Invalid", "spec.templates: Required value", "{server} rejected the workflow "
+         "(422 Unprocessable Entity): spec.templates: Required value"),
+    ],
+)  # fmt: skip
+def test_kube_refusal_is_one_line(kube, capsys, status, reason, server_message, expected):
+    kube.answer(
+        status,
+        {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": server_message,
+         "reason": reason, "code": status},
+    )  # fmt: skip
+    manifest = hera_manifest()
+    manifest["metadata"] = {"name": "nightly"}
+    code, out, err = run_submit(capsys, manifest, "--via", "kube")
+    expected = expected.replace("{server}", f"the Kubernetes API server at {kube.url}")
+    assert one_error_line(err) == "error: " + expected.replace("{namespace}", "team-k")
+    assert code != 0 and out == ""
+    assert "kube-secret" not in err
+
+
+def test_kube_unreachable_api_server_names_the_url(tmp_path, monkeypatch, capsys):
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "config", closed)))
+    code, out, err = run_submit(capsys, hera_manifest(), "--via", "kube")
+    assert (
+        one_error_line(err)
+        == f"error: cannot reach the Kubernetes API server at {closed}: Connection refused"
+    )
+    assert code != 0 and out == ""
+
+
+@pytest.mark.parametrize("broken", ["missing", "no current context"])
+def test_kube_without_a_usable_kubeconfig_is_one_line(tmp_path, monkeypatch, capsys, broken):
+    path = tmp_path / "config"
+    if broken == "no current context":
+        kubeconfig(path, "http://127.0.0.1:1")
+        path.write_text(
+            path.read_text().replace('"current-context": "test"', '"current-context": "gone"')
+        )
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    code, _, err = run_submit(capsys, hera_manifest(), "--via", "kube")
+    line = one_error_line(err)
+    assert line.startswith("error: --via kube: no usable kubeconfig (")
+    assert "set KUBECONFIG or create ~/.kube/config" in line
+    assert code != 0
+
+
+def test_kube_watch_follows_to_the_end(kube):
+    created = created_workflow(hera_manifest(), "team-k")
+    name = created["metadata"]["name"]
+    kube.answer(200, with_status(created, "Running", {"a": ("Running", CREATED)}))
+    kube.answer(200, with_status(created, "Succeeded", {"a": ("Succeeded", CREATED)}))
+    changes: list[tuple[str, str]] = []
+    phase = submit.watch(
+        name, "team-k", via="kube", interval=0, on_change=lambda *c: changes.append(c)
+    )
+    assert phase == "Succeeded"
+    assert changes == [("a", "Running"), ("a", "Succeeded")]
+    assert [r.path for r in kube.requests] == [
+        f"/apis/argoproj.io/v1alpha1/namespaces/team-k/workflows/{name}"
+    ] * 2
