@@ -149,27 +149,28 @@ class Engine:
         """
         started = time.time()
         outcome: dict = {}
+        done = threading.Event()  # not Thread.join: after a Ctrl-C inside join, join lies
 
         def main() -> None:
             try:
                 outcome["result"] = self._run_workflow()
             except BaseException as err:  # re-raised on the caller's thread
                 outcome["error"] = err
+            finally:
+                done.set()
 
-        worker = threading.Thread(target=main, name="workflow", daemon=True)
-        worker.start()
+        threading.Thread(target=main, name="workflow", daemon=True).start()
         seconds = self.spec.get("activeDeadlineSeconds")
         deadline = started + float(seconds) if seconds is not None else None
         try:
-            while worker.is_alive():
-                worker.join(POLL_SECONDS * 2)
+            while not done.wait(POLL_SECONDS * 2):
                 past_deadline = deadline is not None and time.time() >= deadline
                 if past_deadline and not self._main_done.is_set() and not self.stop.is_set():
                     self.halt("Step exceeded its deadline")
         except KeyboardInterrupt:
             self.interrupted = True
             self.halt("interrupted")
-            worker.join()
+            done.wait()
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]
