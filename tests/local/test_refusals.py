@@ -23,6 +23,12 @@ def marker_workflow(marker, **changes):
 
 
 REFUSED = [
+    (
+        "templates/2/retryStrategy",
+        {"limit": 2, "backoff": {"duration": "1s", "factor": 1.5}},
+        "retryStrategy.backoff.factor 1.5 is not a whole number",
+    ),
+    ("activeDeadlineSeconds", "10m", "spec.activeDeadlineSeconds: give a whole number"),
     ("templates/2/container/envFrom", [{"configMapRef": {"name": "x"}}], "'envFrom'"),
     ("templates/0/dag/tasks/1/withParam", "{{tasks.first.outputs.result}}", "'withParam'"),
     ("templates/0/dag/tasks/1/templateRef", {"name": "x", "template": "y"}, "'templateRef'"),

@@ -148,6 +148,10 @@ def validate_workflow(workflow: dict) -> None:
             raise UserError("spec.entrypoint is missing; name the template to start with")
         if name and name not in by_name:
             raise UserError(f"{field}: no template named {name!r}")
+    for field in ("parallelism", "activeDeadlineSeconds"):
+        value = spec.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     for template in templates:
         _check_template(template, by_name)
     _check_expression_tags(workflow)
@@ -186,6 +190,7 @@ def _check_template(template: dict, by_name: dict[str, dict]) -> None:
     for field in ("timeout", "activeDeadlineSeconds"):
         _check_duration(where, field, template.get(field), parse_seconds_or_duration)
     _check_retry(where, template.get("retryStrategy"))
+    _check_integer(where, "parallelism", template.get("parallelism"))
     _check_memoize(where, template.get("memoize"))
     _check_synchronization(where, template.get("synchronization"))
     for volume in template.get("volumes") or []:
@@ -363,6 +368,16 @@ def _check_retry(where: str, retry: dict | None) -> None:
             _check_duration(
                 where, f"backoff.{field}", backoff.get(field), parse_seconds_or_duration
             )
+        _check_integer(where, "retryStrategy.backoff.factor", backoff.get("factor"))
+    _check_integer(where, "retryStrategy.limit", retry.get("limit"))
+
+
+def _check_integer(where: str, field: str, value) -> None:
+    """An int-or-string field that must hold a whole number (Argo's IntOrString)."""
+    if value is None or (isinstance(value, str) and TAG.search(value)):
+        return
+    if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).strip()):
+        raise UserError(f"{where}: {field} {value!r} is not a whole number")
 
 
 def _check_memoize(where: str, memoize: dict | None) -> None:
