@@ -227,6 +227,19 @@ def test_kind_must_be_an_argo_kind(schema_dir):
     assert problem.startswith("kind: expected one of Workflow, WorkflowTemplate")
 
 
+def test_any_argo_definition_can_be_checked(schema_dir):
+    status = "io.argoproj.workflow.v1alpha1.WorkflowStatus"
+    node = {"id": "n", "name": "n", "type": "Pod", "phase": "Succeeded"}
+    report = {"phase": "Succeeded", "nodes": {"n": node}}
+    assert schema.validate_argo_object(report, status, schemas=schema_dir) == []
+    node["exitCode"] = 0
+    assert schema.validate_argo_object(report, status, schemas=schema_dir) == [
+        "nodes.n.exitCode: unknown field"
+    ]
+    with pytest.raises(ValueError, match="no definition"):
+        schema.validate_argo_object(report, "WorkflowStatus", schemas=schema_dir)
+
+
 # --- embedded manifests ---------------------------------------------------------------------
 
 

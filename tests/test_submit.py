@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 import requests
 from argo_server.mock import PRISM, SPEC_FILE, Recorded, Recorder, free_port, prism_proxy
-from conftest import REPO
 from hera.workflows import DAG, Container, Workflow
 from hera.workflows import models as m
 
 from mlflows import schema, submit
 from mlflows.cli import run_cli
 
+REPO = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token-value"
 CREATED = "2026-01-02T03:04:05Z"
 

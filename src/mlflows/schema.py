@@ -90,7 +90,7 @@ WIDENED_PROPERTIES = {  # AnyString fields: numbers and booleans are read as the
 
 EXPRESSION = re.compile(r"\{\{.*?\}\}")
 # Keywords that check a string's content, which an expression leaves unknown until run time.
-CONTENT_KEYWORDS = ("enum", "const", "pattern", "format", "minLength", "maxLength")
+CONTENT_KEYWORDS = ("enum", "const", "pattern", "minLength", "maxLength")
 
 
 # --- the schema directory -------------------------------------------------------------------
@@ -196,7 +196,7 @@ class Substituted(str):
     """An unquoted YAML scalar in a manifest holding ``{{...}}``: any type once substituted."""
 
 
-def _validator_class(is_any_type: Callable[[object], bool]) -> type:
+def _validator_class(is_any_type: Callable[[object], bool]) -> type[Draft202012Validator]:
     """A Draft 2020-12 validator that lets expressions through where their value is unknown."""
     base = Draft202012Validator.VALIDATORS
 
@@ -217,9 +217,9 @@ ManifestValidator = _validator_class(lambda instance: isinstance(instance, Subst
 
 
 @functools.cache
-def _workflow_validator(directory: Path, argo_version: str, kind: str) -> Draft202012Validator:
+def _argo_validator(directory: Path, argo_version: str, definition: str) -> Draft202012Validator:
     schema = {
-        "$ref": f"#/definitions/{ARGO_DEFINITION}{kind}",
+        "$ref": f"#/definitions/{definition}",
         "definitions": _argo_definitions(directory, argo_version),
     }
     return WorkflowValidator(schema)
@@ -246,7 +246,10 @@ def _problems(validator: Draft202012Validator, instance: object) -> list[str]:
     problems = []
     for error in validator.iter_errors(instance):
         problems.extend(_describe(error))
-    return sorted(problems)
+    # In document order: templates[2] before templates[10].
+    return sorted(
+        problems, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p)]
+    )
 
 
 def _describe(error: ValidationError) -> list[str]:
@@ -361,11 +364,22 @@ def validate_workflow(
     kind = manifest.get("kind", "Workflow")
     if kind not in ARGO_KINDS:
         return [f"kind: expected one of {', '.join(ARGO_KINDS)}, not {kind!r}"]
-    problems = _problems(_workflow_validator(directory, argo_version, kind), manifest)
+    problems = validate_argo_object(manifest, ARGO_DEFINITION + kind, argo_version, directory)
     templates: object = manifest
     for key in ARGO_KINDS[kind]:
         templates = templates.get(key) if isinstance(templates, dict) else None
     return problems + _embedded_problems(templates, ".".join(ARGO_KINDS[kind]), directory)
+
+
+def validate_argo_object(
+    instance: object, definition: str, argo_version: str = "4.1", schemas: Path | None = None
+) -> list[str]:
+    """Problems of ``instance`` against one definition of Argo's schema, strictly, e.g.
+    ``io.argoproj.workflow.v1alpha1.WorkflowStatus`` for what a runner reports."""
+    directory = _resolve_dir(schemas)
+    if definition not in _argo_definitions(directory, argo_version):
+        raise ValueError(f"Argo {argo_version}'s schema has no definition {definition!r}")
+    return _problems(_argo_validator(directory, argo_version, definition), instance)
 
 
 # --- the `mlflows validate` command ---------------------------------------------------------

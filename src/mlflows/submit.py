@@ -47,7 +47,7 @@ from mlflows.watch import follow, print_node_phase
 
 DEFAULT_NAMESPACE = "argo"
 REQUEST_TIMEOUT = (10.0, 60.0)  # seconds to connect, to read an answer
-WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")  # group, version, plural
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"  # the Workflow resource
 
 
 # --- command-line options -------------------------------------------------------------------
@@ -248,7 +248,7 @@ def _refusal(server: Server, attempt: Attempt, status: int, body: str) -> UserEr
             f"{server.where} does not allow these credentials to {attempt.action} in namespace "
             f"{attempt.namespace} ({phrase}){said}"
         )
-    if status == 409:
+    if status == 409 and attempt.name:
         return UserError(
             f"a workflow named {attempt.name} already exists in namespace {attempt.namespace} "
             f"({phrase}): use metadata.generateName, or choose a new name"
@@ -386,20 +386,7 @@ class ArgoServerClient:
 class KubernetesClient:
     def __init__(self, verify_tls: bool):
         configuration = kube_client.Configuration()
-        # The library reads $KUBECONFIG once, when imported: read it now (it may list files).
-        config_file = os.environ.get("KUBECONFIG") or None
-        try:
-            kube_config.load_kube_config(config_file, client_configuration=configuration)
-            _, active = kube_config.list_kube_config_contexts(config_file)
-            self.default_namespace: str | None = active.get("context", {}).get("namespace")
-        except kube_config.ConfigException as err:
-            if not os.environ.get("KUBERNETES_SERVICE_HOST"):
-                raise UserError(
-                    f"--via kube: no usable kubeconfig ({_one_line(err)}); set KUBECONFIG or "
-                    "create ~/.kube/config (kubectl config view shows it), or use --via argo"
-                ) from None
-            kube_config.load_incluster_config(client_configuration=configuration)
-            self.default_namespace = None
+        self.default_namespace = _load_kube_configuration(configuration)
         configuration.verify_ssl = configuration.verify_ssl and verify_tls
         self.verify_tls = configuration.verify_ssl
         self.server = Server(
@@ -413,7 +400,7 @@ class KubernetesClient:
         return self._call(
             _creating(manifest, namespace),
             lambda: self.api.create_namespaced_custom_object(
-                *WORKFLOWS[:2], namespace, WORKFLOWS[2], manifest, _request_timeout=REQUEST_TIMEOUT
+                GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
             ),
         )
 
@@ -421,7 +408,7 @@ class KubernetesClient:
         return self._call(
             _reading(name, namespace),
             lambda: self.api.get_namespaced_custom_object(
-                *WORKFLOWS[:2], namespace, WORKFLOWS[2], name, _request_timeout=REQUEST_TIMEOUT
+                GROUP, VERSION, namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
             ),
         )
 
@@ -434,3 +421,26 @@ class KubernetesClient:
         except urllib3.exceptions.HTTPError as err:
             tls_failed = isinstance(getattr(err, "reason", None), urllib3.exceptions.SSLError)
             raise _unreachable(self.server, err, tls_failed) from None
+
+
+def _load_kube_configuration(configuration: kube_client.Configuration) -> str | None:
+    """Fill ``configuration`` from the kubeconfig as kubectl would, or from the pod's service
+    account inside a cluster; returns the current context's namespace, if it names one."""
+    # The library reads $KUBECONFIG once, when imported: read it now (it may list several files).
+    config_file = os.environ.get("KUBECONFIG") or None
+    try:
+        kube_config.load_kube_config(config_file, client_configuration=configuration)
+        _, active = kube_config.list_kube_config_contexts(config_file)
+        return active.get("context", {}).get("namespace")
+    except kube_config.ConfigException as err:
+        problem = _one_line(err)
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            kube_config.load_incluster_config(client_configuration=configuration)
+            return None
+        except kube_config.ConfigException as err:
+            problem += f"; in-cluster: {_one_line(err)}"
+    raise UserError(
+        f"--via kube: no usable kubeconfig ({problem}); set KUBECONFIG or create ~/.kube/config "
+        "(kubectl config view shows it), or use --via argo"
+    )
