@@ -268,9 +268,9 @@ class Engine:
             if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
                 return
             if "retryStrategy" in processed:
-                self._retry(node, processed, call)
+                self._retry(node, processed)
             else:
-                self.run_body(node, processed, call)
+                self._run_body(node, processed)
             if node.memoization is not None and node.phase == "Succeeded":
                 memoize = processed["memoize"]
                 self.memo.save(
@@ -280,9 +280,7 @@ class Engine:
                     node.outputs or Outputs(),
                 )
 
-    def run_body(
-        self, node: Node, template: dict, call: Call, deadline: float | None = None
-    ) -> None:
+    def _run_body(self, node: Node, template: dict, deadline: float | None = None) -> None:
         kind = template_kind(template)
         if kind == "dag":
             DagRun(self, node, template).run()
@@ -348,7 +346,7 @@ class Engine:
 
     # -- retries ----------------------------------------------------------------------------
 
-    def _retry(self, node: Node, template: dict, call: Call) -> None:
+    def _retry(self, node: Node, template: dict) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
         strategy = template["retryStrategy"]
         backoff = strategy.get("backoff") or {}
@@ -378,9 +376,7 @@ class Engine:
             self.nodes.link(node, attempt)
             if max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + max_duration
-            self.run_body(
-                attempt, substitute(template, {"retries": str(number)}), call, max_deadline
-            )
+            self._run_body(attempt, substitute(template, {"retries": str(number)}), max_deadline)
             attempts.append(attempt)
             verdict = self._retry_verdict(attempts, strategy, limit, max_deadline)
             if isinstance(verdict, tuple):
