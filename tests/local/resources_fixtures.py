@@ -134,14 +134,14 @@ class Kube:
         manifest: dict,
         success: str | None = None,
         failure: str | None = None,
-        outputs: dict[str, str] | None = None,
+        outputs: dict[str, str | dict] | None = None,
         cancel: threading.Event | None = None,
         step: str = "step",
     ) -> ResourceResult:
-        """Execute one step; ``outputs`` maps parameter names to jsonPaths."""
+        """Execute one step; ``outputs`` maps parameter names to a jsonPath or a valueFrom."""
         parameters = [
-            {"name": name, "valueFrom": {"jsonPath": path}}
-            for name, path in (outputs or {}).items()
+            {"name": name, "valueFrom": {"jsonPath": source} if isinstance(source, str) else source}
+            for name, source in (outputs or {}).items()
         ]
         request = ResourceRequest(f"wf.{step}", action, manifest, success, failure, parameters)
         return self.cluster.execute(request, cancel or threading.Event(), self.log(step))

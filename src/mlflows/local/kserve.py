@@ -3,7 +3,7 @@
 An InferenceService's predictor model (``spec.predictor.model`` with ``modelFormat: tensorflow``,
 or the older ``spec.predictor.tensorflow``) is served by ``python -m mlflows.ml.serve
 --model-dir <local path of storageUri> --model-name <metadata.name> --port <free port>``, the
-KServe V1 protocol server of the serving image. ``storageUri`` must be ``pvc://<claim>/<path>``
+KServe protocol server of the serving image (v1 and v2 over REST). ``storageUri`` must be ``pvc://<claim>/<path>``
 (see :mod:`mlflows.local.volumes`). The server's output goes to ``<step log>.server.log``.
 
 Status, as KServe's controller writes it: while the server loads, ``modelStatus`` is
@@ -22,8 +22,8 @@ loads while the old one keeps serving, replaces it once ready, and if it fails t
 
 Accepted without local effect: replicas and autoscaling, resources, service account, runtime,
 batcher, timeouts. Refused: transformers, explainers, custom predictor containers, other model
-formats, multi-node serving (workerSpec), request loggers, model env/command/args, protocol v2,
-canary traffic splits.
+formats, multi-node serving (workerSpec), request loggers, model env/command/args, the gRPC
+protocols, canary traffic splits.
 """
 
 from __future__ import annotations
@@ -32,21 +32,20 @@ import copy
 import http.client
 import json
 import os
-import socket
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
 from mlflows.errors import UserError
-from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, now
+from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, free_ports, now
 from mlflows.local.process import Invocation
 from mlflows.local.volumes import VolumeStore
 
 LOAD_TIMEOUT_SECONDS = 120.0
 PROBE_TIMEOUT_SECONDS = 1.0
+PROBE_INTERVAL_SECONDS = 1.0  # the server logs every not-ready answer
 REFUSED_PREDICTOR_FIELDS = {
     "containers": "a custom predictor container",
     "initContainers": "init containers",
@@ -100,10 +99,10 @@ def check_inference_service(manifest: dict) -> None:
                 f"InferenceService spec.predictor.model.{field}: the local server does not take "
                 "it; remove it"
             )
-    if model.get("protocolVersion") not in (None, "v1"):
+    if model.get("protocolVersion") not in (None, "v1", "v2"):
         raise UserError(
             f"InferenceService protocolVersion {model['protocolVersion']!r}: the local server "
-            "speaks KServe's v1 protocol only"
+            "speaks KServe's v1 and v2 protocols over REST only"
         )
     storage_uri = model.get("storageUri")
     if not isinstance(storage_uri, str) or not storage_uri.startswith(("pvc://", "{{")):
@@ -130,6 +129,7 @@ class Server:
     port: int
     storage_uri: str
     started: float
+    probed: float = 0.0
 
     @property
     def url(self) -> str:
@@ -155,7 +155,7 @@ class InferenceServiceController:
 
     @property
     def url(self) -> str | None:
-        """The base URL while a server answers, else None."""
+        """The base URL of the server serving now (as last observed), else None."""
         with self._lock:
             return self._serving.url if self._serving else None
 
@@ -190,10 +190,11 @@ class InferenceServiceController:
                 if server is not None:
                     server.process.stop()
             self._loading = self._serving = None
+            self._update_status()
 
     def _start(self, storage_uri: str) -> Server:
         model_dir = self._volumes.resolve_storage_uri(storage_uri)
-        port = _free_port()
+        (port,) = free_ports(1, host="127.0.0.1")  # where mlflows.ml.serve listens
         argv = [
             sys.executable, "-m", "mlflows.ml.serve", "--model-dir", str(model_dir),
             "--model-name", self.model_name, "--port", str(port),
@@ -218,7 +219,7 @@ class InferenceServiceController:
             return
         if loading.process.poll() is not None:
             self._fail(loading, "the model server exited while loading")
-        elif _ready(loading.url, self.model_name):
+        elif self._probe(loading):
             if self._serving is not None:
                 self._serving.process.stop()
             self._serving = loading
@@ -229,6 +230,12 @@ class InferenceServiceController:
         else:
             return  # still loading
         self._loading = None
+
+    def _probe(self, server: Server) -> bool:
+        if time.monotonic() - server.probed < PROBE_INTERVAL_SECONDS:
+            return False
+        server.probed = time.monotonic()
+        return _ready(server.url, self.model_name)
 
     def _fail(self, server: Server, what: str) -> None:
         code = server.process.poll()
@@ -246,10 +253,16 @@ class InferenceServiceController:
         serving = self._serving is not None
         if self._loading is not None:
             target, transition = "Loading", "InProgress"
+            ready = ("True", "", "") if serving else ("Unknown", "Loading", "loading the model")
         elif self._failure is not None:
             target, transition = "FailedToLoad", "BlockedByFailedLoad"
-        else:
-            target, transition = "Loaded", "UpToDate"
+            failed = ("False", "ModelLoadFailed", self._failure["message"])
+            ready = ("True", "", "") if serving else failed
+        elif serving:
+            target, transition, ready = "Loaded", "UpToDate", ("True", "", "")
+        else:  # stopped: cancelled, deleted or the run ended
+            target, transition = "Pending", "InProgress"
+            ready = ("False", "Stopped", "the local model server was stopped")
         active = "Loaded" if serving else "FailedToLoad" if self._failure else "Pending"
         model_status: dict = {
             "transitionStatus": transition,
@@ -258,12 +271,6 @@ class InferenceServiceController:
         }
         if self._failure is not None:
             model_status["lastFailureInfo"] = self._failure
-        if serving:
-            ready = ("True", "", "")
-        elif self._failure is not None:
-            ready = ("False", "ModelLoadFailed", self._failure["message"])
-        else:
-            ready = ("Unknown", "Loading", "the model server is loading the model")
         self._status = {
             "observedGeneration": self._generation,
             "modelStatus": model_status,
@@ -299,10 +306,3 @@ def _ready(url: str, model_name: str) -> bool:
             return response.status == 200 and json.load(response).get("ready") is True
     except (OSError, http.client.HTTPException, ValueError, AttributeError):
         return False
-
-
-def _free_port() -> int:
-    """A port free right now (the server binds it a moment later: a small race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

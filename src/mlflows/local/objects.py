@@ -1,9 +1,10 @@
 """Kubernetes objects on this machine: the API server's store, kubectl's reads, and pods.
 
-:class:`ObjectStore` keeps objects by (API group, kind, namespace, name) and answers create /
-apply / replace / patch / get / delete with the API server's outcomes (409 AlreadyExists,
-404 NotFound as :class:`ApiError`). ``status`` belongs to the operators: writes of a manifest
-never touch it, :meth:`ObjectStore.set_status` does.
+:class:`ObjectStore` keeps objects by (API group, kind, namespace, name) and answers create,
+replace, merge patch, get and delete with the API server's outcomes (409 AlreadyExists, 404
+NotFound as :class:`ApiError`). ``status`` belongs to the operators: writes of a manifest never
+touch it, :meth:`ObjectStore.set_status` does. :func:`parse_templated_manifest` reads a manifest
+before Argo substitutes its ``{{...}}`` expressions.
 
 :func:`read_jsonpath` is ``kubectl get -o jsonpath=...`` for the paths people write for output
 parameters. :class:`PodProcess` is a pod's container run as a local process.
@@ -17,6 +18,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -30,8 +32,12 @@ from mlflows.errors import UserError
 from mlflows.local.process import Invocation
 
 
-class ApiError(Exception):
-    """An error the API server answers with; kubectl prints it and the step fails."""
+class KubectlError(Exception):
+    """What kubectl reports when it fails; the step fails with it."""
+
+
+class ApiError(KubectlError):
+    """An error the API server answers with."""
 
     def __init__(self, code: int, reason: str, message: str):
         super().__init__(f"Error from server ({reason}, HTTP {code}): {message}")
@@ -166,6 +172,10 @@ class ObjectStore:
         obj["metadata"]["resourceVersion"] = str(self._resource_version)
 
 
+# ---------------------------------------------------------------------------------------------
+# Manifests
+
+
 def merge_patch(target: object, patch: object) -> object:
     """RFC 7386: objects merge key by key, ``null`` deletes, anything else replaces."""
     if not isinstance(patch, dict):
@@ -279,7 +289,8 @@ def _parse_path(expression: str, template: str) -> list[str | int]:
 
 def read_jsonpath(document: dict, template: str) -> str:
     """What kubectl prints: a missing field prints nothing; indexing past an array's end or
-    into a non-array is an error (UserError), as kubectl's is."""
+    into a non-array is kubectl's error (KubectlError). A template outside the supported subset
+    is a UserError."""
     printed = []
     for part in parse_jsonpath(template):
         if isinstance(part, str):
@@ -292,11 +303,13 @@ def read_jsonpath(document: dict, template: str) -> str:
                 break
             if isinstance(step, int):
                 if not isinstance(value, list):
-                    raise UserError(f"jsonPath {template!r}: [{step}] indexes a non-array")
+                    raise KubectlError(
+                        f"error executing jsonpath {template!r}: [{step}] indexes a non-array"
+                    )
                 if not -len(value) <= step < len(value):
-                    raise UserError(
-                        f"jsonPath {template!r}: array index out of bounds: index {step}, "
-                        f"length {len(value)}"
+                    raise KubectlError(
+                        f"error executing jsonpath {template!r}: array index out of bounds: "
+                        f"index {step}, length {len(value)}"
                     )
                 value = value[step]
             else:
@@ -356,6 +369,22 @@ class NodeLog:
     def beside(self, name: str) -> Path:
         """``<dir>/<step>.<name>.log`` for ``<dir>/<step>.log``."""
         return self.path.with_name(f"{self.path.name.removesuffix('.log')}.{name}.log")
+
+
+def free_ports(count: int, host: str) -> list[int]:
+    """Ports free on ``host`` right now ("" for every interface): all bound at once, so they
+    differ, then released for the processes, which bind them a moment later (a small race:
+    another program could take one in between)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class PodProcess:

@@ -7,12 +7,18 @@ engine calls :meth:`~LocalCluster.check` for every resource template before anyt
 :meth:`~LocalCluster.execute` for each resource step, which does what ``argoexec resource`` does:
 
 1. the kubectl action on the manifest — ``create`` (409 if the name exists; ``generateName`` gets
-   5 random characters), ``apply`` (create or update), ``replace`` and ``patch`` (404 if missing),
-   ``get`` (404 if missing), ``delete`` (absent is fine: Argo passes ``--ignore-not-found``);
+   5 random characters), ``apply`` (create or update), ``replace`` and ``patch`` (404 if missing;
+   a patch is a JSON merge patch: ``mergeStrategy: merge``, or the default ``strategic`` for a
+   ConfigMap or Secret, where the two agree), ``get`` (404 if missing), ``delete`` (absent is
+   fine: Argo passes ``--ignore-not-found``);
 2. unless it deletes or has no condition, re-reading the object every 0.2 s and evaluating the
    failure, then the success condition (:mod:`mlflows.local.conditions`);
 3. its output parameters, each ``valueFrom.jsonPath`` read as ``kubectl get -o jsonpath`` prints
    it (a missing field is ""); ``valueFrom.default`` stands in when that read fails.
+
+The result is Failed where the step fails on a cluster (an API error, the failure condition, a
+failed output read, cancellation), and Error when the template turns out wrong only once its
+expressions are substituted (say, a condition that no longer parses).
 
 What each kind does here:
 
@@ -41,6 +47,7 @@ Where a local run must differ from a cluster:
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +60,7 @@ from mlflows.local.kserve import InferenceServiceController, check_inference_ser
 from mlflows.local.objects import (
     EXPRESSION,
     ApiError,
+    KubectlError,
     NodeLog,
     ObjectKey,
     ObjectStore,
@@ -66,7 +74,15 @@ from mlflows.local.objects import (
 from mlflows.local.tfjob import TFJobController, check_tfjob
 from mlflows.local.volumes import VolumeStore
 
-ACTIONS = ("create", "apply", "get", "delete", "patch", "replace")
+DONE = {
+    "create": "created",
+    "apply": "applied",
+    "get": "read",
+    "delete": "deleted",
+    "patch": "patched",
+    "replace": "replaced",
+}
+ACTIONS = tuple(DONE)
 RESOURCE_FIELDS = {
     "action",
     "manifest",
@@ -81,20 +97,20 @@ POLL_SECONDS = 0.2
 TFJOB = ("kubeflow.org", "TFJob")
 INFERENCE_SERVICE = ("serving.kserve.io", "InferenceService")
 OPERATED_VERSIONS = {TFJOB: "kubeflow.org/v1", INFERENCE_SERVICE: "serving.kserve.io/v1beta1"}
+_NO_CONTROLLER = "it needs Kubernetes' controllers; use a container template"
+_NO_KSERVE = "only InferenceService has a local KServe controller"
 # (API group, kind or "*") -> why it cannot mean anything here
 NEEDS_A_CONTROLLER = {
     ("", "Pod"): "pods need a kubelet; use a container template",
-    ("", "ReplicationController"): "it needs Kubernetes' controllers; use a container template",
-    ("apps", "*"): "apps workloads need Kubernetes' controllers; use a container template",
-    ("batch", "*"): "Jobs and CronJobs need Kubernetes' controllers; use a container template",
+    ("", "ReplicationController"): _NO_CONTROLLER,
+    ("apps", "*"): _NO_CONTROLLER,
+    ("batch", "*"): _NO_CONTROLLER,
     ("kubeflow.org", "*"): "only TFJob has a local training operator",
-    ("serving.kserve.io", "InferenceGraph"): "only InferenceService has a local KServe controller",
-    ("serving.kserve.io", "TrainedModel"): "only InferenceService has a local KServe controller",
-    ("serving.kserve.io", "LLMInferenceService"): "only InferenceService has a local KServe "
-    "controller",
+    ("serving.kserve.io", "InferenceGraph"): _NO_KSERVE,
+    ("serving.kserve.io", "TrainedModel"): _NO_KSERVE,
+    ("serving.kserve.io", "LLMInferenceService"): _NO_KSERVE,
     ("serving.knative.dev", "*"): "Knative is not installed here",
-    ("argoproj.io", "Workflow"): "a nested workflow needs the Argo controller; call its "
-    "templates with templateRef instead",
+    ("argoproj.io", "Workflow"): "it needs the Argo controller; call its templates instead",
     ("argoproj.io", "CronWorkflow"): "it needs the Argo controller",
 }
 # kubectl's strategic merge patch equals a JSON merge patch only for kinds without merge-keyed lists
@@ -172,14 +188,14 @@ class LocalCluster:
         try:
             conditions = Conditions.parse(request.success_condition, request.failure_condition)
             key, started = self._act(request, log)
-            verdict = Verdict(Outcome.SUCCEEDED, f"{key}: {request.action} done")
+            verdict = Verdict(Outcome.SUCCEEDED, f"{key} {DONE[request.action]}")
             if request.action != "delete" and conditions.waits:
                 verdict = self._wait(key, conditions, cancel, started)
             log.event(f"{verdict.outcome.value}: {verdict.message}")
             if verdict.outcome is not Outcome.SUCCEEDED:
                 return ResourceResult("Failed", verdict.message)
             return ResourceResult("Succeeded", verdict.message, self._outputs(key, request))
-        except ApiError as error:
+        except KubectlError as error:
             log.event(str(error))
             return ResourceResult("Failed", str(error))
         except UserError as error:
@@ -201,7 +217,10 @@ class LocalCluster:
             others = [c for c in self._controllers.values() if c not in servers]
         for controller in others:
             controller.stop()
-        if self._keep_serving and servers:
+        urls = self.serving_urls() if self._keep_serving else {}
+        if urls:
+            for name, url in urls.items():
+                print(f"serving {name} at {url}; Ctrl-C to stop", file=sys.stderr, flush=True)
             try:
                 while any(server.observe().status.get("url") for server in servers):
                     time.sleep(1.0)
@@ -222,7 +241,7 @@ class LocalCluster:
         with self._lock:
             key = self._store.key(manifest)
             if action == "create" or (action == "apply" and key not in self._store):
-                return self._create(manifest, log)
+                return self._create(manifest, log, self._run_dir / "pods" / request.node_name)
             if action == "get":
                 self._store.get(key)
                 return key, None
@@ -237,7 +256,9 @@ class LocalCluster:
         log.event(f"{key} {'deleted' if existed else 'not found, nothing to delete'}")
         return key, None
 
-    def _create(self, manifest: dict, log: NodeLog) -> tuple[ObjectKey, Controller | None]:
+    def _create(
+        self, manifest: dict, log: NodeLog, scratch_dir: Path
+    ) -> tuple[ObjectKey, Controller | None]:
         obj = self._store.create(manifest)
         key = self._store.key(obj)
         log.event(f"{key} created")
@@ -245,7 +266,7 @@ class LocalCluster:
         try:
             if kind == TFJOB:
                 controller: Controller = TFJobController(
-                    obj, volumes=self._volumes, scratch_dir=self._run_dir / "pods", log=log
+                    obj, volumes=self._volumes, scratch_dir=scratch_dir, log=log
                 )
             elif kind == INFERENCE_SERVICE:
                 controller = InferenceServiceController(obj, volumes=self._volumes, log=log)
@@ -332,7 +353,7 @@ class LocalCluster:
             value_from = _output_source(parameter)
             try:
                 outputs[parameter["name"]] = read_jsonpath(obj, value_from["jsonPath"])
-            except UserError:
+            except KubectlError:
                 if "default" not in value_from:
                     raise
                 outputs[parameter["name"]] = str(value_from["default"])
@@ -346,9 +367,9 @@ class LocalCluster:
 
     def _save(self) -> None:
         with self._lock:
-            objects = self._store.dump()
-        self._run_dir.mkdir(parents=True, exist_ok=True)
-        (self._run_dir / "objects.json").write_text(json.dumps(objects, indent=2) + "\n")
+            self._run_dir.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(self._store.dump(), indent=2) + "\n"
+            (self._run_dir / "objects.json").write_text(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +422,9 @@ def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
             "so that the runner knows what runs the object"
         )
     metadata = manifest.get("metadata") or {}
-    if not metadata.get("name") and (action != "create" or not metadata.get("generateName")):
+    if action == "create" and not (metadata.get("name") or metadata.get("generateName")):
+        raise UserError("resource.manifest: give metadata.name or metadata.generateName")
+    if action != "create" and not metadata.get("name"):
         raise UserError(
             f"resource.manifest: metadata.name is required to {action} an object "
             "(metadata.generateName works with create only)"

@@ -41,14 +41,13 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, now
+from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, free_ports, now
 from mlflows.local.process import Invocation, invocation
 from mlflows.local.volumes import VolumeStore
 
@@ -57,6 +56,8 @@ TENSORFLOW_CONTAINER = "tensorflow"  # the operator sets TF_CONFIG on this conta
 RESTART_POLICIES = ("Never", "OnFailure", "ExitCode")
 CLEAN_POD_POLICIES = ("None", "Running", "All")
 LOCAL_BACKOFF_LIMIT = 3
+# A pod phase -> its count in replicaStatuses (zero counts are left out, as in the operator's JSON)
+PHASE_COUNTS = {"Running": "active", "Succeeded": "succeeded", "Failed": "failed"}
 SPEC_FIELDS = {"tfReplicaSpecs", "runPolicy", "successPolicy", "enableDynamicWorker"}
 RUN_POLICY_FIELDS = {
     "cleanPodPolicy",
@@ -82,10 +83,9 @@ def check_tfjob(manifest: dict) -> None:
         raise UserError(f"TFJob spec.{unknown[0]} is not supported by the local runner")
     if spec.get("enableDynamicWorker") is True:
         raise UserError("TFJob spec.enableDynamicWorker is not supported by the local runner")
-    if spec.get("successPolicy") not in (None, "", "AllWorkers") and not _unresolved(
-        spec["successPolicy"]
-    ):
-        raise UserError(f"TFJob spec.successPolicy {spec['successPolicy']!r}: use '' or AllWorkers")
+    success_policy = spec.get("successPolicy")
+    if success_policy not in (None, "", "AllWorkers") and not _unresolved(success_policy):
+        raise UserError(f"TFJob spec.successPolicy {success_policy!r}: use '' or AllWorkers")
     _check_run_policy(_mapping(spec.get("runPolicy") or {}, "spec.runPolicy"))
     replica_specs = _mapping(spec.get("tfReplicaSpecs"), "spec.tfReplicaSpecs")
     if not replica_specs:
@@ -100,7 +100,8 @@ def _check_run_policy(run_policy: dict) -> None:
         raise UserError(f"TFJob spec.runPolicy.{unknown[0]} is not supported by the local runner")
     _choice(run_policy.get("cleanPodPolicy"), "spec.runPolicy.cleanPodPolicy", CLEAN_POD_POLICIES)
     _integer(run_policy.get("backoffLimit"), "spec.runPolicy.backoffLimit", minimum=0)
-    _integer(run_policy.get("activeDeadlineSeconds"), "spec.runPolicy.activeDeadlineSeconds", 1)
+    deadline = run_policy.get("activeDeadlineSeconds")
+    _integer(deadline, "spec.runPolicy.activeDeadlineSeconds", minimum=1)
     if run_policy.get("suspend") is True:
         raise UserError("TFJob spec.runPolicy.suspend: a suspended job would never run locally")
     if run_policy.get("managedBy") not in (None, "kubeflow.org/training-operator"):
@@ -127,7 +128,9 @@ def _check_replica_spec(replica_type: str, replica_spec: dict) -> None:
     if pod_spec.get("initContainers"):
         raise UserError(f"{where}: initContainers are not run by the local runner; remove them")
     containers = pod_spec.get("containers") or []
-    if len(containers) != 1 or _mapping(containers[0], "container").get("name") != "tensorflow":
+    if len(containers) != 1 or _mapping(containers[0], "container").get("name") != (
+        TENSORFLOW_CONTAINER
+    ):
         raise UserError(
             f"{where}.template.spec.containers: the local runner runs exactly one container, "
             f"named {TENSORFLOW_CONTAINER} (the operator sets TF_CONFIG on that name only)"
@@ -209,7 +212,6 @@ class Replica:
     log_file: Path
     process: PodProcess | None = None
     phase: str = "Running"  # Running | Succeeded | Failed, as the pod's phase
-    exit_code: int | None = None
 
     @property
     def name(self) -> str:
@@ -289,7 +291,7 @@ class TFJobController:
             )
             replica.start(self._log)
             return
-        replica.phase, replica.exit_code = "Failed", code
+        replica.phase = "Failed"
         self._backoff_exhausted = self._backoff_exhausted or retryable
         self._log.event(f"{replica.name}: exited with code {code}, for good; last output: {tail}")
         self._note = self._note or (
@@ -297,19 +299,13 @@ class TFJobController:
         )
 
     def _update_status(self) -> None:
-        counts = {
-            replica_type: {
-                phase: sum(1 for r in self._replicas if r.type == replica_type and r.phase == phase)
-                for phase in ("Running", "Succeeded", "Failed")
-            }
-            for replica_type in REPLICA_TYPES
-            if any(r.type == replica_type for r in self._replicas)
-        }
-        self._status["replicaStatuses"] = {
-            replica_type: _replica_status(c["Running"], c["Succeeded"], c["Failed"])
-            for replica_type, c in counts.items()
-        }
-        failed = [(t, c["Failed"]) for t, c in counts.items() if c["Failed"]]
+        statuses: dict[str, dict[str, int]] = {}
+        for replica in self._replicas:
+            counts = statuses.setdefault(replica.type, {})
+            counted = PHASE_COUNTS[replica.phase]
+            counts[counted] = counts.get(counted, 0) + 1
+        self._status["replicaStatuses"] = statuses
+        failed = [(t, counts["failed"]) for t, counts in statuses.items() if "failed" in counts]
         if self._deadline is not None and time.monotonic() - self._started > self._deadline:
             self._finish(
                 "Failed",
@@ -328,16 +324,16 @@ class TFJobController:
             )
         elif self._succeeded():
             self._finish("Succeeded", f"TFJob {self.job} successfully completed.")
-        elif any(c["Running"] for c in counts.values()):
+        elif any("active" in counts for counts in statuses.values()):
             self._set_condition("Running", f"TFJob {self.job} is running.")
 
     def _succeeded(self) -> bool:
-        def done(replica_type: str) -> list[bool]:
-            return [r.phase == "Succeeded" for r in self._replicas if r.type == replica_type]
-
-        if done("Chief"):
-            return all(done("Chief"))
-        return all(done("Worker")) if self._all_workers else done("Worker")[0]
+        """The operator's rule: the chief succeeded, or without one worker 0 (every worker with
+        successPolicy AllWorkers)."""
+        chiefs = [r for r in self._replicas if r.type == "Chief"]
+        workers = [r for r in self._replicas if r.type == "Worker"]
+        deciding = chiefs or (workers if self._all_workers else workers[:1])
+        return all(replica.phase == "Succeeded" for replica in deciding)
 
     def _finish(self, outcome: str, message: str) -> None:
         self._finished = True
@@ -391,11 +387,6 @@ class TFJobController:
         self._status["conditions"] = kept
 
 
-def _replica_status(active: int, succeeded: int, failed: int) -> dict:
-    counts = {"active": active, "succeeded": succeeded, "failed": failed}
-    return {name: count for name, count in counts.items() if count}
-
-
 def _plan_replicas(
     obj: dict, volumes: VolumeStore, scratch_dir: Path, log: NodeLog
 ) -> list[Replica]:
@@ -405,7 +396,8 @@ def _plan_replicas(
         for name, replica_spec in obj["spec"]["tfReplicaSpecs"].items()
     }
     ordered = [(t, replica_specs[t]) for t in REPLICA_TYPES if t in replica_specs]
-    ports = _free_ports(sum(spec.get("replicas", 1) for _, spec in ordered))
+    # TensorFlow's servers listen on every interface, so the ports are free on all of them.
+    ports = free_ports(sum(spec.get("replicas", 1) for _, spec in ordered), host="")
     cluster: dict[str, list[str]] = {}
     for replica_type, replica_spec in ordered:
         cluster[replica_type.lower()] = [
@@ -438,17 +430,3 @@ def _plan_replicas(
                 )
             )
     return replicas
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports free right now: all bound at once (so they differ), then released for the replicas."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
