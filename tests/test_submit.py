@@ -23,6 +23,7 @@ import requests
 from argo_server.mock import PRISM, SPEC_FILE, Recorded, Recorder, free_port, prism_proxy
 from hera.workflows import DAG, Container, Workflow
 from hera.workflows import models as m
+from hera.workflows.service import WorkflowsService
 
 from mlflows import schema, submit
 from mlflows.cli import run_cli
@@ -332,6 +333,20 @@ def test_wait_ends_with_success(argo, capsys):
     )
     assert code == 0
     assert out.splitlines() == [root, f"{root}  Succeeded", f"workflow {root} Succeeded"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Hera's service calls pydantic's .json()
+def test_why_not_hera_create_workflow_it_drops_what_its_v4_models_lack(recorder):
+    """What Hera's own WorkflowsService.create_workflow sends for a v3.7 rendering: the memo
+    cache key is gone, so mlflows.submit makes that request itself with the dict."""
+    manifest = hera_manifest("3.7")
+    request = m.WorkflowCreateRequest(namespace="argo", workflow=m.Workflow(**manifest))
+    WorkflowsService(host=recorder.url, token=TOKEN).create_workflow(request, "argo")
+    [sent] = recorder.requests
+    [memoize] = [t["memoize"] for t in sent.body["workflow"]["spec"]["templates"] if "memoize" in t]
+    assert memoize["cache"]["configMap"] == {"name": "memo"}  # "key" dropped
+    submit.submit(manifest, server=recorder.url, token=TOKEN)
+    assert recorder.requests[1].body["workflow"] == manifest
 
 
 # --- before any request, and below the API --------------------------------------------------
