@@ -2,9 +2,13 @@
 
 The Argo Server path runs against Prism holding every request and answer to Argo's published
 OpenAPI (see tests/argo_server/mock.py for how, and why as a validation proxy in front of a
-scripted upstream): a request that breaks the contract never reaches the upstream. The
-Kubernetes path, with no API server here, runs against a recording loopback server. Every user or
-environment mistake must come out as one ``error:`` line with nothing sent.
+scripted upstream). A request that breaks the contract never reaches the upstream: Prism itself
+answers 422, or 401 when the spec's BearerToken is missing. The spec declares no 401/403/409
+(only 200 and a gRPC-gateway error as "default"), so a rejected token, a forbidden namespace, a
+taken name and Argo's own validation errors are the upstream's answers to requests Prism passed,
+and Prism checks those error bodies against the spec too. The Kubernetes path, with no API server
+here, runs against a recording loopback server. Every user or environment mistake must come out
+as one ``error:`` line with nothing sent.
 """
 
 from __future__ import annotations
