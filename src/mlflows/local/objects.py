@@ -157,10 +157,7 @@ class ObjectStore:
             raise ApiError(422, "Invalid", "metadata.name or metadata.generateName is required")
         while True:
             name = prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
-            if (
-                self.key({**obj, "metadata": {**obj["metadata"], "name": name}})
-                not in self._objects
-            ):
+            if self.key({**obj, "metadata": {**obj["metadata"], "name": name}}) not in self:
                 return name
 
     def _store(self, key: ObjectKey, obj: dict) -> None:
@@ -276,7 +273,10 @@ def _parse_path(expression: str, template: str) -> list[str | int]:
         if match is None:
             break
         field, index, _, quoted = match.groups()
-        steps.append(int(index) if index is not None else field if field is not None else quoted)
+        if index is not None:
+            steps.append(int(index))
+        else:
+            steps.append(field if field is not None else quoted)
         position = match.end()
     if position < len(text) or not text:
         raise UserError(
@@ -445,7 +445,8 @@ class PodProcess:
                 text = log.read().decode(errors="replace")
         except OSError:
             return ""
-        return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+        kept = [line.strip() for line in text.splitlines() if line.strip()]
+        return " | ".join(kept[-lines:])
 
     def _signal(self, signum: int) -> None:
         try:

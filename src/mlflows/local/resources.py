@@ -210,14 +210,16 @@ class LocalCluster:
         """InferenceService name -> base URL, for those being served now."""
         return {server.model_name: server.url for server in self._servers() if server.url}
 
-    def close(self) -> None:
-        """Stop every replica and server; with ``keep_serving``, serve until Ctrl-C first."""
+    def close(self, keep_serving: bool | None = None) -> None:
+        """Stop every replica and server; with ``keep_serving`` (by default the constructor's),
+        serve until Ctrl-C first. Pass ``keep_serving=False`` after an interrupted run."""
         servers = self._servers()
         with self._lock:
             others = [c for c in self._controllers.values() if c not in servers]
         for controller in others:
             controller.stop()
-        urls = self.serving_urls() if self._keep_serving else {}
+        keep = self._keep_serving if keep_serving is None else keep_serving
+        urls = self.serving_urls() if keep else {}
         if urls:
             for name, url in urls.items():
                 print(f"serving {name} at {url}; Ctrl-C to stop", file=sys.stderr, flush=True)
