@@ -16,7 +16,9 @@ even if one failed, and keeps the best.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import PurePosixPath
 
 from hera.workflows import DAG, Workflow
 from hera.workflows import models as m
@@ -72,14 +74,22 @@ def build_workflow(
     return workflow
 
 
+def served_summary(result: local.RunResult) -> str:
+    """What a local run ends with: the model being served, and one prediction it made."""
+    selected = result.node("select").outputs.parameters
+    return (
+        f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
+        f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     flow = parser.add_argument_group("the pipeline")
-    flow.add_argument("--namespace", default="mlflows", help="Kubernetes namespace to run in")
-    flow.add_argument("--image", default=TRAINER_IMAGE, help="image with mlflows[ml] for every step")
+    flow.add_argument("--namespace", default="mlflows", help="Kubernetes namespace to run in (default: %(default)s)")
+    flow.add_argument("--image", default=TRAINER_IMAGE, help="image with mlflows[ml] for every step (default: %(default)s)")
     flow.add_argument(
         "--models",
         default=",".join(spec.name for spec in MODELS),
@@ -93,18 +103,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     flow.add_argument(
         "--dataset", default="fashion_mnist", choices=sorted(DATASET_VERSIONS),
-        help="dataset to ingest; 'digits' ships with scikit-learn and needs no internet",
+        help="dataset to ingest (default: %(default)s); 'digits' ships with scikit-learn and needs no internet",
     )
     flow.add_argument(
-        "--cache-max-age", default="24h", help="how long a memoized ingestion stays valid (Go duration)"
+        "--cache-max-age", default="24h", help="how long a memoized ingestion stays valid, a Go duration (default: %(default)s)"
     )
     flow.add_argument(
         "--fan-in", choices=("async", "sync"), default="async",
-        help="async: serve each model as soon as it beats the served one; sync: select after all",
+        help="async (default): serve each model as soon as it beats the served one; sync: select after all",
     )
     flow.add_argument(
         "--argo-version", choices=ARGO_VERSIONS, default=DEFAULT_ARGO_VERSION,
-        help="Argo Workflows version to render for",
+        help="Argo Workflows version to render for (default: %(default)s)",
     )
     flow.add_argument("--output", metavar="FILE", help="write the YAML here instead of stdout")
     submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
@@ -132,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     manifest = render(workflow, args.argo_version)
     if args.local:
-        return local.run_from_args(manifest, args)
+        result = local.run_from_args(manifest, args)
+        if result.succeeded:
+            print(served_summary(result))
+        return result.exit_code
     if args.submit:
         return submit.submit_from_args(manifest, args)
     text = to_yaml(manifest)

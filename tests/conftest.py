@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import os
-import runpy
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(path for path in (REPO / "examples").glob("*.py"))
+from repo_workflows import REPO, load_flow
 
 
 def pytest_addoption(parser):
@@ -20,19 +16,6 @@ def pytest_addoption(parser):
         action="store_true",
         help="rewrite every golden YAML from the current rendering instead of comparing",
     )
-
-
-def load_flow(path: Path):
-    """A flow file (flows/*.py) imported as a module, without running its __main__."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def example_workflow(path: Path):
-    """The ``workflow`` an example file builds."""
-    return runpy.run_path(str(path))["workflow"]
 
 
 @pytest.fixture(scope="session")

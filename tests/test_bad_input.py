@@ -9,7 +9,7 @@ import sys
 import threading
 
 import pytest
-from conftest import REPO
+from repo_workflows import REPO
 
 
 @pytest.fixture

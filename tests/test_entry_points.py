@@ -11,7 +11,7 @@ import re
 
 import pytest
 import yaml
-from conftest import EXAMPLES, example_workflow
+from repo_workflows import EXAMPLES, example_workflow
 
 from mlflows.errors import UserError
 from mlflows.rendering import render

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO, example_workflow
+from repo_workflows import EXAMPLES, REPO, example_workflow
 
 from mlflows.cluster import setup_manifests
 from mlflows.rendering import render, to_yaml

@@ -7,7 +7,7 @@ import io
 import re
 
 import yaml
-from conftest import REPO
+from repo_workflows import REPO
 
 
 def test_api_tour_runs_and_renders_a_sweep():

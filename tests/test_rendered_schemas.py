@@ -4,7 +4,7 @@ version it was rendered for, and every TFJob / InferenceService inside passes it
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, example_workflow
+from repo_workflows import EXAMPLES, example_workflow
 
 from mlflows.rendering import render
 from mlflows.schema import validate_workflow

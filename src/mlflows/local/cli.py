@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from mlflows.errors import UserError
-from mlflows.local.durations import format_duration, parse_go_duration
+from mlflows.duration import format_duration, parse_go_duration
 from mlflows.local.memo import MemoCache, default_cache_dir
 from mlflows.local.runner import add_arguments, run_from_args
 from mlflows.local.view import make_console
@@ -72,7 +72,7 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_from_args(args.file, args, _parameters(args.parameter))
+    return run_from_args(args.file, args, _parameters(args.parameter)).exit_code
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -209,9 +209,9 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
 def run_from_args(
     workflow, args: argparse.Namespace, parameters: dict[str, str] | None = None
-) -> int:
-    """Run with the options :func:`add_arguments` added; the exit code (0 only if Succeeded)."""
-    result = run(
+) -> RunResult:
+    """Run with the options :func:`add_arguments` added."""
+    return run(
         workflow,
         parameters=parameters,
         work_dir=args.work_dir,
@@ -221,4 +221,3 @@ def run_from_args(
         report_json=args.report_json,
         namespace=getattr(args, "namespace", None),
     )
-    return result.exit_code

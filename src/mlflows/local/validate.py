@@ -13,7 +13,7 @@ import re
 
 from mlflows.errors import UserError
 from mlflows.local import expression_tags
-from mlflows.local.durations import parse_go_duration, parse_seconds_or_duration
+from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.local.expressions import ExpressionError
 from mlflows.local.templating import TAG, unresolved_tags
 

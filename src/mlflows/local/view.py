@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from mlflows.local.durations import format_duration
+from mlflows.duration import format_duration
 from mlflows.local.nodes import Node
 
 if TYPE_CHECKING:
