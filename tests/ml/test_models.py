@@ -19,6 +19,7 @@ def test_each_architecture_trains_well_above_chance(trained, digits_dir, model_t
     assert metrics["accuracy"] > 4 * CHANCE, metrics
     assert metrics["replicas"] == 1 and metrics["initial_epoch"] == 0
     assert metrics["steps"] == metrics["epochs"] * metrics["steps_per_epoch"]
+    assert len(metrics["epoch_seconds"]) == metrics["epochs"]
     assert metrics["images_per_second"] > 0
     # The saved model, evaluated by selection, scores what training measured.
     assert select.evaluate(saved_model, "digits", digits_dir) == pytest.approx(

@@ -82,18 +82,21 @@ def test_a_killed_worker_resumes_from_the_checkpoint_and_the_job_completes(
 ):
     epochs = 4
     argv = train_argv("cnn", digits_dir, tmp_path / "run", epochs=epochs, steps_per_epoch=15)
-    chief = start_worker(0, argv)
-    other = start_worker(1, argv, stdout=subprocess.PIPE)
+    chief = start_worker(0, argv, stdout=subprocess.PIPE)
+    other = start_worker(1, argv)
 
-    # Kill worker 1 once it has finished epoch 2: mid-training, with a backup written.
-    for line in other.stdout:
+    # Kill the chief (worker 0) as soon as it reports epoch 2: it reports an epoch only after
+    # backing it up, so a restart must resume at epoch 3. (Killing the chief rather than
+    # worker 1 because the survivor notices at once: the chief hosts the cluster's
+    # coordination service, whereas a lost worker 1 is noticed only by missed heartbeats.)
+    for line in chief.stdout:
         if f"epoch 2/{epochs} done" in line:
-            other.kill()
+            chief.kill()
             break
-    assert other.wait(timeout=RUN_LIMIT) != 0, "worker 1 finished before it could be killed"
-    # The chief's collectives fail once its peer stops answering: it exits with an error,
-    # and a TFJob restarts it with the killed worker.
-    assert chief.wait(timeout=RUN_LIMIT) != 0
+    assert chief.wait(timeout=RUN_LIMIT) != 0, "the chief finished before it could be killed"
+    # The other worker's collectives fail without the chief: it exits with an error, and a
+    # TFJob restarts it with the killed one.
+    assert other.wait(timeout=RUN_LIMIT) != 0
     backup = tmp_path / "run" / "checkpoints" / "cnn" / "backup"
     assert any(p.is_file() for p in backup.rglob("*")), "no backup was written"
 
@@ -102,11 +105,10 @@ def test_a_killed_worker_resumes_from_the_checkpoint_and_the_job_completes(
 
     assert [w.returncode for w in restarted] == [0, 0], outputs
     metrics = json.loads((tmp_path / "run" / "models" / "cnn.metrics.json").read_text())
-    resumed_at = metrics["initial_epoch"]
-    assert 1 <= resumed_at <= 2  # not from scratch, and not past where the worker died
-    assert metrics["steps"] == (epochs - resumed_at) * 15  # the finished epochs were not redone
+    assert metrics["initial_epoch"] == 2  # epochs 1 and 2 were not redone
+    assert metrics["steps"] == (epochs - 2) * 15
     for output in outputs:
-        assert f"resuming from the checkpoint at epoch {resumed_at + 1}/{epochs}" in output
-        assert f"epoch {epochs}/{epochs} done" in output
+        assert f"resuming from the checkpoint at epoch 3/{epochs}" in output
+        assert "epoch 1/" not in output and f"epoch {epochs}/{epochs} done" in output
     assert is_saved_model(tmp_path / "run" / "models" / "cnn")
     assert not any(p.is_file() for p in backup.rglob("*"))  # removed once training completed

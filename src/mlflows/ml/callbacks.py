@@ -13,6 +13,7 @@ TensorFlow's own summary writer, so TensorBoard reads them alike.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import tensorflow as tf
@@ -61,22 +62,27 @@ class EpochSummaries(tf_keras.callbacks.Callback):
 
 
 class Progress(tf_keras.callbacks.Callback):
-    """Prints one line per epoch and remembers where training (re)started and how it ended."""
+    """Prints one line per epoch; remembers where training (re)started, how long each epoch
+    took (the first includes tracing the graph) and how the last one ended."""
 
     def __init__(self, role: Role, epochs: int):
         super().__init__()
         self.role = role
         self.epochs = epochs
         self.initial_epoch: int | None = None
+        self.epoch_seconds: list[float] = []
         self.last_logs: dict = {}
+        self._epoch_started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.monotonic()
         if self.initial_epoch is None:
             self.initial_epoch = epoch
             how = "resuming from the checkpoint" if epoch else "starting"
             print(f"{self.role.name}: {how} at epoch {epoch + 1}/{self.epochs}", flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.monotonic() - self._epoch_started)
         self.last_logs = dict(logs or {})
         rate = learning_rate(self.model)
         print(

@@ -7,6 +7,7 @@ temporary entry, never a truncated result under the real name.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -30,6 +31,10 @@ def write_atomically(path: str | Path, text: str) -> None:
     except BaseException:
         Path(staging).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: str | Path, data) -> None:
+    write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
 def staging_dir(final: str | Path) -> Path:

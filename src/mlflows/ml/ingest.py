@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets
 from mlflows.ml.args import ArgumentParser
-from mlflows.ml.files import write_atomically
+from mlflows.ml.files import write_json
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -59,18 +58,24 @@ def ingest(name: str, version: str, splits: Sequence[str], data_dir: str | Path)
     }
 
 
+def summary(record: dict, record_file: str | None) -> str:
+    counts = ", ".join(f"{split}={n}" for split, n in record["splits"].items())
+    written = f"\nrecord written to {record_file}" if record_file else ""
+    return (
+        f"ingested {record['name']} {record['version']} into {record['data_dir']}: {counts}\n"
+        f"checksum {record['checksum']}{written}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     if not splits:
         raise UserError("--splits: no split given; pass e.g. --splits train,test")
     record = ingest(args.dataset, args.version, splits, args.data_dir)
-    counts = ", ".join(f"{split}={n}" for split, n in record["splits"].items())
-    print(f"ingested {record['name']} {record['version']} into {record['data_dir']}: {counts}")
-    print(f"checksum {record['checksum']}")
     if args.record_file:
-        write_atomically(args.record_file, json.dumps(record, indent=2) + "\n")
-        print(f"record written to {args.record_file}")
+        write_json(args.record_file, record)
+    print(summary(record, args.record_file))
     return 0
 
 

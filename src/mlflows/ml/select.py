@@ -13,7 +13,6 @@ Subcommands (accuracy files hold one bare number, which Argo reads as an output 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
 from mlflows.ml.args import ArgumentParser, fraction, positive_int
-from mlflows.ml.files import write_atomically
+from mlflows.ml.files import write_atomically, write_json
 
 NO_CHAMPION = -1.0
 
@@ -167,7 +166,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"promoted {args.model_dir} to {published} (accuracy {args.accuracy:.4f})")
     else:
         result = best(args)
-        write_atomically(args.result_file, json.dumps(result, indent=2) + "\n")
+        write_json(args.result_file, result)
         write_accuracy(args.accuracy_file, result["best"]["accuracy"])
 
 

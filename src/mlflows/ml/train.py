@@ -9,7 +9,7 @@ writes ``--metrics-file``::
      "train_accuracy", "train_loss",                         # the last epoch's
      "epochs", "initial_epoch", "steps_per_epoch", "steps",  # steps run by this process
      "replicas", "workers", "global_batch_size",
-     "images_per_second", "train_seconds", "wall_seconds"}
+     "images_per_second", "train_seconds", "epoch_seconds", "wall_seconds"}
 
 ``initial_epoch`` is 0 for a fresh run and the epoch it resumed at after a restart.
 """
@@ -17,7 +17,6 @@ writes ``--metrics-file``::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from collections.abc import Sequence
 from mlflows.cli import run_cli
 from mlflows.ml import cluster, datasets, models
 from mlflows.ml.args import ArgumentParser, positive_float, positive_int
-from mlflows.ml.files import write_atomically
+from mlflows.ml.files import write_json
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -98,6 +97,7 @@ def train(args: argparse.Namespace, role: cluster.Role) -> dict:
         "global_batch_size": global_batch,
         "images_per_second": steps * global_batch / train_seconds if steps else 0.0,
         "train_seconds": train_seconds,
+        "epoch_seconds": progress.epoch_seconds,
         "wall_seconds": time.monotonic() - started,
     }
 
@@ -113,10 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{role.name}: trained {args.model_type} on {args.dataset} with {metrics['replicas']} "
         f"replica(s): test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}"
     )
-    print(f"saved model to {args.saved_model_dir}")
     if args.metrics_file:
-        write_atomically(args.metrics_file, json.dumps(metrics, indent=2) + "\n")
-        print(f"metrics written to {args.metrics_file}")
+        write_json(args.metrics_file, metrics)
+    where = f", metrics to {args.metrics_file}" if args.metrics_file else ""
+    print(f"saved model to {args.saved_model_dir}{where}")
     return 0
 
 

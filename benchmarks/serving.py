@@ -1,0 +1,156 @@
+"""Serving: requests/s and p50/p99 latency of ``mlflows.ml.serve`` over HTTP, beside in-process.
+
+Single-image requests (a 28x28 PNG as ``{"b64": ...}``, KServe V1) at concurrency 1 and 8 from
+keep-alive connections, each on its own thread, against a real server process; then the same
+images through ``Predictor.from_encoded`` in this process, the cost of the model alone. The
+client shares this machine's cores with the server. Goal: >= 200 req/s and p99 < 50 ms at
+concurrency 8 over HTTP.
+
+    python benchmarks/serving.py [--model-dir SAVED_MODEL] [--requests 2000]
+
+Without ``--model-dir`` it serves an untrained cnn: weights do not change the work per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from mlflows.ml import client, digits, ingest, protocol
+from mlflows.ml.predictor import Predictor
+
+NAME = "bench"
+CONCURRENCY = (1, 8)
+GOAL_RPS, GOAL_P99_MS = 200, 50
+
+
+def untrained_model(directory: Path) -> Path:
+    from mlflows.ml import export, models
+    from mlflows.ml.cluster import Role
+
+    export.save(models.build("cnn", 1e-3), directory / "cnn", Role("worker", 0, 1, True))
+    return directory / "cnn"
+
+
+def start_server(model_dir: Path) -> tuple[subprocess.Popen, str]:
+    """The server on a port the OS picks; its first line says where it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "mlflows.ml.serve", "--model-dir", str(model_dir),
+         "--model-name", NAME, "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    url = proc.stdout.readline().split(" on ")[-1].strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        sys.exit(f"the server did not start (exit {proc.wait()})")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/v1/models/{NAME}", timeout=5):
+                return proc, url
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit("the server never became ready")
+
+
+def http_latencies(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], float]:
+    """Per-request seconds and the wall time for sending ``bodies`` over ``concurrency`` streams."""
+    host, port = url.removeprefix("http://").split(":")
+    path = f"/v1/models/{NAME}:predict"
+    shares = [bodies[i::concurrency] for i in range(concurrency)]
+    start = threading.Barrier(concurrency + 1)
+
+    def send(share: list[bytes]) -> list[float]:
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        connection.connect()
+        start.wait()
+        seconds = []
+        for body in share:
+            began = time.perf_counter()
+            connection.request("POST", path, body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status}")
+            seconds.append(time.perf_counter() - began)
+        connection.close()
+        return seconds
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        futures = [pool.submit(send, share) for share in shares]
+        start.wait()
+        began = time.perf_counter()
+        latencies = [s for future in futures for s in future.result()]
+    return latencies, time.perf_counter() - began
+
+
+def in_process_latencies(
+    predictor: Predictor, pngs: list[bytes], concurrency: int
+) -> tuple[list[float], float]:
+    def predict_one(png: bytes) -> float:
+        began = time.perf_counter()
+        predictor.from_encoded([png])
+        return time.perf_counter() - began
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(predict_one, pngs))
+    return latencies, time.perf_counter() - began
+
+
+def row(path: str, concurrency: int, latencies: list[float], wall: float) -> tuple:
+    ms = np.array(latencies) * 1000
+    p50, p99 = np.percentile(ms, [50, 99])
+    return path, concurrency, len(ms), len(ms) / wall, p50, p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", type=Path, help="a SavedModel (default: an untrained cnn)")
+    parser.add_argument("--requests", type=int, default=2000, help="per measurement")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mlflows-bench-") as tmp:
+        model_dir = args.model_dir or untrained_model(Path(tmp))
+        ingest.ingest("digits", "latest", ["test"], Path(tmp) / "data")
+        images, _ = digits.load(Path(tmp) / "data", "test")
+        pngs = [client.encode_png(images[i % len(images)]) for i in range(args.requests)]
+        bodies = [json.dumps(protocol.encode_request([png])).encode() for png in pngs]
+
+        proc, url = start_server(model_dir)
+        try:
+            http_latencies(url, bodies[:200], 8)  # warm-up: connections, graph, allocator
+            rows = [row("HTTP", c, *http_latencies(url, bodies, c)) for c in CONCURRENCY]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        predictor = Predictor(model_dir)
+        in_process_latencies(predictor, pngs[:200], 1)  # warm-up
+        for c in CONCURRENCY:
+            rows.append(row("in-process", c, *in_process_latencies(predictor, pngs, c)))
+
+    print("\nServing single 28x28 PNG images (KServe V1, base64), model", model_dir.name, "\n")
+    print(f"{'path':<12}{'concurrency':>12}{'requests':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for path, concurrency, n, rps, p50, p99 in rows:
+        print(f"{path:<12}{concurrency:>12}{n:>10}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}")
+    _, _, _, rps, _, p99 = rows[CONCURRENCY.index(8)]
+    verdict = "met" if rps >= GOAL_RPS and p99 < GOAL_P99_MS else "NOT met"
+    goal = f">= {GOAL_RPS} req/s, p99 < {GOAL_P99_MS} ms"
+    print(f"\nGoal at concurrency 8 over HTTP ({goal}): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
