@@ -238,6 +238,33 @@ def test_a_busy_port_is_reported_before_anything_loads(tmp_path, cli):
     assert code == UserError.exit_code and f"--port: cannot listen on 127.0.0.1:{port}" in err
 
 
+def test_jpeg_rgb_and_larger_images_are_decoded_to_the_same_digit(trained, examples):
+    import io
+
+    from PIL import Image
+
+    predictor = Predictor(trained("cnn")[0])
+    images = examples[0][:20, :, :, 0]
+
+    def encoded(transform, fmt="PNG") -> list[bytes]:
+        files = []
+        for image in images:
+            buffer = io.BytesIO()
+            transform(Image.fromarray(image)).save(buffer, format=fmt)
+            files.append(buffer.getvalue())
+        return files
+
+    reference = predictor.from_encoded(encoded(lambda im: im)).argmax(axis=1)
+    rgb = predictor.from_encoded(encoded(lambda im: im.convert("RGB"))).argmax(axis=1)
+    # Doubled by repeating pixels: the bilinear resize back to 28x28 averages the copies.
+    doubled = encoded(lambda im: im.resize((56, 56), Image.NEAREST))
+    jpeg = encoded(lambda im: im, fmt="JPEG")
+
+    assert (rgb == reference).mean() >= 0.9
+    assert np.array_equal(predictor.from_encoded(doubled).argmax(axis=1), reference)
+    assert (predictor.from_encoded(jpeg).argmax(axis=1) == reference).mean() >= 0.8
+
+
 def test_a_newer_version_is_picked_up_without_a_restart(
     served, untrained_model, wait_for, examples
 ):

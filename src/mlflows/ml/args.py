@@ -7,6 +7,7 @@ argparse normally prints its usage and exits by itself; here a bad or missing fl
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mlflows.errors import UserError
 
@@ -34,3 +35,11 @@ def _number(convert, accept, expected: str):
 positive_int = _number(int, lambda value: value > 0, "a whole number above 0")
 positive_float = _number(float, lambda value: value > 0, "a number above 0")
 fraction = _number(float, lambda value: 0 <= value <= 1, "a number from 0 to 1")
+
+
+def directories(args: argparse.Namespace, *flags: str) -> None:
+    """Directory flags may name a directory or nothing yet (it is created), never a file."""
+    for flag in flags:
+        path = getattr(args, flag.removeprefix("--").replace("-", "_"), None)
+        if path and Path(path).exists() and not Path(path).is_dir():
+            raise UserError(f"{flag}: {path} is a file; give a directory")

@@ -19,7 +19,7 @@ import numpy as np
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets
-from mlflows.ml.args import ArgumentParser
+from mlflows.ml.args import ArgumentParser, directories
 from mlflows.ml.files import write_json
 
 
@@ -30,7 +30,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--splits", default="train,test", help="comma-separated: train,test")
     parser.add_argument("--data-dir", required=True, help="where the data is stored")
     parser.add_argument("--record-file", help="write the JSON record here too")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    directories(args, "--data-dir")
+    return args
 
 
 def ingest(name: str, version: str, splits: Sequence[str], data_dir: str | Path) -> dict:

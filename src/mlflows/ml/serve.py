@@ -29,7 +29,7 @@ import numpy as np
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
-from mlflows.ml.args import ArgumentParser, positive_float
+from mlflows.ml.args import ArgumentParser, directories, positive_float
 from mlflows.ml.predictor import Predictor, is_saved_model
 
 log = logging.getLogger("mlflows.serve")
@@ -179,8 +179,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port: {args.port} is not a port number; give 0..65535")
-    if Path(args.model_dir).exists() and not Path(args.model_dir).is_dir():
-        raise UserError(f"--model-dir: {args.model_dir} is a file; give a directory")
+    directories(args, "--model-dir")
     return args
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from mlflows.cli import run_cli
 from mlflows.ml import cluster, datasets, models
-from mlflows.ml.args import ArgumentParser, positive_float, positive_int
+from mlflows.ml.args import ArgumentParser, directories, positive_float, positive_int
 from mlflows.ml.files import write_json
 
 
@@ -45,6 +45,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
+    directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
     return args
 
 
