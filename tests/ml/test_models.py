@@ -50,3 +50,24 @@ def test_a_built_model_maps_images_to_ten_probabilities():
 def test_an_unknown_model_type_lists_the_known_ones():
     with pytest.raises(UserError, match="--model-type: unknown model 'resnet'; .*cnn, dropout"):
         models.build("resnet", 1e-3)
+
+
+@pytest.mark.slow
+def test_training_logs_tensorboard_scalars_per_epoch_and_drops_its_backup(trained):
+    import tensorflow as tf
+    from tensorflow.core.util.event_pb2 import Event
+
+    saved_model, metrics = trained("cnn")
+    checkpoints = saved_model.parent.parent / "checkpoints" / "cnn"
+    steps_by_tag: dict[str, list[int]] = {}
+    for path in (checkpoints / "logs" / "train").glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = Event.FromString(record.numpy())
+            for value in event.summary.value:
+                assert value.metadata.plugin_data.plugin_name == "scalars"
+                steps_by_tag.setdefault(value.tag, []).append(event.step)
+
+    every_epoch = list(range(metrics["epochs"]))
+    tags = ("epoch_loss", "epoch_accuracy", "epoch_lr")
+    assert steps_by_tag == {tag: every_epoch for tag in tags}
+    assert not any(p.is_file() for p in (checkpoints / "backup").rglob("*"))

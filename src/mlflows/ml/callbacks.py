@@ -4,7 +4,7 @@ Under ``<checkpoint-dir>``: ``backup/`` is ``BackupAndRestore``'s state (a resta
 resumes at the epoch after the last one backed up instead of starting over; it is deleted when
 training completes; non-chief workers back up into temporary directories tf-keras removes), and
 ``logs/train/`` the chief's TensorBoard event files: ``epoch_loss``, ``epoch_accuracy`` and
-``epoch_learning_rate``, the tags Keras' TensorBoard callback uses.
+``epoch_lr``, the tags Keras' TensorBoard callback uses.
 
 That callback is not used because it needs the ``tensorboard`` package for ``tf.summary.scalar``
 and TensorFlow 2.21 no longer installs it; :class:`EpochSummaries` writes the same scalars with
@@ -28,10 +28,6 @@ DECAY_EPOCHS = (3, 7)
 SCALAR = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
 
 
-def learning_rate(model) -> float:
-    return float(tf_keras.backend.get_value(model.optimizer.learning_rate))
-
-
 def step_decay(base_rate: float):
     def schedule(epoch: int, _current_rate: float) -> float:
         return base_rate * 0.1 ** sum(epoch >= boundary for boundary in DECAY_EPOCHS)
@@ -51,9 +47,10 @@ class EpochSummaries(tf_keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(str(self.log_dir / "train"))
 
     def on_epoch_end(self, epoch, logs=None):
-        scalars = {**(logs or {}), "learning_rate": learning_rate(self.model)}
+        # The logs hold the epoch's metrics and, from LearningRateScheduler (earlier in the
+        # list), its learning rate "lr".
         with self._writer.as_default():
-            for name, value in scalars.items():
+            for name, value in (logs or {}).items():
                 tf.summary.write(f"epoch_{name}", float(value), step=epoch, metadata=SCALAR)
         self._writer.flush()
 
@@ -84,12 +81,12 @@ class Progress(tf_keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_seconds.append(time.monotonic() - self._epoch_started)
         self.last_logs = dict(logs or {})
-        rate = learning_rate(self.model)
+        nan = float("nan")
         print(
             f"{self.role.name}: epoch {epoch + 1}/{self.epochs} done: "
-            f"loss {self.last_logs.get('loss', float('nan')):.4f}, "
-            f"accuracy {self.last_logs.get('accuracy', float('nan')):.4f}, "
-            f"learning rate {rate:.0e}",
+            f"loss {self.last_logs.get('loss', nan):.4f}, "
+            f"accuracy {self.last_logs.get('accuracy', nan):.4f}, "
+            f"learning rate {self.last_logs.get('lr', nan):.0e}",
             flush=True,
         )
 
