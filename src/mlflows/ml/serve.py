@@ -65,9 +65,11 @@ def served_model_class():
             try:
                 path = newest_model(self.model_dir)
                 if path is None:
-                    return self.ready
-                pb = path / "saved_model.pb"
-                identity = (path, pb.stat().st_mtime_ns if pb.exists() else 0)
+                    return self.ready  # nothing to serve yet
+                try:
+                    identity = (path, (path / "saved_model.pb").stat().st_mtime_ns)
+                except OSError:
+                    return self.ready  # it is being replaced: the next poll will see it
                 if identity == self.serving or identity in self._failed:
                     return self.ready
                 try:
@@ -104,9 +106,12 @@ def served_model_class():
                 raise protocol.BadRequest("inputs: expected exactly one input tensor")
             tensor = request.inputs[0]
             if tensor.datatype == "BYTES":
-                images = [_b64(n, item) for n, item in enumerate(tensor.as_numpy().ravel())]
-                if not images:
-                    raise protocol.BadRequest("inputs[0]: expected at least one image")
+                files = tensor.as_numpy().ravel()
+                if not 0 < len(files) <= protocol.MAX_INSTANCES:
+                    raise protocol.BadRequest(
+                        f"inputs[0]: {len(files)} images; send 1 to {protocol.MAX_INSTANCES}"
+                    )
+                images = [_b64(n, item) for n, item in enumerate(files)]
             elif tensor.datatype == "FP32":
                 images = protocol.parse_instances({"instances": tensor.as_numpy().tolist()})
             else:
@@ -163,7 +168,7 @@ def quiet_request_logs() -> None:
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the slow imports so a busy port fails at once."""
     try:
-        sock = socket.create_server((host, port), reuse_port=False)
+        sock = socket.create_server((host, port))
     except OSError as err:
         raise UserError(f"--port: cannot listen on {host}:{port} ({err.strerror})") from None
     return sock
