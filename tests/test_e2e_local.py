@@ -58,16 +58,6 @@ def test_pipeline_succeeds_and_predicts_through_the_server(first_run):
     assert f"accuracy {float(output(nodes['select'], 'accuracy')):.4f}" in result.stdout
 
 
-def test_first_model_is_served_before_the_last_branch_is_evaluated(first_run):
-    _, report = first_run
-    nodes = report["nodes"].values()
-    served = sorted(n["finishedAt"] for n in nodes
-                    if n.get("templateName") == "serve" and n["phase"] == "Succeeded")
-    evaluated = sorted(n["finishedAt"] for n in nodes if n.get("templateName") == "evaluate")
-    assert len(evaluated) == 3
-    assert served and served[0] < evaluated[-1]
-
-
 def test_select_keeps_the_most_accurate_model(first_run):
     _, report = first_run
     nodes = nodes_by_name(report)
@@ -79,23 +69,49 @@ def test_select_keeps_the_most_accurate_model(first_run):
     assert float(output(nodes["select"], "accuracy")) == pytest.approx(max(accuracies.values()), abs=1e-4)
 
 
-def test_rerun_hits_the_memo_and_survives_a_failed_branch(first_run, dirs, e2e):
-    """A second run within maxAge skips ingestion (memo hit). One of its training branches is made
-    to fail (its trainer gets an invalid --epochs); the pipeline still succeeds on the other."""
-    models = [ModelSpec(name="cnn", architecture="cnn", epochs=1, steps_per_epoch=5, workers=1),
-              ModelSpec(name="dropout", architecture="dropout", epochs=1, steps_per_epoch=5, workers=1)]
+# Runs the trainer only once a model version has been published for serving (or after 180 s).
+WAIT_FOR_SERVING_THEN_TRAIN = """
+import pathlib, runpy, sys, time
+versions, deadline = pathlib.Path(sys.argv[1]), time.time() + 180
+while time.time() < deadline and not any(versions.glob("*/saved_model.pb")):
+    time.sleep(0.5)
+print("serving had begun" if any(versions.glob("*/saved_model.pb")) else "gave up waiting", flush=True)
+sys.argv = ["train", *sys.argv[2:]]
+runpy.run_module("mlflows.ml.train", run_name="__main__")
+"""
+
+
+def worker_container(template: dict) -> tuple[dict, dict]:
+    job = yaml.safe_load(template["resource"]["manifest"])
+    return job, job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+
+
+def test_rerun_hits_the_memo_serves_early_and_survives_a_failed_branch(first_run, dirs, e2e):
+    """A second run within maxAge skips ingestion (memo hit). Of its three branches, `dropout`
+    fails (its trainer gets an invalid --epochs) and `batch-norm` trains only once a model is being
+    served: the asynchronous fan-in serves `cnn` while `batch-norm` still waits, and the pipeline
+    succeeds without `dropout`."""
+    models = [ModelSpec(name=name, architecture=architecture, epochs=1, steps_per_epoch=5, workers=1)
+              for name, architecture in (("cnn", "cnn"), ("dropout", "dropout"), ("batch-norm", "batch_norm"))]
     manifest = render(e2e.build_workflow(models, dataset="digits"))
-    for template in manifest["spec"]["templates"]:
-        if template["name"] == "train-dropout":
-            job = yaml.safe_load(template["resource"]["manifest"])
-            args = job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["args"]
-            args[args.index("--epochs") + 1] = "0"
-            template["resource"]["manifest"] = yaml.safe_dump(job)
+    templates = {template["name"]: template for template in manifest["spec"]["templates"]}
+    job, failing = worker_container(templates["train-dropout"])
+    failing["args"][failing["args"].index("--epochs") + 1] = "0"
+    templates["train-dropout"]["resource"]["manifest"] = yaml.safe_dump(job)
+    job, waiting = worker_container(templates["train-batch-norm"])
+    waiting["command"] = [sys.executable, "-c", WAIT_FOR_SERVING_THEN_TRAIN,
+                          "/mnt/data/runs/{{workflow.name}}/serving"]
+    templates["train-batch-norm"]["resource"]["manifest"] = yaml.safe_dump(job)
 
     result = local.run(manifest, work_dir=dirs["work"], cache_dir=dirs["cache"])
 
     nodes = {node.display_name: node for node in result.nodes}
     assert nodes["ingest"].memoization["hit"] is True
+    assert "serving had begun" in (dirs["work"] / "runs" / result.name / "logs").joinpath(
+        f"{result.name}.train-batch-norm.0.worker-0.log").read_text()
+    first_served = min(node.finished_at for node in result.nodes
+                       if node.template_name == "serve" and node.phase == "Succeeded")
+    assert first_served < nodes["train-batch-norm"].finished_at
     assert nodes["train-dropout"].phase == "Failed"
     assert nodes["promote-dropout"].phase == "Omitted"
     assert nodes["select"].phase == "Succeeded"
