@@ -142,7 +142,7 @@ def main() -> None:
         for c in CONCURRENCY:
             rows.append(row("in-process", c, *in_process_latencies(predictor, pngs, c)))
 
-    print("\nServing single 28x28 PNG images (KServe V1, base64), model", model_dir.name, "\n")
+    print(f"\nServing single 28x28 PNG images (KServe V1, base64), model {model_dir.name}\n")
     print(f"{'path':<12}{'concurrency':>12}{'requests':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
     for path, concurrency, n, rps, p50, p99 in rows:
         print(f"{path:<12}{concurrency:>12}{n:>10}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}")
