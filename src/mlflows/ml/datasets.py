@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mlflows.datasets import DATASET_VERSIONS
 from mlflows.errors import UserError
 from mlflows.ml import digits
 
-TFDS_NAMES = ("fashion_mnist", "mnist")
-NAMES = (*TFDS_NAMES, "digits")
+NAMES = tuple(DATASET_VERSIONS)
+TFDS_NAMES = tuple(name for name in NAMES if name != "digits")
 SPLITS = ("train", "test")
 LATEST = "latest"
 IMAGE_SHAPE = (28, 28, 1)

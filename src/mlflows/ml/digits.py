@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mlflows.datasets import DATASET_VERSIONS
 from mlflows.errors import UserError
 from mlflows.ml.files import staging_dir
 
-VERSION = "1.0.0"
+VERSION = DATASET_VERSIONS["digits"]
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 SIDE = 28
