@@ -11,18 +11,29 @@ BRANCH_SECONDS = {"fast": 1, "medium": 2, "slow": 3}
 
 with Workflow(generate_name="async-fan-in-", entrypoint="main") as workflow:
     work = Container(
-        name="work", image="busybox:1.36", command=["sleep"], args=["{{inputs.parameters.seconds}}"],
+        name="work",
+        image="busybox:1.36",
+        command=["sleep"],
+        args=["{{inputs.parameters.seconds}}"],
         inputs={"seconds": None},
     )
     follow_up = Container(
-        name="follow-up", image="busybox:1.36", command=["echo"],
-        args=["followed up {{inputs.parameters.branch}}"], inputs={"branch": None},
+        name="follow-up",
+        image="busybox:1.36",
+        command=["echo"],
+        args=["followed up {{inputs.parameters.branch}}"],
+        inputs={"branch": None},
     )
-    join = Container(name="join", image="busybox:1.36", command=["echo"], args=["all branches ended"])
+    join = Container(
+        name="join", image="busybox:1.36", command=["echo"], args=["all branches ended"]
+    )
     with DAG(name="main"):
         branches = [work(name=name, arguments={"seconds": s}) for name, s in BRANCH_SECONDS.items()]
         followed = follow_each(
-            branches, lambda branch: follow_up(name=f"follow-{branch.name}", arguments={"branch": branch.name})
+            branches,
+            lambda branch: follow_up(
+                name=f"follow-{branch.name}", arguments={"branch": branch.name}
+            ),
         )
         fan_in(followed, join=join(name="join"))
 

@@ -5,7 +5,9 @@ from hera.workflows import Container, Script, Steps, Workflow
 
 from mlflows.rendering import show
 
-with Workflow(generate_name="coin-flip-", entrypoint="main", arguments={"coin": "random"}) as workflow:
+with Workflow(
+    generate_name="coin-flip-", entrypoint="main", arguments={"coin": "random"}
+) as workflow:
     flip = Script(
         name="flip-coin",
         image="python:3.12-slim",

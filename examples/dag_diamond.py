@@ -6,7 +6,10 @@ from mlflows.rendering import show
 
 with Workflow(generate_name="dag-diamond-", entrypoint="diamond") as workflow:
     echo = Container(
-        name="echo", image="busybox:1.36", command=["echo"], args=["{{inputs.parameters.message}}"],
+        name="echo",
+        image="busybox:1.36",
+        command=["echo"],
+        args=["{{inputs.parameters.message}}"],
         inputs={"message": None},
     )
     with DAG(name="diamond"):

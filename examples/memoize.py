@@ -7,7 +7,9 @@ from hera.workflows import models as m
 from mlflows.memoize import MemoCache, memoized
 from mlflows.rendering import show
 
-with Workflow(generate_name="memoize-", entrypoint="main", arguments={"dataset": "digits"}) as workflow:
+with Workflow(
+    generate_name="memoize-", entrypoint="main", arguments={"dataset": "digits"}
+) as workflow:
     download = memoized(
         Container(
             name="download",
@@ -25,8 +27,11 @@ with Workflow(generate_name="memoize-", entrypoint="main", arguments={"dataset":
         cache=MemoCache(config_map="mlflows-example-memo", max_age="10m"),
     )
     report = Container(
-        name="report", image="busybox:1.36", command=["echo"],
-        args=["{{inputs.parameters.rows}} rows"], inputs={"rows": None},
+        name="report",
+        image="busybox:1.36",
+        command=["echo"],
+        args=["{{inputs.parameters.rows}} rows"],
+        inputs={"rows": None},
     )
     with DAG(name="main"):
         rows = download(name="download", arguments={"dataset": "{{workflow.parameters.dataset}}"})

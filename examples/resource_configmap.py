@@ -21,7 +21,9 @@ with Workflow(generate_name="resource-configmap-", entrypoint="main") as workflo
         manifest=to_yaml({key: CONFIG[key] for key in ("apiVersion", "kind", "metadata")}),
         success_condition="data.stage = ready",
         outputs=[
-            Parameter(name="learning-rate", value_from=m.ValueFrom(json_path="{.data.learning-rate}"))
+            Parameter(
+                name="learning-rate", value_from=m.ValueFrom(json_path="{.data.learning-rate}")
+            )
         ],
     )
     with Steps(name="main"):

@@ -65,7 +65,9 @@ def build_workflow(
     ) as workflow:
         with DAG(name="pipeline"):
             data = workloads.ingest()
-            evaluated = [data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models]
+            evaluated = [
+                data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
+            ]
             if asynchronous:  # each model is served as soon as it beats the one being served
                 evaluated = follow_each(evaluated, workloads.promote)
             best = fan_in(evaluated, join=workloads.select(models))
@@ -88,38 +90,62 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
     )
     flow = parser.add_argument_group("the pipeline")
-    flow.add_argument("--namespace", default="mlflows", help="Kubernetes namespace to run in (default: %(default)s)")
-    flow.add_argument("--image", default=TRAINER_IMAGE, help="image with mlflows[ml] for every step (default: %(default)s)")
+    flow.add_argument(
+        "--namespace",
+        default="mlflows",
+        help="Kubernetes namespace to run in (default: %(default)s)",
+    )
+    flow.add_argument(
+        "--image",
+        default=TRAINER_IMAGE,
+        help="image with mlflows[ml] for every step (default: %(default)s)",
+    )
     flow.add_argument(
         "--models",
         default=",".join(spec.name for spec in MODELS),
         help=f"comma-separated model specs to train, one branch each (known: "
         f"{', '.join(spec.name for spec in MODELS)})",
     )
-    flow.add_argument("--workers", type=int, help="TFJob workers per model (default: each spec's own)")
-    flow.add_argument("--epochs", type=int, help="training epochs per model (default: each spec's own)")
+    flow.add_argument(
+        "--workers", type=int, help="TFJob workers per model (default: each spec's own)"
+    )
+    flow.add_argument(
+        "--epochs", type=int, help="training epochs per model (default: each spec's own)"
+    )
     flow.add_argument(
         "--steps-per-epoch", type=int, help="training steps per epoch (default: each spec's own)"
     )
     flow.add_argument(
-        "--dataset", default="fashion_mnist", choices=sorted(DATASET_VERSIONS),
-        help="dataset to ingest (default: %(default)s); 'digits' ships with scikit-learn and needs no internet",
+        "--dataset",
+        default="fashion_mnist",
+        choices=sorted(DATASET_VERSIONS),
+        help="dataset to ingest (default: %(default)s); "
+        "'digits' ships with scikit-learn and needs no internet",
     )
     flow.add_argument(
-        "--cache-max-age", default="24h", help="how long a memoized ingestion stays valid, a Go duration (default: %(default)s)"
+        "--cache-max-age",
+        default="24h",
+        help="how long a memoized ingestion stays valid, a Go duration (default: %(default)s)",
     )
     flow.add_argument(
-        "--fan-in", choices=("async", "sync"), default="async",
-        help="async (default): serve each model as soon as it beats the served one; sync: select after all",
+        "--fan-in",
+        choices=("async", "sync"),
+        default="async",
+        help="async (default): serve each model as soon as it beats the served one; "
+        "sync: select after all",
     )
     flow.add_argument(
-        "--argo-version", choices=ARGO_VERSIONS, default=DEFAULT_ARGO_VERSION,
+        "--argo-version",
+        choices=ARGO_VERSIONS,
+        default=DEFAULT_ARGO_VERSION,
         help="Argo Workflows version to render for (default: %(default)s)",
     )
     flow.add_argument("--output", metavar="FILE", help="write the YAML here instead of stdout")
     submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
     running = parser.add_argument_group("running on this machine")
-    running.add_argument("--local", action="store_true", help="run the pipeline here, not on a cluster")
+    running.add_argument(
+        "--local", action="store_true", help="run the pipeline here, not on a cluster"
+    )
     local.add_arguments(running)
     return parser.parse_args(argv)
 

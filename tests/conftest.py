@@ -33,16 +33,23 @@ class Goldens:
             path.write_text(text)
             return
         if not path.exists():
-            pytest.fail(f"no golden {path.relative_to(REPO)}; create it with pytest --update-goldens")
+            pytest.fail(
+                f"no golden {path.relative_to(REPO)}; create it with pytest --update-goldens"
+            )
         expected = path.read_text()
         if text != expected:
             diff = "".join(
                 difflib.unified_diff(
-                    expected.splitlines(keepends=True), text.splitlines(keepends=True),
-                    fromfile=f"{path.relative_to(REPO)} (golden)", tofile="rendered now",
+                    expected.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"{path.relative_to(REPO)} (golden)",
+                    tofile="rendered now",
                 )
             )
-            pytest.fail(f"rendering differs from the golden; if intended, run pytest --update-goldens\n{diff}")
+            pytest.fail(
+                "rendering differs from the golden; if intended, run pytest --update-goldens\n"
+                + diff
+            )
 
 
 @pytest.fixture(scope="session")

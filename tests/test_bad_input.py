@@ -50,7 +50,9 @@ def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, trip
     server, calls = tripwire_server
     result = subprocess.run(
         [sys.executable, "flows/e2e.py", *options, "--submit"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "ARGO_SERVER": server, "ARGO_TOKEN": "t"},
     )
     assert result.returncode != 0

@@ -1,4 +1,5 @@
-"""The set-up manifests grant each service account exactly what the rendered workflow's steps use."""
+"""The set-up manifests grant each service account exactly what the rendered workflow's
+steps use."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ def rules_by_account(manifests: list[dict]) -> dict[str, list[dict]]:
 
 
 def allowed(rules: list[dict], group: str, resource: str, verb: str) -> bool:
-    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules)
+    return any(
+        group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules
+    )
 
 
 def test_roles_hold_only_the_needed_verbs():
@@ -42,11 +45,17 @@ def test_every_account_the_workflow_names_exists_with_rights_for_its_resources(e
             created = yaml.safe_load(resource["manifest"])
             group = created["apiVersion"].split("/")[0]
             plural = created["kind"].lower() + "s"
-            assert allowed(rules[template["serviceAccountName"]], group, plural, resource["action"]
-                           if resource["action"] == "create" else "patch")
+            assert allowed(
+                rules[template["serviceAccountName"]],
+                group,
+                plural,
+                resource["action"] if resource["action"] == "create" else "patch",
+            )
             pod_account = (
                 created["spec"].get("predictor", {}).get("serviceAccountName")
-                or created["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["serviceAccountName"]
+                or created["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"][
+                    "serviceAccountName"
+                ]
             )
             assert pod_account in accounts
 
@@ -54,5 +63,7 @@ def test_every_account_the_workflow_names_exists_with_rights_for_its_resources(e
 def test_claim_matches_the_workflow_volume(e2e):
     claim = next(m for m in setup_manifests("mlflows") if m["kind"] == "PersistentVolumeClaim")
     volumes = render(e2e.build_workflow())["spec"]["volumes"]
-    assert volumes == [{"name": "data", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}]
+    assert volumes == [
+        {"name": "data", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
+    ]
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]

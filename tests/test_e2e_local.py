@@ -38,11 +38,21 @@ def output(node: dict, name: str) -> str:
 def first_run(dirs):
     result = subprocess.run(
         [
-            sys.executable, "flows/e2e.py", "--local", *QUICK,
-            "--work-dir", str(dirs["work"]), "--cache-dir", str(dirs["cache"]),
-            "--report-json", str(dirs["report"]),
+            sys.executable,
+            "flows/e2e.py",
+            "--local",
+            *QUICK,
+            "--work-dir",
+            str(dirs["work"]),
+            "--cache-dir",
+            str(dirs["cache"]),
+            "--report-json",
+            str(dirs["report"]),
         ],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return result, json.loads(dirs["report"].read_text())
 
@@ -61,12 +71,17 @@ def test_pipeline_succeeds_and_predicts_through_the_server(first_run):
 def test_select_keeps_the_most_accurate_model(first_run):
     _, report = first_run
     nodes = nodes_by_name(report)
-    accuracies = {name: float(output(node, "accuracy")) for name, node in nodes.items()
-                  if name.startswith("evaluate-")}
+    accuracies = {
+        name: float(output(node, "accuracy"))
+        for name, node in nodes.items()
+        if name.startswith("evaluate-")
+    }
     selected = json.loads(output(nodes["select"], "result"))
     best_branch = max(accuracies, key=accuracies.get).removeprefix("evaluate-")
     assert selected["best"]["model_dir"].endswith(f"/models/{best_branch}")
-    assert float(output(nodes["select"], "accuracy")) == pytest.approx(max(accuracies.values()), abs=1e-4)
+    assert float(output(nodes["select"], "accuracy")) == pytest.approx(
+        max(accuracies.values()), abs=1e-4
+    )
 
 
 # Runs the trainer only once a model version has been published for serving (or after 180 s).
@@ -75,7 +90,8 @@ import pathlib, runpy, sys, time
 versions, deadline = pathlib.Path(sys.argv[1]), time.time() + 180
 while time.time() < deadline and not any(versions.glob("*/saved_model.pb")):
     time.sleep(0.5)
-print("serving had begun" if any(versions.glob("*/saved_model.pb")) else "gave up waiting", flush=True)
+served = any(versions.glob("*/saved_model.pb"))
+print("serving had begun" if served else "gave up waiting", flush=True)
 sys.argv = ["train", *sys.argv[2:]]
 runpy.run_module("mlflows.ml.train", run_name="__main__")
 """
@@ -91,26 +107,43 @@ def test_rerun_hits_the_memo_serves_early_and_survives_a_failed_branch(first_run
     fails (its trainer gets an invalid --epochs) and `batch-norm` trains only once a model is being
     served: the asynchronous fan-in serves `cnn` while `batch-norm` still waits, and the pipeline
     succeeds without `dropout`."""
-    models = [ModelSpec(name=name, architecture=architecture, epochs=1, steps_per_epoch=5, workers=1)
-              for name, architecture in (("cnn", "cnn"), ("dropout", "dropout"), ("batch-norm", "batch_norm"))]
+    models = [
+        ModelSpec(name=name, architecture=architecture, epochs=1, steps_per_epoch=5, workers=1)
+        for name, architecture in (
+            ("cnn", "cnn"),
+            ("dropout", "dropout"),
+            ("batch-norm", "batch_norm"),
+        )
+    ]
     manifest = render(e2e.build_workflow(models, dataset="digits"))
     templates = {template["name"]: template for template in manifest["spec"]["templates"]}
     job, failing = worker_container(templates["train-dropout"])
     failing["args"][failing["args"].index("--epochs") + 1] = "0"
     templates["train-dropout"]["resource"]["manifest"] = yaml.safe_dump(job)
     job, waiting = worker_container(templates["train-batch-norm"])
-    waiting["command"] = [sys.executable, "-c", WAIT_FOR_SERVING_THEN_TRAIN,
-                          "/mnt/data/runs/{{workflow.name}}/serving"]
+    waiting["command"] = [
+        sys.executable,
+        "-c",
+        WAIT_FOR_SERVING_THEN_TRAIN,
+        "/mnt/data/runs/{{workflow.name}}/serving",
+    ]
     templates["train-batch-norm"]["resource"]["manifest"] = yaml.safe_dump(job)
 
     result = local.run(manifest, work_dir=dirs["work"], cache_dir=dirs["cache"])
 
     nodes = {node.display_name: node for node in result.nodes}
     assert nodes["ingest"].memoization["hit"] is True
-    assert "serving had begun" in (dirs["work"] / "runs" / result.name / "logs").joinpath(
-        f"{result.name}.train-batch-norm.0.worker-0.log").read_text()
-    first_served = min(node.finished_at for node in result.nodes
-                       if node.template_name == "serve" and node.phase == "Succeeded")
+    assert (
+        "serving had begun"
+        in (dirs["work"] / "runs" / result.name / "logs")
+        .joinpath(f"{result.name}.train-batch-norm.0.worker-0.log")
+        .read_text()
+    )
+    first_served = min(
+        node.finished_at
+        for node in result.nodes
+        if node.template_name == "serve" and node.phase == "Succeeded"
+    )
     assert first_served < nodes["train-batch-norm"].finished_at
     assert nodes["train-dropout"].phase == "Failed"
     assert nodes["promote-dropout"].phase == "Omitted"

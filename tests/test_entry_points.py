@@ -21,14 +21,18 @@ def python_invocations(manifest: dict) -> list[tuple[str, list[str]]]:
     """(module, args) for every container that runs ``python -m module``, with the parameters
     substituted as Argo would: workflow parameters from the workflow's arguments, a template's
     inputs from the arguments a task or step passes it."""
-    workflow_parameters = {p["name"]: p["value"] for p in manifest["spec"].get("arguments", {}).get("parameters", [])}
+    workflow_parameters = {
+        p["name"]: p["value"] for p in manifest["spec"].get("arguments", {}).get("parameters", [])
+    }
     callers: dict[str, tuple[str, dict[str, str]]] = {}  # callee -> (caller, arguments)
     for template in manifest["spec"]["templates"]:
         calls = template.get("dag", {}).get("tasks", []) + [
             step for group in template.get("steps", []) for step in group
         ]
         for call in calls:
-            arguments = {p["name"]: p["value"] for p in call.get("arguments", {}).get("parameters", [])}
+            arguments = {
+                p["name"]: p["value"] for p in call.get("arguments", {}).get("parameters", [])
+            }
             callers[call["template"]] = (template["name"], arguments)
 
     def inputs_of(name: str) -> dict[str, str]:
@@ -39,7 +43,9 @@ def python_invocations(manifest: dict) -> list[tuple[str, list[str]]]:
 
     def substitute(arg: str, inputs: dict[str, str]) -> str:
         arg = re.sub(r"\{\{inputs\.parameters\.([-\w]+)\}\}", lambda m: inputs[m[1]], arg)
-        arg = re.sub(r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: workflow_parameters[m[1]], arg)
+        arg = re.sub(
+            r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: workflow_parameters[m[1]], arg
+        )
         # Outputs of other steps (an accuracy, a URL) exist only at run time.
         return re.sub(r"\{\{(tasks|steps)\.[^}]*\}\}", "0.5", arg)
 
@@ -70,7 +76,10 @@ def rendered_invocations(e2e) -> list[tuple[str, list[str]]]:
 def test_the_e2e_flow_calls_every_ml_entry_point(e2e):
     called = {module for module, _ in rendered_invocations(e2e)}
     assert called == {
-        "mlflows.ml.ingest", "mlflows.ml.train", "mlflows.ml.select", "mlflows.ml.client",
+        "mlflows.ml.ingest",
+        "mlflows.ml.train",
+        "mlflows.ml.select",
+        "mlflows.ml.client",
     }
 
 

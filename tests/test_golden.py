@@ -28,7 +28,9 @@ def test_example_matches_golden(example: Path, goldens):
 @pytest.mark.parametrize("golden", sorted(FLOW_RENDERINGS))
 def test_e2e_matches_golden(golden: str, e2e, goldens):
     options, argo_version = FLOW_RENDERINGS[golden]
-    goldens.check(REPO / "flows" / golden, to_yaml(render(e2e.build_workflow(**options), argo_version)))
+    goldens.check(
+        REPO / "flows" / golden, to_yaml(render(e2e.build_workflow(**options), argo_version))
+    )
 
 
 def test_setup_manifests_match_golden(goldens):
@@ -63,7 +65,9 @@ def test_output_option_writes_the_file(tmp_path):
     target = tmp_path / "workflow.yaml"
     result = subprocess.run(
         [sys.executable, "flows/e2e.py", "--output", str(target)],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""

@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from mlflows.local.templating import inputs_scope, substitute
 from mlflows.patterns import FINISHED_PHASES
 from mlflows.rendering import render
 from mlflows.specs import ModelSpec
@@ -53,15 +54,22 @@ def manifest(e2e) -> dict:
 
 
 def test_success_condition_counts_every_replica(e2e):
-    specs = [ModelSpec(name="one", architecture="cnn", workers=1),
-             ModelSpec(name="three", architecture="dropout", workers=3)]
+    specs = [
+        ModelSpec(name="one", architecture="cnn", workers=1),
+        ModelSpec(name="three", architecture="dropout", workers=3),
+    ]
     jobs = tfjobs(render(e2e.build_workflow(specs)))
     assert set(jobs) == {"train-one", "train-three"}
     for resource, job in jobs.values():
         replicas = job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"]
-        assert resource["successCondition"] == f"status.replicaStatuses.Worker.succeeded = {replicas}"
+        assert (
+            resource["successCondition"] == f"status.replicaStatuses.Worker.succeeded = {replicas}"
+        )
         assert resource["failureCondition"] == "status.replicaStatuses.Worker.failed > 0"
-    assert [job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] for _, job in jobs.values()] == [1, 3]
+    assert [job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] for _, job in jobs.values()] == [
+        1,
+        3,
+    ]
 
 
 def test_each_branch_trains_a_different_model(manifest):
@@ -121,24 +129,20 @@ def test_select_runs_whatever_each_branch_did(e2e, asynchronous, joined):
 
 
 def test_memo_key_is_built_from_the_dataset(e2e):
-    """The key is an expression over the ingest step's inputs; resolving it (as Argo does) for two
+    """Resolving the ingest step's key (with the local runner's substitution, as Argo would) for two
     datasets gives two keys, each valid for Argo's ConfigMap cache."""
     keys = set()
     for dataset in ("fashion_mnist", "mnist"):
         manifest = render(e2e.build_workflow(dataset=dataset))
-        ingest = templates(manifest)["ingest"]
-        arguments = {p["name"]: p["value"] for p in dag_tasks(manifest)["ingest"]["arguments"]["parameters"]}
-        workflow_parameters = {p["name"]: p["value"] for p in manifest["spec"]["arguments"]["parameters"]}
-        inputs = {
-            name: re.sub(r"\{\{workflow\.parameters\.([-\w]+)\}\}", lambda m: workflow_parameters[m[1]], value)
-            for name, value in arguments.items()
+        workflow_scope = {
+            f"workflow.parameters.{p['name']}": p["value"]
+            for p in manifest["spec"]["arguments"]["parameters"]
         }
-        key = re.sub(
-            r"\{\{=sprig\.regexReplaceAll\('([^']*)', inputs\.parameters\['([-\w]+)'\], '([^']*)'\)\}\}",
-            lambda m: re.sub(m[1], m[3], inputs[m[2]]),
-            ingest["memoize"]["key"],
-        )
+        arguments = dag_tasks(manifest)["ingest"]["arguments"]["parameters"]
+        inputs = {p["name"]: substitute(p["value"], workflow_scope) for p in arguments}
+        key = substitute(templates(manifest)["ingest"]["memoize"]["key"], inputs_scope(inputs))
         assert re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", key), key  # Argo's cacheKeyRegex
+        assert dataset.replace("_", "-") in key
         keys.add(key)
     assert len(keys) == 2
 

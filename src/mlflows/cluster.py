@@ -23,7 +23,11 @@ class Rule:
     verbs: tuple[str, ...]
 
     def manifest(self) -> dict:
-        return {"apiGroups": [self.api_group], "resources": list(self.resources), "verbs": list(self.verbs)}
+        return {
+            "apiGroups": [self.api_group],
+            "resources": list(self.resources),
+            "verbs": list(self.verbs),
+        }
 
 
 # Argo's executor reports every pod's outputs to the controller through WorkflowTaskResults.
@@ -48,9 +52,12 @@ def role_rules(accounts: ServiceAccounts) -> dict[str, tuple[Rule, ...]]:
 
 
 def setup_manifests(
-    namespace: str, volume: SharedVolume = SharedVolume(), accounts: ServiceAccounts = ServiceAccounts()
+    namespace: str,
+    volume: SharedVolume | None = None,
+    accounts: ServiceAccounts | None = None,
 ) -> list[dict]:
     """The PVC, ServiceAccounts, Roles and RoleBindings, in the order to apply them."""
+    volume, accounts = volume or SharedVolume(), accounts or ServiceAccounts()
     k8s_name(namespace, "namespace")
     manifests = [volume.manifest(namespace)]
     for account, rules in role_rules(accounts).items():
@@ -71,7 +78,11 @@ def setup_manifests(
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "RoleBinding",
                 "metadata": metadata,
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": account,
+                },
                 "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
             }
         )
@@ -88,7 +99,9 @@ def register(subparsers) -> None:
     parser.add_argument("--namespace", default="mlflows", help="namespace the pipeline runs in")
     parser.add_argument("--claim", default=SharedVolume.claim_name, help="shared volume claim name")
     parser.add_argument("--size", default=SharedVolume.size, help="shared volume size")
-    parser.add_argument("--storage-class", help="storage class (ReadWriteMany) for the shared volume")
+    parser.add_argument(
+        "--storage-class", help="storage class (ReadWriteMany) for the shared volume"
+    )
     parser.set_defaults(func=_print_setup_manifests)
 
 

@@ -66,7 +66,7 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_duration(text: str, field: str) -> float:
-    """Seconds in the Go duration a user gave for ``field`` (e.g. ``"24h"``); UserError if malformed."""
+    """Seconds in the Go duration given for ``field`` (e.g. ``"24h"``); UserError if not one."""
     try:
         seconds = parse_go_duration(text)
     except ValueError:

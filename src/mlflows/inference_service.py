@@ -3,8 +3,8 @@ and waits until it serves.
 
 Argo reads a resource template's conditions from inside ``resource:`` (on the template itself it
 rejects them) and parses them as Kubernetes label selectors over gjson paths, so a condition such
-as ``conditions.#(type=="Ready")`` cannot be written; KServe's ``modelStatus`` says the same thing in
-plain fields.
+as ``conditions.#(type=="Ready")`` cannot be written; KServe's ``modelStatus`` says the same
+thing in plain fields.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class MemoCache:
 
 
 def memoized(template: TemplateMixin, *, key_parameters: list[str], cache: MemoCache):
-    """Memoize ``template`` under a key made of ``key_parameters`` (names of its input parameters)."""
+    """Memoize ``template`` under a key made of ``key_parameters``, names of its inputs."""
     built = template._build_inputs()
     inputs = {parameter.name for parameter in (built.parameters or [])} if built else set()
     missing = [name for name in key_parameters if name not in inputs]

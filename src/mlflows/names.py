@@ -15,7 +15,7 @@ def suggest_name(value: str) -> str:
 
 
 def k8s_name(value: str, field: str, max_length: int = 63) -> str:
-    """``value`` if it is a DNS-1123 label (what Kubernetes requires of most names), else UserError."""
+    """``value`` if it is a DNS-1123 label, as Kubernetes requires of most names; else UserError."""
     if len(value) <= max_length and _DNS1123_LABEL.fullmatch(value):
         return value
     raise UserError(

@@ -28,7 +28,8 @@ def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) 
     """The workflow as a plain dict, shaped for ``argo_version`` ("4.1" or "3.7")."""
     if argo_version not in ARGO_VERSIONS:
         raise UserError(
-            f"argo-version: {argo_version!r} is not supported; choose one of {', '.join(ARGO_VERSIONS)}"
+            f"argo-version: {argo_version!r} is not supported; "
+            f"choose one of {', '.join(ARGO_VERSIONS)}"
         )
     if isinstance(workflow, dict):
         manifest = copy.deepcopy(workflow)
@@ -39,7 +40,6 @@ def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) 
             if memoize := template.get("memoize"):
                 memoize["cache"]["configMap"]["key"] = memoize["key"]
     return manifest
-
 
 
 def show(workflow: Workflow, argv: list[str] | None = None) -> None:

@@ -51,7 +51,9 @@ def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
         field = f"models[{index}]"
         k8s_name(spec.name, f"{field}.name", max_length=40)  # leaves room for "train-" etc.
         if spec.name in names:
-            raise UserError(f"{field}.name: {spec.name!r} is used twice; give each model its own name")
+            raise UserError(
+                f"{field}.name: {spec.name!r} is used twice; give each model its own name"
+            )
         names.add(spec.name)
         if spec.architecture not in ARCHITECTURES:
             raise UserError(
@@ -60,7 +62,9 @@ def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
             )
         for number in ("workers", "epochs", "steps_per_epoch", "batch_size_per_replica"):
             if getattr(spec, number) < 1:
-                raise UserError(f"{field}.{number}: {getattr(spec, number)} is too small; use 1 or more")
+                raise UserError(
+                    f"{field}.{number}: {getattr(spec, number)} is too small; use 1 or more"
+                )
         if not spec.learning_rate > 0:
             raise UserError(f"{field}.learning_rate: {spec.learning_rate} must be positive")
         if spec.hyperparameters in seen:
@@ -72,14 +76,14 @@ def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
-def select_specs(names: Sequence[str], catalogue: Sequence[ModelSpec] = DEFAULT_MODELS) -> list[ModelSpec]:
+def select_specs(
+    names: Sequence[str], catalogue: Sequence[ModelSpec] = DEFAULT_MODELS
+) -> list[ModelSpec]:
     """The catalogue's specs named in ``names``, in that order; UserError for an unknown name."""
     by_name = {spec.name: spec for spec in catalogue}
     unknown = [name for name in names if name not in by_name]
     if unknown:
-        raise UserError(
-            f"models: unknown model spec {unknown[0]!r}; known: {', '.join(by_name)}"
-        )
+        raise UserError(f"models: unknown model spec {unknown[0]!r}; known: {', '.join(by_name)}")
     return [by_name[name] for name in names]
 
 

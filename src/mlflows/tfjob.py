@@ -86,7 +86,9 @@ def tfjob_manifest(
                         "spec": {
                             "serviceAccountName": service_account,
                             "containers": [container],
-                            "volumes": [volume.volume().model_dump(by_alias=True, exclude_none=True)],
+                            "volumes": [
+                                volume.volume().model_dump(by_alias=True, exclude_none=True)
+                            ],
                         }
                     },
                 }

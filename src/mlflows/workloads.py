@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
 
-from mlflows.inference_service import Autoscaling, inference_service_manifest, inference_service_step
+from mlflows.inference_service import (
+    Autoscaling,
+    inference_service_manifest,
+    inference_service_step,
+)
 from mlflows.memoize import MemoCache, memoized
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
@@ -36,8 +40,12 @@ class ServiceAccounts:
     (:mod:`mlflows.cluster` renders them)."""
 
     steps: str = "mlflows-steps"  # container steps: only report their outputs to Argo
-    resources: str = "mlflows-resources"  # resource steps: create and watch TFJobs, InferenceServices
-    workloads: str = "mlflows-workloads"  # TFJob workers and model servers: no Kubernetes API at all
+    resources: str = (
+        "mlflows-resources"  # resource steps: create and watch TFJobs, InferenceServices
+    )
+    workloads: str = (
+        "mlflows-workloads"  # TFJob workers and model servers: no Kubernetes API at all
+    )
 
 
 @dataclass(frozen=True)
@@ -137,11 +145,16 @@ class Workloads:
             "ingest",
             "mlflows.ml.ingest",
             [
-                "--dataset", "{{inputs.parameters.dataset}}",
-                "--version", "{{inputs.parameters.version}}",
-                "--splits", "{{inputs.parameters.splits}}",
-                "--data-dir", self.data_dir(),
-                "--record-file", f"{OUTPUTS}/record",
+                "--dataset",
+                "{{inputs.parameters.dataset}}",
+                "--version",
+                "{{inputs.parameters.version}}",
+                "--splits",
+                "{{inputs.parameters.splits}}",
+                "--data-dir",
+                self.data_dir(),
+                "--record-file",
+                f"{OUTPUTS}/record",
             ],
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
             outputs=[self._output("record")],
@@ -161,16 +174,26 @@ class Workloads:
             image=self.image,
             command=["python", "-m", "mlflows.ml.train"],
             args=[
-                "--model-type", spec.architecture,
-                "--dataset", DATASET,
-                "--data-dir", self.data_dir(),
-                "--saved-model-dir", self.model_dir(spec),
-                "--checkpoint-dir", checkpoints,
-                "--epochs", str(spec.epochs),
-                "--steps-per-epoch", str(spec.steps_per_epoch),
-                "--batch-size-per-replica", str(spec.batch_size_per_replica),
-                "--learning-rate", str(spec.learning_rate),
-                "--metrics-file", self.model_dir(spec) + ".metrics.json",
+                "--model-type",
+                spec.architecture,
+                "--dataset",
+                DATASET,
+                "--data-dir",
+                self.data_dir(),
+                "--saved-model-dir",
+                self.model_dir(spec),
+                "--checkpoint-dir",
+                checkpoints,
+                "--epochs",
+                str(spec.epochs),
+                "--steps-per-epoch",
+                str(spec.steps_per_epoch),
+                "--batch-size-per-replica",
+                str(spec.batch_size_per_replica),
+                "--learning-rate",
+                str(spec.learning_rate),
+                "--metrics-file",
+                self.model_dir(spec) + ".metrics.json",
             ],
             workers=spec.workers,
             volume=self.volume,
@@ -179,7 +202,9 @@ class Workloads:
             memory=self.worker_memory,
             gang_scheduling=self.gang_scheduling,
         )
-        template = tfjob_step(f"train-{spec.name}", manifest, service_account=self.accounts.resources)
+        template = tfjob_step(
+            f"train-{spec.name}", manifest, service_account=self.accounts.resources
+        )
         # An API hiccup while creating or watching the job is worth one more try; a failed
         # training is not (the TFJob already restarted its workers).
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
@@ -191,10 +216,14 @@ class Workloads:
             "mlflows.ml.select",
             [
                 "evaluate",
-                "--model-dir", "{{inputs.parameters.model-dir}}",
-                "--dataset", DATASET,
-                "--data-dir", self.data_dir(),
-                "--accuracy-file", f"{OUTPUTS}/accuracy",
+                "--model-dir",
+                "{{inputs.parameters.model-dir}}",
+                "--dataset",
+                DATASET,
+                "--data-dir",
+                self.data_dir(),
+                "--accuracy-file",
+                f"{OUTPUTS}/accuracy",
             ],
             inputs=[Parameter(name="model-dir")],
             outputs=[self._output("accuracy")],
@@ -204,7 +233,13 @@ class Workloads:
         champion = self._container(
             "champion",
             "mlflows.ml.select",
-            ["champion", "--versions-dir", self.versions_dir(), "--accuracy-file", f"{OUTPUTS}/accuracy"],
+            [
+                "champion",
+                "--versions-dir",
+                self.versions_dir(),
+                "--accuracy-file",
+                f"{OUTPUTS}/accuracy",
+            ],
             outputs=[self._output("accuracy")],
         )
         publish = self._container(
@@ -212,9 +247,12 @@ class Workloads:
             "mlflows.ml.select",
             [
                 "promote",
-                "--model-dir", "{{inputs.parameters.model-dir}}",
-                "--accuracy", "{{inputs.parameters.accuracy}}",
-                "--versions-dir", self.versions_dir(),
+                "--model-dir",
+                "{{inputs.parameters.model-dir}}",
+                "--accuracy",
+                "{{inputs.parameters.accuracy}}",
+                "--versions-dir",
+                self.versions_dir(),
             ],
             inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
         )
@@ -246,12 +284,18 @@ class Workloads:
             "mlflows.ml.select",
             [
                 "best",
-                "--candidates", *(self.model_dir(spec) for spec in specs),
-                "--dataset", DATASET,
-                "--data-dir", self.data_dir(),
-                "--versions-dir", self.versions_dir(),
-                "--result-file", f"{OUTPUTS}/result",
-                "--accuracy-file", f"{OUTPUTS}/accuracy",
+                "--candidates",
+                *(self.model_dir(spec) for spec in specs),
+                "--dataset",
+                DATASET,
+                "--data-dir",
+                self.data_dir(),
+                "--versions-dir",
+                self.versions_dir(),
+                "--result-file",
+                f"{OUTPUTS}/result",
+                "--accuracy-file",
+                f"{OUTPUTS}/accuracy",
             ],
             outputs=[self._output("accuracy"), self._output("result")],
         )
@@ -263,7 +307,9 @@ class Workloads:
             service_account=self.accounts.workloads,
             autoscaling=self.autoscaling,
         )
-        template = inference_service_step("serve", manifest, service_account=self.accounts.resources)
+        template = inference_service_step(
+            "serve", manifest, service_account=self.accounts.resources
+        )
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
         return template
 
@@ -272,11 +318,16 @@ class Workloads:
             "predict",
             "mlflows.ml.client",
             [
-                "--url", "{{inputs.parameters.url}}",
-                "--model-name", self.service_name,
-                "--dataset", DATASET,
-                "--data-dir", self.data_dir(),
-                "--index", "0",
+                "--url",
+                "{{inputs.parameters.url}}",
+                "--model-name",
+                self.service_name,
+                "--dataset",
+                DATASET,
+                "--data-dir",
+                self.data_dir(),
+                "--index",
+                "0",
             ],
             inputs=[Parameter(name="url")],
         )

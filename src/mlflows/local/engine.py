@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
+from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.local.calls import POLL_SECONDS, Call
 from mlflows.local.dag import DagRun
-from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.local.memo import InvalidCacheKey, MemoCache
 from mlflows.local.nodes import (
     FAILED_OR_ERROR,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
+from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local import expression_tags
-from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.local.expressions import ExpressionError
 from mlflows.local.templating import TAG, unresolved_tags
 
