@@ -66,6 +66,8 @@ def test_success_condition_counts_every_replica(e2e):
             resource["successCondition"] == f"status.replicaStatuses.Worker.succeeded = {replicas}"
         )
         assert resource["failureCondition"] == "status.replicaStatuses.Worker.failed > 0"
+        # ...which only holds if the operator waits for every worker before cleaning up.
+        assert job["spec"]["successPolicy"] == "AllWorkers"
     assert [job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] for _, job in jobs.values()] == [
         1,
         3,

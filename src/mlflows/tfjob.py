@@ -77,6 +77,9 @@ def tfjob_manifest(
         "metadata": {"generateName": generate_name},
         "spec": {
             "runPolicy": run_policy,
+            # By default the operator calls the job done when worker 0 is, and cleans up workers
+            # still running, so `succeeded = <workers>` could never hold; wait for all of them.
+            "successPolicy": "AllWorkers",
             "tfReplicaSpecs": {
                 "Worker": {
                     "replicas": workers,
