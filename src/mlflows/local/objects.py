@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import uuid
@@ -29,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from mlflows.errors import UserError
-from mlflows.local.process import Invocation
+from mlflows.local.process import Invocation, stop_process_group
 
 
 class KubectlError(Exception):
@@ -426,16 +425,8 @@ class PodProcess:
         return 128 - code if code is not None and code < 0 else code
 
     def stop(self) -> None:
-        """SIGTERM the group, SIGKILL what is left after the grace period; also sweeps up
-        children of a process that already ended."""
-        if self._popen.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self._popen.wait(self.GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
-        self._signal(signal.SIGKILL)
-        self._popen.wait()
+        """Stop it as deleting its pod would (see :func:`stop_process_group`)."""
+        stop_process_group(self._popen, self.GRACE_SECONDS)
 
     def tail(self, lines: int = 5) -> str:
         """The last lines of its log, joined into one line for messages."""
@@ -447,9 +438,3 @@ class PodProcess:
             return ""
         kept = [line.strip() for line in text.splitlines() if line.strip()]
         return " | ".join(kept[-lines:])
-
-    def _signal(self, signum: int) -> None:
-        try:
-            os.killpg(self._popen.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass

@@ -15,7 +15,6 @@ trailing newline, is ``outputs.result``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from mlflows.local.nodes import Outputs
-from mlflows.local.process import invocation
+from mlflows.local.process import invocation, stop_process_group
 from mlflows.local.volumes import Mount, VolumeStore, rewrite
 
 KILL_GRACE_SECONDS = 3.0
@@ -86,7 +85,7 @@ def run_pod(
         stdout = _Capture(process.stdout, log, keep=True)
         stderr = _Capture(process.stderr, log, keep=False)
         killed = _wait(process, cancel)
-        _kill_leftovers(process)
+        stop_process_group(process, KILL_GRACE_SECONDS)  # what it left behind ends with it
         stdout.join()
         stderr.join()
 
@@ -136,33 +135,12 @@ def _python_path() -> str:
 
 
 def _wait(process: subprocess.Popen, cancel: threading.Event) -> bool:
-    """Wait for the process; kill its whole session if ``cancel`` is set. True if killed."""
+    """Wait for the process; stop its whole session if ``cancel`` is set. True if stopped."""
     while process.poll() is None:
         if cancel.wait(POLL_SECONDS):
-            _kill(process)
+            stop_process_group(process, KILL_GRACE_SECONDS)
             return True
     return False
-
-
-def _kill(process: subprocess.Popen) -> None:
-    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _kill_leftovers(process: subprocess.Popen) -> None:
-    """Processes the main one left behind end with it, as a pod's do."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Capture:

@@ -8,6 +8,8 @@ to the volumes' local directories (see :mod:`mlflows.local.volumes`).
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,3 +57,24 @@ def invocation(
     if cwd is not None:
         cwd.mkdir(parents=True, exist_ok=True)
     return Invocation(argv, env, cwd)
+
+
+def stop_process_group(process: subprocess.Popen, grace_seconds: float) -> None:
+    """Stop a process started with ``start_new_session=True`` as deleting its pod would: SIGTERM
+    its group, SIGKILL whatever is left after ``grace_seconds`` (also the children of a process
+    that already ended), then reap it."""
+    if process.poll() is None:
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone already
