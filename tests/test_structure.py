@@ -161,3 +161,33 @@ def test_every_step_runs_under_a_named_service_account(manifest):
     for name, template in templates(manifest).items():
         if "container" in template or "resource" in template:
             assert template.get("serviceAccountName"), name
+
+
+def test_one_workloads_builds_several_complete_workflows():
+    """Templates are looked up in the workflow being built, so a second workflow from the same
+    Workloads gets every template too (the ones only the promote steps call included)."""
+    from hera.workflows import DAG, Workflow
+
+    from mlflows import Workloads, fan_in, follow_each
+
+    workloads = Workloads()
+    models = [ModelSpec(name="cnn", architecture="cnn")]
+    rendered = []
+    for _ in range(2):
+        with Workflow(generate_name="twice-", entrypoint="main") as workflow:
+            with DAG(name="main"):
+                evaluated = [
+                    workloads.ingest()
+                    >> workloads.train(models[0])
+                    >> workloads.evaluate(models[0])
+                ]
+                best = fan_in(
+                    follow_each(evaluated, workloads.promote), join=workloads.select(models)
+                )
+                served = best >> workloads.serve()
+                served >> workloads.predict(served)
+        rendered.append(render(workflow))
+    assert rendered[0] == rendered[1]
+    names = [template["name"] for template in rendered[1]["spec"]["templates"]]
+    assert len(names) == len(set(names))
+    assert {"champion", "publish", "promote", "serve"} <= set(names)

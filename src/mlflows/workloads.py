@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
+from hera.workflows._context import _context
 
 from mlflows.inference_service import (
     Autoscaling,
@@ -39,13 +40,12 @@ class ServiceAccounts:
     """One service account per kind of step, each with only the permissions it needs
     (:mod:`mlflows.cluster` renders them)."""
 
-    steps: str = "mlflows-steps"  # container steps: only report their outputs to Argo
-    resources: str = (
-        "mlflows-resources"  # resource steps: create and watch TFJobs, InferenceServices
-    )
-    workloads: str = (
-        "mlflows-workloads"  # TFJob workers and model servers: no Kubernetes API at all
-    )
+    # Container steps: only report their outputs to Argo.
+    steps: str = "mlflows-steps"
+    # Resource steps: create and watch TFJobs and InferenceServices.
+    resources: str = "mlflows-resources"
+    # TFJob workers and model servers: no Kubernetes API at all.
+    workloads: str = "mlflows-workloads"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,6 @@ class Workloads:
     gang_scheduling: GangScheduling | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
-    _templates: dict = field(default_factory=dict, compare=False, repr=False)
 
     # Paths on the shared volume, as the containers see them.
     def data_dir(self) -> str:
@@ -99,7 +98,7 @@ class Workloads:
             name=evaluated.name.replace("evaluate-", "promote-", 1),
             arguments={
                 "model-dir": _argument(evaluated, "model-dir"),
-                "accuracy": f"{{{{tasks.{evaluated.name}.outputs.parameters.accuracy}}}}",
+                "accuracy": evaluated.get_parameter("accuracy"),
             },
         )
 
@@ -116,14 +115,20 @@ class Workloads:
         """Send one test image through the served model and print the predicted class."""
         return self._template("predict", self._predict_template)(
             name="predict",
-            arguments={"url": f"{{{{tasks.{served.name}.outputs.parameters.url}}}}"},
+            arguments={"url": served.get_parameter("url")},
         )
 
     # Templates, each created once per workflow.
-    def _template(self, name: str, make):
-        if name not in self._templates:
-            self._templates[name] = make()
-        return self._templates[name]
+    @staticmethod
+    def _template(name: str, make):
+        """The workflow being built's template ``name``, made by ``make()`` if it has none yet.
+        Looked up there rather than kept here, so one Workloads can build several workflows."""
+        pieces = _context.pieces
+        workflow = pieces[0] if pieces else None
+        for template in getattr(workflow, "templates", None) or []:
+            if getattr(template, "name", None) == name:
+                return template
+        return make()
 
     def _container(self, name: str, module: str, args: list[str], **kwargs) -> Container:
         return Container(
