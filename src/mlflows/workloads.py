@@ -32,6 +32,7 @@ TRAINER_IMAGE = "ghcr.io/mlflows/trainer:0.1.0"
 DATASET = "{{workflow.parameters.dataset}}"
 DATASET_VERSION = "{{workflow.parameters.dataset-version}}"
 RUN = "runs/{{workflow.name}}"
+SERVING = f"{RUN}/serving"  # numbered model versions, the newest served
 OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
 
 
@@ -68,7 +69,7 @@ class Workloads:
         return self.volume.path(RUN, "models", spec.name)
 
     def versions_dir(self) -> str:
-        return self.volume.path(RUN, "serving")
+        return self.volume.path(SERVING)
 
     # Tasks, in pipeline order.
     def ingest(self) -> Task:
@@ -130,12 +131,14 @@ class Workloads:
                 return template
         return make()
 
-    def _container(self, name: str, module: str, args: list[str], **kwargs) -> Container:
+    def _container(self, name: str, entry_point: str, options: dict, **kwargs) -> Container:
+        """A step running ``python -m <entry_point>`` (a module, maybe with its subcommand)."""
+        module, *subcommand = entry_point.split()
         return Container(
             name=name,
             image=self.image,
             command=["python", "-m", module],
-            args=args,
+            args=[*subcommand, *flags(options)],
             volume_mounts=[self.volume.mount()],
             service_account_name=self.accounts.steps,
             **kwargs,
@@ -149,18 +152,13 @@ class Workloads:
         template = self._container(
             "ingest",
             "mlflows.ml.ingest",
-            [
-                "--dataset",
-                "{{inputs.parameters.dataset}}",
-                "--version",
-                "{{inputs.parameters.version}}",
-                "--splits",
-                "{{inputs.parameters.splits}}",
-                "--data-dir",
-                self.data_dir(),
-                "--record-file",
-                f"{OUTPUTS}/record",
-            ],
+            {
+                "--dataset": "{{inputs.parameters.dataset}}",
+                "--version": "{{inputs.parameters.version}}",
+                "--splits": "{{inputs.parameters.splits}}",
+                "--data-dir": self.data_dir(),
+                "--record-file": f"{OUTPUTS}/record",
+            },
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
             outputs=[self._output("record")],
             # Downloads fail transiently; a retry a little later usually succeeds.
@@ -178,28 +176,20 @@ class Workloads:
             generate_name=f"{{{{workflow.name}}}}-{spec.name}-",
             image=self.image,
             command=["python", "-m", "mlflows.ml.train"],
-            args=[
-                "--model-type",
-                spec.architecture,
-                "--dataset",
-                DATASET,
-                "--data-dir",
-                self.data_dir(),
-                "--saved-model-dir",
-                self.model_dir(spec),
-                "--checkpoint-dir",
-                checkpoints,
-                "--epochs",
-                str(spec.epochs),
-                "--steps-per-epoch",
-                str(spec.steps_per_epoch),
-                "--batch-size-per-replica",
-                str(spec.batch_size_per_replica),
-                "--learning-rate",
-                str(spec.learning_rate),
-                "--metrics-file",
-                self.model_dir(spec) + ".metrics.json",
-            ],
+            args=flags(
+                {
+                    "--model-type": spec.architecture,
+                    "--dataset": DATASET,
+                    "--data-dir": self.data_dir(),
+                    "--saved-model-dir": self.model_dir(spec),
+                    "--checkpoint-dir": checkpoints,
+                    "--epochs": str(spec.epochs),
+                    "--steps-per-epoch": str(spec.steps_per_epoch),
+                    "--batch-size-per-replica": str(spec.batch_size_per_replica),
+                    "--learning-rate": str(spec.learning_rate),
+                    "--metrics-file": self.model_dir(spec) + ".metrics.json",
+                }
+            ),
             workers=spec.workers,
             volume=self.volume,
             service_account=self.accounts.workloads,
@@ -218,18 +208,13 @@ class Workloads:
     def _evaluate_template(self) -> Container:
         return self._container(
             "evaluate",
-            "mlflows.ml.select",
-            [
-                "evaluate",
-                "--model-dir",
-                "{{inputs.parameters.model-dir}}",
-                "--dataset",
-                DATASET,
-                "--data-dir",
-                self.data_dir(),
-                "--accuracy-file",
-                f"{OUTPUTS}/accuracy",
-            ],
+            "mlflows.ml.select evaluate",
+            {
+                "--model-dir": "{{inputs.parameters.model-dir}}",
+                "--dataset": DATASET,
+                "--data-dir": self.data_dir(),
+                "--accuracy-file": f"{OUTPUTS}/accuracy",
+            },
             inputs=[Parameter(name="model-dir")],
             outputs=[self._output("accuracy")],
         )
@@ -237,28 +222,21 @@ class Workloads:
     def _promote_template(self) -> Steps:
         champion = self._container(
             "champion",
-            "mlflows.ml.select",
-            [
-                "champion",
-                "--versions-dir",
-                self.versions_dir(),
-                "--accuracy-file",
-                f"{OUTPUTS}/accuracy",
-            ],
+            "mlflows.ml.select champion",
+            {
+                "--versions-dir": self.versions_dir(),
+                "--accuracy-file": f"{OUTPUTS}/accuracy",
+            },
             outputs=[self._output("accuracy")],
         )
         publish = self._container(
             "publish",
-            "mlflows.ml.select",
-            [
-                "promote",
-                "--model-dir",
-                "{{inputs.parameters.model-dir}}",
-                "--accuracy",
-                "{{inputs.parameters.accuracy}}",
-                "--versions-dir",
-                self.versions_dir(),
-            ],
+            "mlflows.ml.select promote",
+            {
+                "--model-dir": "{{inputs.parameters.model-dir}}",
+                "--accuracy": "{{inputs.parameters.accuracy}}",
+                "--versions-dir": self.versions_dir(),
+            },
             inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
         )
         better = "{{inputs.parameters.accuracy}} > {{steps.champion.outputs.parameters.accuracy}}"
@@ -286,29 +264,22 @@ class Workloads:
     def _select_template(self, specs: list[ModelSpec]) -> Container:
         return self._container(
             "select",
-            "mlflows.ml.select",
-            [
-                "best",
-                "--candidates",
-                *(self.model_dir(spec) for spec in specs),
-                "--dataset",
-                DATASET,
-                "--data-dir",
-                self.data_dir(),
-                "--versions-dir",
-                self.versions_dir(),
-                "--result-file",
-                f"{OUTPUTS}/result",
-                "--accuracy-file",
-                f"{OUTPUTS}/accuracy",
-            ],
+            "mlflows.ml.select best",
+            {
+                "--candidates": [self.model_dir(spec) for spec in specs],
+                "--dataset": DATASET,
+                "--data-dir": self.data_dir(),
+                "--versions-dir": self.versions_dir(),
+                "--result-file": f"{OUTPUTS}/result",
+                "--accuracy-file": f"{OUTPUTS}/accuracy",
+            },
             outputs=[self._output("accuracy"), self._output("result")],
         )
 
     def _serve_template(self) -> Resource:
         manifest = inference_service_manifest(
             name=self.service_name,
-            storage_uri=self.volume.storage_uri(RUN, "serving"),
+            storage_uri=self.volume.storage_uri(SERVING),
             service_account=self.accounts.workloads,
             autoscaling=self.autoscaling,
         )
@@ -322,20 +293,23 @@ class Workloads:
         return self._container(
             "predict",
             "mlflows.ml.client",
-            [
-                "--url",
-                "{{inputs.parameters.url}}",
-                "--model-name",
-                self.service_name,
-                "--dataset",
-                DATASET,
-                "--data-dir",
-                self.data_dir(),
-                "--index",
-                "0",
-            ],
+            {
+                "--url": "{{inputs.parameters.url}}",
+                "--model-name": self.service_name,
+                "--dataset": DATASET,
+                "--data-dir": self.data_dir(),
+                "--index": "0",
+            },
             inputs=[Parameter(name="url")],
         )
+
+
+def flags(options: dict[str, str | list[str]]) -> list[str]:
+    """Command-line arguments from ``{"--flag": value}``; a list value follows its flag whole."""
+    args: list[str] = []
+    for flag, value in options.items():
+        args += [flag, *(value if isinstance(value, list) else [value])]
+    return args
 
 
 def _argument(task: Task, name: str) -> str:
