@@ -33,14 +33,6 @@ class ModelSpec:
         return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
 
 
-# The book's three models; `--models` picks among these by name.
-DEFAULT_MODELS = (
-    ModelSpec(name="cnn", architecture="cnn"),
-    ModelSpec(name="dropout", architecture="dropout"),
-    ModelSpec(name="batch-norm", architecture="batch_norm"),
-)
-
-
 def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
     """The specs, if together they make a valid fan-out; else UserError naming the first problem."""
     if not specs:
@@ -76,9 +68,7 @@ def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
-def select_specs(
-    names: Sequence[str], catalogue: Sequence[ModelSpec] = DEFAULT_MODELS
-) -> list[ModelSpec]:
+def select_specs(names: Sequence[str], catalogue: Sequence[ModelSpec]) -> list[ModelSpec]:
     """The catalogue's specs named in ``names``, in that order; UserError for an unknown name."""
     by_name = {spec.name: spec for spec in catalogue}
     unknown = [name for name in names if name not in by_name]
