@@ -29,6 +29,7 @@ import yaml
 
 from mlflows.errors import UserError
 from mlflows.local.process import Invocation, stop_process_group
+from mlflows.local.templating import TAG
 
 
 class KubectlError(Exception):
@@ -190,9 +191,6 @@ class Unresolved(str):
     so checks before the run accept it as any value."""
 
 
-EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)  # an Argo expression: {{...}}
-
-
 def parse_templated_manifest(text: str) -> dict:
     """A resource template's manifest before Argo substitutes its ``{{...}}`` expressions.
 
@@ -206,7 +204,7 @@ def parse_templated_manifest(text: str) -> dict:
         return f"argo-expression-{len(expressions) - 1}-"
 
     try:
-        manifest = yaml.safe_load(EXPRESSION.sub(placeholder, text))
+        manifest = yaml.safe_load(TAG.sub(placeholder, text))
     except yaml.YAMLError as error:
         first_line = str(error).splitlines()[0]
         raise UserError(f"resource.manifest is not valid YAML: {first_line}") from None
@@ -223,7 +221,7 @@ def _restore(value: object, expressions: list[str]) -> object:
     if not isinstance(value, str) or "argo-expression-" not in value:
         return value
     restored = re.sub(r"argo-expression-(\d+)-", lambda m: expressions[int(m.group(1))], value)
-    return Unresolved(restored) if EXPRESSION.fullmatch(restored) else restored
+    return Unresolved(restored) if TAG.fullmatch(restored) else restored
 
 
 def as_json(manifest: dict) -> dict:

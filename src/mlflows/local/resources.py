@@ -58,7 +58,6 @@ from mlflows.errors import UserError
 from mlflows.local.conditions import Conditions, Outcome, Verdict
 from mlflows.local.kserve import InferenceServiceController, check_inference_service
 from mlflows.local.objects import (
-    EXPRESSION,
     ApiError,
     KubectlError,
     NodeLog,
@@ -71,6 +70,7 @@ from mlflows.local.objects import (
     parse_templated_manifest,
     read_jsonpath,
 )
+from mlflows.local.templating import TAG
 from mlflows.local.tfjob import TFJobController, check_tfjob
 from mlflows.local.volumes import VolumeStore
 
@@ -400,7 +400,7 @@ def _check_resource(resource: dict, output_parameters: list[dict]) -> None:
     manifest = parse_templated_manifest(text)
     success, failure = resource.get("successCondition"), resource.get("failureCondition")
     # An expression stands for any value; "0" is a valid label key and value, and an integer.
-    Conditions.parse(*(EXPRESSION.sub("0", condition or "") for condition in (success, failure)))
+    Conditions.parse(*(TAG.sub("0", condition or "") for condition in (success, failure)))
     if action == "delete" and (success or failure or output_parameters):
         raise UserError(
             "successCondition, failureCondition and outputs are not supported for the delete "
@@ -409,7 +409,7 @@ def _check_resource(resource: dict, output_parameters: list[dict]) -> None:
     _check_object(manifest, action, resource.get("mergeStrategy") or "strategic")
     for parameter in output_parameters:
         jsonpath = _output_source(parameter)["jsonPath"]
-        if not EXPRESSION.search(jsonpath):
+        if not TAG.search(jsonpath):
             try:
                 parse_jsonpath(jsonpath)
             except UserError as error:
@@ -418,7 +418,7 @@ def _check_resource(resource: dict, output_parameters: list[dict]) -> None:
 
 def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
     api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
-    if not all(isinstance(v, str) and v and not EXPRESSION.search(v) for v in (api_version, kind)):
+    if not all(isinstance(v, str) and v and not TAG.search(v) for v in (api_version, kind)):
         raise UserError(
             "resource.manifest: apiVersion and kind must be given literally (not as {{...}}), "
             "so that the runner knows what runs the object"
