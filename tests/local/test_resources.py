@@ -498,13 +498,21 @@ def test_tfjob_cancel_stops_its_replicas(kube):
     assert all(process_gone(pid) for pid in pids)
 
 
-def test_tfjob_that_cannot_start_is_an_error_and_not_kept(kube):
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("no-such-command-here", "'no-such-command-here' not found"),
+        ("{root}/not-executable.sh", "cannot be run on this machine: Permission denied"),
+    ],
+)
+def test_tfjob_that_cannot_start_is_an_error_and_not_kept(kube, command, says):
+    (kube.root / "not-executable.sh").write_text("echo hi\n")
     manifest = tfjob(name="broken")
     manifest["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["command"] = [
-        "no-such-command-here"
+        command.format(root=kube.root)
     ]
     result = kube.run("create", manifest, WORKERS_SUCCEEDED)
-    assert result.phase == "Error" and "'no-such-command-here' not found" in result.message
+    assert result.phase == "Error" and says in result.message
     assert kube.run("get", tfjob(name="broken")).phase == "Failed"
 
 

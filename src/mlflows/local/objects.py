@@ -411,6 +411,11 @@ class PodProcess:
                 f"{name}: command {invocation.argv[0]!r} not found on this machine; the local "
                 "runner runs the container's command directly (python runs this interpreter)"
             ) from None
+        except OSError as error:  # say, a script without the executable bit
+            raise UserError(
+                f"{name}: command {invocation.argv[0]!r} cannot be run on this machine: "
+                f"{error.strerror}"
+            ) from None
 
     @property
     def pid(self) -> int:
