@@ -432,10 +432,10 @@ def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
             "(metadata.generateName works with create only)"
         )
     group = api_group(manifest)
-    why = NEEDS_A_CONTROLLER.get((group, kind)) or NEEDS_A_CONTROLLER.get((group, "*"))
-    if why and (group, kind) != TFJOB:
-        raise UserError(f"resource.manifest: {api_version} {kind} cannot run locally: {why}")
     expected = OPERATED_VERSIONS.get((group, kind))
+    why = NEEDS_A_CONTROLLER.get((group, kind)) or NEEDS_A_CONTROLLER.get((group, "*"))
+    if why and not expected:  # a group's "*" does not cover the kind operated here
+        raise UserError(f"resource.manifest: {api_version} {kind} cannot run locally: {why}")
     if expected and api_version != expected:
         raise UserError(
             f"resource.manifest: {api_version} {kind}: the local runner runs {expected}"
