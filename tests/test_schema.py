@@ -158,6 +158,7 @@ def test_unknown_field_anywhere_is_rejected(schema_dir, misplace, problem):
         (4, []),
         ("{{inputs.parameters.n}}", []),
         ("{{= asInt(inputs.parameters.n) * 2 }}", []),
+        ("{{=\n  asInt(inputs.parameters.n) * 2\n}}", []),  # Argo's tags may span lines
         ("abc", ["spec.parallelism: 'abc' is not of type 'integer'"]),
         ("4", ["spec.parallelism: '4' is not of type 'integer'"]),
     ],
@@ -254,6 +255,7 @@ def with_manifest(text: str, name: str = "train") -> tuple[dict, str]:
     "replicas, problem",
     [
         ("{{inputs.parameters.workers}}", None),  # unquoted: "2" after substitution, an integer
+        ("{{=\n  asInt(inputs.parameters.workers) }}", None),  # an expression over two lines
         ("2", None),
         (
             "'{{inputs.parameters.workers}}'",

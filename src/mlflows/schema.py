@@ -88,7 +88,7 @@ WIDENED_PROPERTIES = {  # AnyString fields: numbers and booleans are read as the
     ARGO_DEFINITION + "ValueFrom": {"default": ANY_SCALAR},
 }
 
-EXPRESSION = re.compile(r"\{\{.*?\}\}")
+EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)  # as Argo reads tags: one may span lines
 # Keywords that check a string's content, which an expression leaves unknown until run time.
 CONTENT_KEYWORDS = ("enum", "const", "pattern", "minLength", "maxLength")
 
