@@ -439,6 +439,27 @@ def test_validate_command_without_schemas_says_how_to_set_them(capsys, monkeypat
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read {file}: No such file or directory"),
+        (b"kind: Workflow\nspec: [unclosed\n", "{file} is not valid YAML: "),
+        (b"kind: Workflow\nmetadata: {name: caf\xe9}\n", "{file} is not valid YAML: "),  # Latin-1
+    ],
+    ids=["missing", "bad YAML", "not UTF-8"],
+)
+def test_validate_command_with_an_unreadable_file_is_one_line(
+    schema_dir, capsys, tmp_path, content, message
+):
+    file = tmp_path / "wf.yaml"
+    if content is not None:
+        file.write_bytes(content)
+    code, out, err = run_validate(capsys, str(file))
+    assert (code, out) == (2, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: " + message.format(file=file))
+
+
 def test_validate_command_with_nothing_to_check_is_an_error(schema_dir, capsys, tmp_path):
     file = write_documents(tmp_path / "cm.yaml", yaml.safe_load(CONFIGMAP))
     code, _, err = run_validate(capsys, file)

@@ -400,7 +400,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _validate_command(args: argparse.Namespace) -> int:
     directory = _resolve_dir(None)
     try:
-        documents = [d for d in yaml.safe_load_all(args.file.read_text()) if d is not None]
+        # Bytes: YAML finds the encoding, and text that is not UTF-8 is a YAMLError.
+        documents = [d for d in yaml.safe_load_all(args.file.read_bytes()) if d is not None]
     except OSError as err:
         raise UserError(f"cannot read {args.file}: {err.strerror}") from None
     except yaml.YAMLError as err:
