@@ -17,7 +17,6 @@ from mlflows.errors import UserError
 from mlflows.ml import digits
 
 NAMES = tuple(DATASET_VERSIONS)
-TFDS_NAMES = tuple(name for name in NAMES if name != "digits")
 SPLITS = ("train", "test")
 LATEST = "latest"
 IMAGE_SHAPE = (28, 28, 1)
