@@ -10,18 +10,24 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlflows.inference_service import FAILED_CONDITION, ISVC_API_VERSION, READY_CONDITION
 from mlflows.local.resources import LocalCluster, ResourceRequest, ResourceResult
 from mlflows.local.volumes import VolumeStore
+from mlflows.tfjob import (
+    FAILURE_CONDITION,
+    TENSORFLOW_CONTAINER,
+    TFJOB_API_VERSION,
+    success_condition,
+)
 
 CLAIM = "mlflows-data"
 MOUNT = "/mnt/data"
-WORKERS_SUCCEEDED = "status.replicaStatuses.Worker.succeeded = 2"
-WORKER_FAILED = "status.replicaStatuses.Worker.failed > 0"
-ISVC_READY = (
-    "status.modelStatus.states.activeModelState = Loaded,"
-    "status.modelStatus.transitionStatus = UpToDate"
-)
-ISVC_FAILED = "status.modelStatus.transitionStatus in (BlockedByFailedLoad,InvalidSpec)"
+# The conditions the workflow side writes (and below its API versions and container name), so
+# these tests run what the pipeline runs.
+WORKERS_SUCCEEDED = success_condition(2)
+WORKER_FAILED = FAILURE_CONDITION
+ISVC_READY = READY_CONDITION
+ISVC_FAILED = FAILED_CONDITION
 
 # A replica's program: writes its TF_CONFIG (and pid) under the mounted claim, then exits with
 # the code its fate file asks for (once: the file is then removed), else 0.
@@ -58,7 +64,7 @@ def tfjob(
 
     def replica_spec(replicas: int) -> dict:
         container = {
-            "name": "tensorflow",
+            "name": TENSORFLOW_CONTAINER,
             "image": "ghcr.io/mlflows/trainer:test",
             "command": ["python", "-c", REPLICA_SCRIPT],
             "env": [{"name": "SLEEP", "value": str(sleep)}],
@@ -76,7 +82,7 @@ def tfjob(
         specs["Chief"] = replica_spec(1)
     metadata = {"name": name} if name else {"generateName": "train-"}
     return {
-        "apiVersion": "kubeflow.org/v1",
+        "apiVersion": TFJOB_API_VERSION,
         "kind": "TFJob",
         "metadata": metadata,
         "spec": {"runPolicy": run_policy or {}, "tfReplicaSpecs": specs},
@@ -85,7 +91,7 @@ def tfjob(
 
 def inference_service(storage_uri: str, name: str = "digits") -> dict:
     return {
-        "apiVersion": "serving.kserve.io/v1beta1",
+        "apiVersion": ISVC_API_VERSION,
         "kind": "InferenceService",
         "metadata": {"name": name},
         "spec": {
