@@ -75,7 +75,7 @@ def promote(model_dir: str | Path, versions_dir: str | Path, accuracy: float) ->
             "fingerprint": fingerprint(model_dir),
             "promoted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        (staging / METADATA_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        files.write_json(staging / METADATA_FILE, record)
         for _ in range(PROMOTE_ATTEMPTS):
             final = versions_dir / str((numbers(versions_dir) or [0])[-1] + 1)
             try:
