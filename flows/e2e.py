@@ -26,6 +26,7 @@ from hera.workflows import models as m
 from mlflows import local, submit
 from mlflows.cli import run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
+from mlflows.errors import UserError
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
 from mlflows.patterns import fan_in, follow_each
@@ -140,7 +141,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_ARGO_VERSION,
         help="Argo Workflows version to render for (default: %(default)s)",
     )
-    flow.add_argument("--output", metavar="FILE", help="write the YAML here instead of stdout")
+    flow.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the rendered YAML here: instead of stdout, or beside --submit/--local",
+    )
     submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
     running = parser.add_argument_group("running on this machine")
     running.add_argument(
@@ -152,6 +157,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.local and args.submit:
+        raise UserError("--local and --submit: choose one, run here or on the cluster")
     models = with_overrides(
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         workers=args.workers,
@@ -167,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         asynchronous=args.fan_in == "async",
     )
     manifest = render(workflow, args.argo_version)
+    text = to_yaml(manifest)
+    if args.output:  # first, so a bad path stops everything before a run or a submission
+        try:
+            with open(args.output, "w") as file:
+                file.write(text)
+        except OSError as err:
+            raise UserError(f"--output: cannot write {args.output}: {err.strerror}") from None
     if args.local:
         result = local.run_from_args(manifest, args)
         if result.succeeded:
@@ -174,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return result.exit_code
     if args.submit:
         return submit.submit_from_args(manifest, args)
-    text = to_yaml(manifest)
-    if args.output:
-        with open(args.output, "w") as file:
-            file.write(text)
-    else:
+    if not args.output:
         sys.stdout.write(text)
     return 0
 

@@ -44,6 +44,8 @@ def tripwire_server():
         (["--workers", "0"], "models[0].workers"),
         (["--epochs", "-1"], "models[0].epochs"),
         (["--cache-max-age", "one day"], "cache max age"),
+        (["--local"], "--local and --submit"),
+        (["--output", "/nonexistent-dir/workflow.yaml"], "--output"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
