@@ -38,9 +38,9 @@ GOAL_RPS, GOAL_P99_MS = 200, 50
 
 def untrained_model(directory: Path) -> Path:
     from mlflows.ml import export, models
-    from mlflows.ml.cluster import Role
+    from mlflows.ml.cluster import ONE_WORKER
 
-    export.save(models.build("cnn", 1e-3), directory / "cnn", Role("worker", 0, 1, True))
+    export.save(models.build("cnn", 1e-3), directory / "cnn", ONE_WORKER)
     return directory / "cnn"
 
 

@@ -141,10 +141,10 @@ def trained(tmp_path_factory, digits_dir):
 def untrained_model(tmp_path_factory) -> Path:
     """A servable cnn SavedModel that never saw data: about chance accuracy."""
     from mlflows.ml import export, models
-    from mlflows.ml.cluster import Role
+    from mlflows.ml.cluster import ONE_WORKER
 
     path = tmp_path_factory.mktemp("untrained") / "cnn"
-    export.save(models.build("cnn", 1e-3), path, Role("worker", 0, 1, is_chief=True))
+    export.save(models.build("cnn", 1e-3), path, ONE_WORKER)
     return path
 
 

@@ -29,6 +29,10 @@ class Role:
         return f"{self.task_type} {self.index}"
 
 
+# A process without TF_CONFIG: the whole cluster, so its chief.
+ONE_WORKER = Role("worker", 0, 1, is_chief=True)
+
+
 def _invalid(why: str) -> UserError:
     return UserError(f"TF_CONFIG: {why}; set it as the TFJob operator does: {EXAMPLE}")
 
@@ -36,7 +40,7 @@ def _invalid(why: str) -> UserError:
 def role_from_env(environ: Mapping[str, str] = os.environ) -> Role:
     raw = environ.get("TF_CONFIG", "").strip()
     if not raw:
-        return Role("worker", 0, 1, is_chief=True)
+        return ONE_WORKER
     try:
         config = json.loads(raw)
         cluster, task = config["cluster"], config["task"]
