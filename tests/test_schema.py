@@ -388,6 +388,19 @@ def test_schema_dir_from_the_environment(monkeypatch, tmp_path):
         schema.schema_dir()
 
 
+def test_schema_file_that_is_not_the_published_one_is_a_user_error(tmp_path):
+    lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n"
+    for name in [*schema.ARGO_SCHEMA_FILES.values(), schema.CUSTOM_RESOURCES["TFJob"].crd_file]:
+        (tmp_path / name).write_text(lfs_pointer)
+    with pytest.raises(UserError, match=r"argo-workflows-v4.1.2.schema.json is not the file as "):
+        schema.validate_workflow({"kind": "Workflow"}, schemas=tmp_path)
+    (tmp_path / schema.ARGO_SCHEMA_FILES["4.1"]).write_text('{"definitions": {}}')
+    with pytest.raises(UserError, match=r"schema.json is not .* \(KeyError: 'io.argoproj"):
+        schema.validate_argo_object({}, "io.argoproj.workflow.v1alpha1.Workflow", schemas=tmp_path)
+    with pytest.raises(UserError, match=r"^[^\n]*tfjobs.crd.yaml is not the file as published"):
+        schema.validate_manifest(TFJOB, tmp_path)
+
+
 # --- mlflows validate -----------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,16 +159,30 @@ def _subschemas(schema: dict) -> Iterator[Any]:
         yield from schema.get(key, [])
 
 
+@contextmanager
+def _schema_file(directory: Path, name: str) -> Iterator[Path]:
+    """The path of schema file ``name``: one that cannot be read as the published file (a Git LFS
+    pointer, another file under its name) is a UserError naming it, not a traceback."""
+    try:
+        yield directory / name
+    except (OSError, ValueError, LookupError, TypeError, yaml.YAMLError) as err:
+        raise UserError(
+            f"{SCHEMA_DIR_VARIABLE}={directory}: {name} is not the file as published "
+            f"({type(err).__name__}: {_one_line(err)}); copy it again from its source"
+        ) from None
+
+
 @functools.cache
 def _argo_definitions(directory: Path, argo_version: str) -> dict[str, Any]:
     if argo_version not in ARGO_SCHEMA_FILES:
         known = ", ".join(ARGO_SCHEMA_FILES)
         raise ValueError(f"argo_version is one of {known}, not {argo_version!r}")
-    document = json.loads((directory / ARGO_SCHEMA_FILES[argo_version]).read_text())
-    definitions = {name: close_objects(d) for name, d in document["definitions"].items()}
-    definitions.update(WIDENED_DEFINITIONS)
-    for name, properties in WIDENED_PROPERTIES.items():
-        definitions[name]["properties"].update(properties)
+    with _schema_file(directory, ARGO_SCHEMA_FILES[argo_version]) as path:
+        document = json.loads(path.read_text())
+        definitions = {name: close_objects(d) for name, d in document["definitions"].items()}
+        definitions.update(WIDENED_DEFINITIONS)
+        for name, properties in WIDENED_PROPERTIES.items():
+            definitions[name]["properties"].update(properties)
     return definitions
 
 
@@ -175,12 +190,13 @@ def _argo_definitions(directory: Path, argo_version: str) -> dict[str, Any]:
 def _crd_schema(directory: Path, kind: str) -> dict[str, Any]:
     resource = CUSTOM_RESOURCES[kind]
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the KServe CRD is 2 MB
-    crd = yaml.load((directory / resource.crd_file).read_text(), Loader=loader)
     version = resource.api_version.split("/")[1]
-    [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    schema = close_objects(served["schema"]["openAPIV3Schema"])
-    # The CRD leaves metadata open; the API server checks it as ObjectMeta (shared with Argo's).
-    schema["properties"]["metadata"] = {"$ref": f"#/definitions/{OBJECT_META}"}
+    with _schema_file(directory, resource.crd_file) as path:
+        crd = yaml.load(path.read_text(), Loader=loader)
+        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+        schema = close_objects(served["schema"]["openAPIV3Schema"])
+        # The CRD leaves metadata open; the API server checks it as ObjectMeta (shared with Argo's).
+        schema["properties"]["metadata"] = {"$ref": f"#/definitions/{OBJECT_META}"}
     schema["definitions"] = _argo_definitions(directory, "4.1")
     return schema
 
