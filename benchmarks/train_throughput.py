@@ -13,24 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from mlflows.local.objects import free_ports
 from mlflows.ml import ingest
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(workers: int, args: argparse.Namespace, data_dir: Path, out: Path) -> dict:
     """Train with ``workers`` processes; returns the chief's metrics."""
-    addresses = [f"127.0.0.1:{free_port()}" for _ in range(workers)]
+    addresses = [f"127.0.0.1:{port}" for port in free_ports(workers, "127.0.0.1")]
     argv = [
         sys.executable, "-m", "mlflows.ml.train",
         "--model-type", args.model_type, "--dataset", "digits", "--data-dir", str(data_dir),

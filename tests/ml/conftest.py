@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mlflows.cli import run_cli
+from mlflows.local.objects import free_ports
 from mlflows.ml import ingest
 
 # Three short epochs: every architecture gets well above chance on digits in this.
@@ -29,10 +29,8 @@ BATCH_SIZE_PER_REPLICA = 32
 
 
 def _free_port() -> int:
-    """A port the OS reports free (bound to 0, then released for the process that needs it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port the OS reports free on localhost (released for the process that needs it)."""
+    return free_ports(1, "127.0.0.1")[0]
 
 
 def _train_argv(model_type: str, data_dir: Path, out: Path, **overrides) -> list[str]:

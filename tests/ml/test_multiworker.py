@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from mlflows.local.objects import free_ports
 from mlflows.ml.client import encode_png
 from mlflows.ml.datasets import digits
 from mlflows.ml.predictor import Predictor, is_saved_model
@@ -21,9 +22,10 @@ RUN_LIMIT = 300  # seconds a worker may take before the test gives up on it (han
 
 
 @pytest.fixture
-def start_worker(processes, free_port, tmp_path):
+def start_worker(processes, tmp_path):
     """``start_worker(index, argv, stdout)``: a trainer process in a 2-worker localhost cluster."""
-    addresses = [f"127.0.0.1:{free_port()}" for _ in range(WORKERS)]
+    # Bound all at once, so the workers' ports differ.
+    addresses = [f"127.0.0.1:{port}" for port in free_ports(WORKERS, "127.0.0.1")]
 
     def start(index: int, argv: list[str], stdout=None) -> subprocess.Popen:
         config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
