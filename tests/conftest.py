@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import os
 from pathlib import Path
 
 import pytest
 from repo_workflows import REPO, load_flow
+
+from mlflows import schema
 
 
 def pytest_addoption(parser):
@@ -59,11 +60,11 @@ def goldens(request) -> Goldens:
 
 @pytest.fixture(scope="session")
 def schema_dir() -> Path:
-    """The engines' published schemas (MLFLOWS_SCHEMA_DIR); CI always sets it."""
-    value = os.environ.get("MLFLOWS_SCHEMA_DIR")
-    if not value:
+    """The engines' published schemas (MLFLOWS_SCHEMA_DIR, checked complete); CI always sets it."""
+    directory = schema.schema_dir()
+    if directory is None:
         pytest.skip(
             "MLFLOWS_SCHEMA_DIR is not set: strict schema validation skipped "
             "(set it to the folder with Argo's JSON Schema and the CRDs, e.g. ../shared/schemas)"
         )
-    return Path(value)
+    return directory

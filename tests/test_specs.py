@@ -50,7 +50,7 @@ def test_a_sweep_is_a_longer_list():
     ],
 )
 def test_invalid_specs_name_the_field(specs, message):
-    with pytest.raises(UserError, match=None) as raised:
+    with pytest.raises(UserError) as raised:
         check_specs(specs)
     assert str(raised.value).startswith(message)
 
