@@ -486,6 +486,22 @@ def test_argo_server_address_as_the_argo_cli_takes_it(monkeypatch, given, secure
     assert submit.argo_server_url(given) == url
 
 
+@pytest.mark.parametrize(
+    "given, problem",
+    [
+        ("ftp://argo.example", "is not an http:// or https:// URL"),
+        ("http://[::1", "is not a valid URL: Invalid IPv6 URL"),
+        ("localhost:notaport", "is not a valid URL: Port could not be cast to integer"),
+        ("http://argo.example:99999", "is not a valid URL: Port out of range"),
+    ],
+)
+def test_bad_argo_server_address_is_one_line(capsys, given, problem):
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", given)
+    assert one_error_line(err).startswith("error: argo server: ")
+    assert problem in err
+    assert code != 0 and out == ""
+
+
 def test_e2e_submit_to_an_unreachable_server_is_one_line():
     closed = f"http://127.0.0.1:{free_port()}"
     result = subprocess.run(

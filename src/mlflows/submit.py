@@ -324,7 +324,11 @@ def argo_server_url(server: str | None) -> str:
     if "://" not in server:
         scheme = "http" if os.environ.get("ARGO_SECURE", "").lower() == "false" else "https"
         server = f"{scheme}://{server}"
-    parts = urlsplit(server)
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 (ValueError unless the port is a number up to 65535)
+    except ValueError as err:
+        raise UserError(f"argo server: {server!r} is not a valid URL: {err}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"argo server: {server!r} is not an http:// or https:// URL")
     return server.rstrip("/") + "/"
