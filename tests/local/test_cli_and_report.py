@@ -144,6 +144,13 @@ def test_cache_commands(tmp_path, capsys):
     assert [e.key for e in memo.entries()] == ["new-key"]
 
     assert main(["cache", "prune", "--older-than", "soon", "--cache-dir", str(cache_dir)]) == 2
+    # a cache name is a ConfigMap name, never a path: "--cache .." must not delete the cache dir
+    bystander = cache_dir / "other-tool" / "keep.json"
+    bystander.parent.mkdir()
+    bystander.write_text("{}")
+    assert main(["cache", "clear", "--cache", "..", "--cache-dir", str(cache_dir)]) == 2
+    assert "--cache: invalid cache name '..'" in capsys.readouterr().err
+    assert bystander.exists() and [e.key for e in memo.entries()] == ["new-key"]
     assert main(["cache", "clear", "--cache-dir", str(cache_dir)]) == 0
     assert memo.entries() == []
 

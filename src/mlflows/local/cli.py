@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mlflows.duration import format_duration, parse_go_duration
 from mlflows.errors import UserError
-from mlflows.local.memo import MemoCache, default_cache_dir
+from mlflows.local.memo import InvalidCacheKey, MemoCache, default_cache_dir
 from mlflows.local.runner import add_arguments, run_from_args
 from mlflows.local.view import make_console
 
@@ -113,6 +113,9 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _clear(args: argparse.Namespace) -> int:
-    count = MemoCache(args.cache_dir).clear(args.cache)
+    try:
+        count = MemoCache(args.cache_dir).clear(args.cache)
+    except InvalidCacheKey as err:
+        raise UserError(f"--cache: {err}") from None
     print(f"{count} entries removed")
     return 0

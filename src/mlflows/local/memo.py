@@ -50,14 +50,18 @@ class MemoCache:
     def __init__(self, cache_dir: Path):
         self.root = Path(cache_dir) / "memo"
 
-    def _path(self, cache_name: str, key: str) -> Path:
+    def _cache_dir(self, cache_name: str) -> Path:
         if not CACHE_NAME_PATTERN.match(cache_name):
             raise InvalidCacheKey(f"invalid cache name {cache_name!r} (a ConfigMap name)")
+        return self.root / cache_name
+
+    def _path(self, cache_name: str, key: str) -> Path:
+        cache_dir = self._cache_dir(cache_name)
         if not KEY_PATTERN.match(key):
             raise InvalidCacheKey(
                 f"invalid cache key {key!r}: letters, digits and '-' only, as Argo requires"
             )
-        return self.root / cache_name / f"{key}.json"
+        return cache_dir / f"{key}.json"
 
     def load(self, cache_name: str, key: str) -> MemoEntry | None:
         """The entry, if any, with its last hit stamped now (as Argo's load does)."""
@@ -85,7 +89,8 @@ class MemoCache:
         return removed
 
     def clear(self, cache_name: str | None = None) -> int:
-        target = self.root / cache_name if cache_name else self.root
+        """Delete every entry, or one cache's (InvalidCacheKey for a name such as ``..``)."""
+        target = self._cache_dir(cache_name) if cache_name else self.root
         count = len(list(target.glob("**/*.json")))
         shutil.rmtree(target, ignore_errors=True)
         return count
