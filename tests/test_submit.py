@@ -598,7 +598,9 @@ def test_kube_unreachable_api_server_names_the_url(tmp_path, monkeypatch, capsys
     assert code != 0 and out == ""
 
 
-@pytest.mark.parametrize("broken", ["missing", "no current context"])
+@pytest.mark.parametrize(
+    "broken", ["missing", "no current context", "not YAML", "a list", "a directory"]
+)
 def test_kube_without_a_usable_kubeconfig_is_one_line(tmp_path, monkeypatch, capsys, broken):
     path = tmp_path / "config"
     if broken == "no current context":
@@ -606,6 +608,12 @@ def test_kube_without_a_usable_kubeconfig_is_one_line(tmp_path, monkeypatch, cap
         path.write_text(
             path.read_text().replace('"current-context": "test"', '"current-context": "gone"')
         )
+    elif broken == "not YAML":
+        path.write_text("clusters: [")
+    elif broken == "a list":
+        path.write_text("- 1\n")
+    elif broken == "a directory":
+        path.mkdir()
     monkeypatch.setenv("KUBECONFIG", str(path))
     code, _, err = run_submit(capsys, hera_manifest(), "--via", "kube")
     line = one_error_line(err)

@@ -436,7 +436,8 @@ def _load_kube_configuration(configuration: kube_client.Configuration) -> str | 
         kube_config.load_kube_config(config_file, client_configuration=configuration)
         _, active = kube_config.list_kube_config_contexts(config_file)
         return active.get("context", {}).get("namespace")
-    except kube_config.ConfigException as err:
+    except Exception as err:  # ConfigException, or what a malformed file makes the library
+        # raise as it reads it: YAMLError, OSError (a directory), TypeError (a list)...
         problem = _one_line(err)
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
