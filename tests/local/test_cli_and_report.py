@@ -124,6 +124,29 @@ def test_bad_files(tmp_path, capsys, text, expected):
     assert expected in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "missing.yaml"], "missing.yaml: cannot read it"),
+        (["run", "list.yaml"], "list.yaml: expected exactly one Workflow document"),
+        (["run", "wf.yaml", "-p", "greeting"], "-p 'greeting': write parameters as NAME=VALUE"),
+        (["run", "wf.yaml", "--parallelism", "x"], "--parallelism 'x': give a positive number"),
+        (["run", "wf.yaml", "--parallelism", "0"], "--parallelism 0: give a positive number"),
+        (["cache", "prune", "--older-than", "xyz"], "--older-than 'xyz': give an age"),
+        (["cache", "prune", "--older-than=-1h"], "--older-than '-1h': give an age"),
+    ],
+)
+def test_user_mistakes_are_one_error_line(tmp_path, capsys, monkeypatch, argv, expected):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, PARAMETERIZED)
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    options = ["--work-dir", "w"] if argv[0] == "run" else []
+    assert main([*argv, *options, "--cache-dir", "cache"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and expected in line
+    assert not (tmp_path / "w").exists()
+
+
 def test_cache_commands(tmp_path, capsys):
     cache_dir = tmp_path / "cache"
     memo = MemoCache(cache_dir)

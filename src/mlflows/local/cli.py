@@ -102,9 +102,9 @@ def _prune(args: argparse.Namespace) -> int:
     try:
         older_than = parse_go_duration(args.older_than, allow_days=True)
     except ValueError:
-        raise UserError(
-            f"--older-than {args.older_than!r}: give an age such as 30m, 12h or 7d"
-        ) from None
+        older_than = -1.0
+    if older_than < 0:  # a negative age would put the cut-off in the future: every entry
+        raise UserError(f"--older-than {args.older_than!r}: give an age such as 30m, 12h or 7d")
     removed = MemoCache(args.cache_dir).prune(older_than)
     for entry in removed:
         print(f"removed {entry.cache_name}/{entry.key}")

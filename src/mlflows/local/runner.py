@@ -179,28 +179,26 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
     ``parser`` may be a parser or one of its argument groups.
     """
-    group = parser
-    group.add_argument(
+    parser.add_argument(
         "--report-json",
         metavar="FILE",
         help="also write the result as Argo's workflow status JSON here",
     )
-    group.add_argument(
+    parser.add_argument(
         "--cache-dir", metavar="DIR", help=f"memoization cache (default {default_cache_dir()})"
     )
-    group.add_argument(
+    parser.add_argument(
         "--work-dir",
         metavar="DIR",
         default=str(DEFAULT_WORK_DIR),
         help="volumes, logs and run records (default %(default)s)",
     )
-    group.add_argument(
+    parser.add_argument(  # no type=int: run_from_args reads it, so a mistake is one error line
         "--parallelism",
-        type=int,
         metavar="N",
         help="at most N pods at once (default: the workflow's spec.parallelism)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--keep-serving",
         action="store_true",
         help="keep InferenceServices serving after the run, until Ctrl-C",
@@ -216,8 +214,18 @@ def run_from_args(
         parameters=parameters,
         work_dir=args.work_dir,
         cache_dir=args.cache_dir,
-        parallelism=args.parallelism,
+        parallelism=_pod_count(args.parallelism),
         keep_serving=args.keep_serving,
         report_json=args.report_json,
         namespace=getattr(args, "namespace", None),
     )
+
+
+def _pod_count(text: str | None) -> int | None:
+    """``--parallelism``'s value; ``run`` refuses a count below 1."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"--parallelism {text!r}: give a positive number of pods") from None
