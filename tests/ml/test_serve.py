@@ -151,6 +151,25 @@ def test_every_malformed_request_is_a_400_with_a_message(served, body):
     assert isinstance(answer.get("error"), str) and answer["error"]
 
 
+FP32 = {"name": "image", "datatype": "FP32"}
+MALFORMED_V2 = {
+    "empty batch": {**FP32, "shape": [0, 28, 28, 1], "data": []},
+    "a scalar": {**FP32, "shape": [], "data": [0.5]},
+    "wrong shape": {**FP32, "shape": [1, 3], "data": [0.0, 0.5, 1.0]},
+    "not finite": {**FP32, "shape": [1, 28, 28], "data": [float("nan")] * 784},
+    "too many": {**FP32, "shape": [1025, 1], "data": [0.0] * 1025},
+    "no files": {"name": "image_bytes", "datatype": "BYTES", "shape": [0], "data": []},
+    "not base64": {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": ["@@@"]},
+}
+
+
+@pytest.mark.parametrize("tensor", MALFORMED_V2.values(), ids=MALFORMED_V2.keys())
+def test_every_malformed_v2_request_is_a_400_naming_the_input(served, tensor):
+    v2 = f"{served.url}/v2/models/{NAME}/infer"
+    status, answer = post(v2, json.dumps({"inputs": [tensor]}).encode())
+    assert status == 400 and answer["error"].startswith("inputs[0]"), answer
+
+
 def test_the_client_cli_prints_the_predicted_class(
     served, newest, examples, digits_dir, tmp_path, cli
 ):

@@ -46,38 +46,51 @@ def parse_instances(body) -> list[bytes] | np.ndarray:
     if not isinstance(body, dict) or "instances" not in body:
         raise BadRequest('body: expected a JSON object {"instances": [...]}')
     instances = body["instances"]
-    if not isinstance(instances, list) or not instances:
+    if not isinstance(instances, list):
         raise BadRequest("instances: expected a non-empty list of images")
-    if len(instances) > MAX_INSTANCES:
-        raise BadRequest(f"instances: {len(instances)} given, at most {MAX_INSTANCES} per request")
+    check_count(len(instances), "instances")
     encoded = [isinstance(instance, dict) for instance in instances]
     if all(encoded):
-        return [_decode_b64(n, instance) for n, instance in enumerate(instances)]
+        return [_decode_instance(n, instance) for n, instance in enumerate(instances)]
     if any(encoded):
         raise BadRequest(f"instances: give all as {ENCODED_FORM} or all as {RAW_FORM}, not a mix")
-    return _raw_images(instances)
+    return raw_images(instances)
 
 
-def _decode_b64(n: int, instance: dict) -> bytes:
+def check_count(count: int, where: str) -> None:
+    """A request carries 1 to ``MAX_INSTANCES`` images."""
+    if count == 0:
+        raise BadRequest(f"{where}: expected a non-empty list of images")
+    if count > MAX_INSTANCES:
+        raise BadRequest(f"{where}: {count} given, at most {MAX_INSTANCES} per request")
+
+
+def _decode_instance(n: int, instance: dict) -> bytes:
     if set(instance) != {"b64"} or not isinstance(instance["b64"], str):
         raise BadRequest(f"instances[{n}]: expected {ENCODED_FORM}")
+    return decode_b64(instance["b64"], f"instances[{n}].b64")
+
+
+def decode_b64(text, where: str) -> bytes:
+    """The bytes of one base64-encoded image file (``str`` or ``bytes``)."""
     try:
-        return base64.b64decode(instance["b64"], validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"instances[{n}].b64: not valid base64") from None
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadRequest(f"{where}: not valid base64") from None
 
 
-def _raw_images(instances: list) -> np.ndarray:
+def raw_images(instances, where: str = "instances") -> np.ndarray:
+    """``instances`` (nested lists or an array) as N x 28 x 28 x 1 float32 images, checked."""
     try:
         images = np.asarray(instances, dtype=np.float32)
     except (ValueError, TypeError):
-        raise BadRequest(f"instances: each must be {RAW_FORM}; got ragged or non-numbers") from None
+        raise BadRequest(f"{where}: each must be {RAW_FORM}; got ragged or non-numbers") from None
     if images.shape[1:] == IMAGE_SHAPE[:2]:
         images = images[..., np.newaxis]
     if images.shape[1:] != IMAGE_SHAPE:
-        raise BadRequest(f"instances: each must be {RAW_FORM}; got shape {images.shape[1:]}")
+        raise BadRequest(f"{where}: each must be {RAW_FORM}; got shape {images.shape[1:]}")
     if not np.isfinite(images).all():
-        raise BadRequest("instances: values must be finite numbers in [0, 1]")
+        raise BadRequest(f"{where}: values must be finite numbers in [0, 1]")
     return images
 
 

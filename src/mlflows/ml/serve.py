@@ -14,8 +14,6 @@ with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference proto
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import logging
 import socket
 import sys
@@ -107,13 +105,15 @@ def served_model_class():
             tensor = request.inputs[0]
             if tensor.datatype == "BYTES":
                 files = tensor.as_numpy().ravel()
-                if not 0 < len(files) <= protocol.MAX_INSTANCES:
-                    raise protocol.BadRequest(
-                        f"inputs[0]: {len(files)} images; send 1 to {protocol.MAX_INSTANCES}"
-                    )
-                images = [_b64(n, item) for n, item in enumerate(files)]
+                protocol.check_count(len(files), "inputs[0]")
+                images = [
+                    protocol.decode_b64(item, f"inputs[0].data[{n}]")
+                    for n, item in enumerate(files)
+                ]
             elif tensor.datatype == "FP32":
-                images = protocol.parse_instances({"instances": tensor.as_numpy().tolist()})
+                array = tensor.as_numpy()  # checked as it is: no round trip through lists
+                protocol.check_count(len(array) if array.ndim else 0, "inputs[0]")
+                images = protocol.raw_images(array, "inputs[0]")
             else:
                 raise protocol.BadRequest(
                     f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
@@ -124,13 +124,6 @@ def served_model_class():
             return InferResponse(request.id or str(uuid.uuid4()), self.name, [output])
 
     return ServedModel
-
-
-def _b64(n: int, item) -> bytes:
-    try:
-        return base64.b64decode(item, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        raise protocol.BadRequest(f"inputs[0].data[{n}]: not a base64-encoded image") from None
 
 
 def probabilities(predictor: Predictor, images: list[bytes] | np.ndarray) -> np.ndarray:
