@@ -30,7 +30,8 @@ from resources_fixtures import (
 
 from mlflows.errors import UserError
 from mlflows.local import kserve
-from mlflows.local.objects import KubectlError, read_jsonpath
+from mlflows.local.jsonpath import read_jsonpath
+from mlflows.local.objects import KubectlError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,8 @@ import urllib.request
 from dataclasses import dataclass
 
 from mlflows.errors import UserError
-from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, free_ports, now
+from mlflows.local.objects import Unresolved, now
+from mlflows.local.pods import NodeLog, Observation, PodProcess, free_ports
 from mlflows.local.process import Invocation
 from mlflows.local.volumes import VolumeStore
 

@@ -56,20 +56,18 @@ from typing import Protocol
 
 from mlflows.errors import UserError
 from mlflows.local.conditions import Conditions, Outcome, Verdict
+from mlflows.local.jsonpath import parse_jsonpath, read_jsonpath
 from mlflows.local.kserve import InferenceServiceController, check_inference_service
 from mlflows.local.objects import (
     ApiError,
     KubectlError,
-    NodeLog,
     ObjectKey,
     ObjectStore,
-    Observation,
     api_group,
     as_json,
-    parse_jsonpath,
     parse_templated_manifest,
-    read_jsonpath,
 )
+from mlflows.local.pods import NodeLog, Observation
 from mlflows.local.templating import TAG
 from mlflows.local.tfjob import TFJobController, check_tfjob
 from mlflows.local.volumes import VolumeStore

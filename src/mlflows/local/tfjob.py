@@ -47,7 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.objects import NodeLog, Observation, PodProcess, Unresolved, free_ports, now
+from mlflows.local.objects import Unresolved, now
+from mlflows.local.pods import NodeLog, Observation, PodProcess, free_ports
 from mlflows.local.process import Invocation, invocation
 from mlflows.local.volumes import VolumeStore
 
