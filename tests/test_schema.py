@@ -19,6 +19,7 @@ from hera.workflows import models as m
 from mlflows import schema
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
+from mlflows.rendering import render
 
 TFJOB = """\
 apiVersion: kubeflow.org/v1
@@ -63,7 +64,8 @@ data: {anything: goes}
 
 def hera_workflow(argo_version: str = "4.1") -> dict:
     """A workflow using what mlflows renders: parameters, resources, retries, memoization, a DAG,
-    and resource templates for a TFJob, an InferenceService and a ConfigMap."""
+    and resource templates for a TFJob, an InferenceService and a ConfigMap; rendered for
+    ``argo_version``."""
     parameters = [m.Parameter(name="workers"), m.Parameter(name="memory")]
     with Workflow(
         generate_name="schema-test-", entrypoint="main", namespace="mlflows", labels={"team": "ml"}
@@ -98,11 +100,7 @@ def hera_workflow(argo_version: str = "4.1") -> dict:
                 >> serve()
                 >> note()
             )
-    manifest = workflow.to_dict()
-    if argo_version == "3.7":  # as the renderer shapes it for v3.7
-        memoize = template(manifest, "ingest")["memoize"]
-        memoize["cache"]["configMap"]["key"] = memoize["key"]
-    return manifest
+    return render(workflow, argo_version)
 
 
 def template(manifest: dict, name: str) -> dict:

@@ -31,6 +31,7 @@ from hera.workflows.service import WorkflowsService
 
 from mlflows import schema, submit
 from mlflows.cli import run_cli
+from mlflows.rendering import render
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token-value"
@@ -38,8 +39,8 @@ CREATED = "2026-01-02T03:04:05Z"
 
 
 def hera_manifest(argo_version: str = "4.1") -> dict:
-    """A small memoized workflow built with Hera, shaped for ``argo_version`` as the renderer
-    does (v3.7 wants ``memoize.cache.configMap.key``, which Hera's v4 models lack)."""
+    """A small memoized workflow built with Hera, rendered for ``argo_version`` (v3.7 wants
+    ``memoize.cache.configMap.key``, which Hera's v4 models lack)."""
     memo = m.Memoize(
         key="{{inputs.parameters.n}}",
         max_age="1h",
@@ -55,12 +56,7 @@ def hera_manifest(argo_version: str = "4.1") -> dict:
         )
         with DAG(name="main"):
             step(arguments={"n": "3"})
-    manifest = workflow.to_dict()
-    if argo_version == "3.7":
-        for template in manifest["spec"]["templates"]:
-            if "memoize" in template:
-                template["memoize"]["cache"]["configMap"]["key"] = template["memoize"]["key"]
-    return manifest
+    return render(workflow, argo_version)
 
 
 def created_workflow(workflow: dict, namespace: str) -> dict:
