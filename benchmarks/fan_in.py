@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from hera.workflows import DAG, Container, Steps, Workflow
@@ -75,14 +74,12 @@ def build(asynchronous: bool, seconds: float) -> Workflow:
 
 def first_served_seconds(result: local.RunResult) -> float:
     """From the workflow's start to the end of the first serve step."""
-    status = result.status
-    start = datetime.fromisoformat(status["startedAt"]).timestamp()
     served = [
-        datetime.fromisoformat(node["finishedAt"]).timestamp()
-        for node in status["nodes"].values()
-        if node.get("templateName") == "serve" and node["phase"] == "Succeeded"
+        node.finished_at
+        for node in result.nodes
+        if node.template_name == "serve" and node.phase == "Succeeded"
     ]
-    return min(served) - start
+    return min(served) - result.started_at
 
 
 def main(argv: list[str] | None = None) -> int:
