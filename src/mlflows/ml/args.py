@@ -37,9 +37,34 @@ positive_float = _number(float, lambda value: value > 0, "a number above 0")
 fraction = _number(float, lambda value: 0 <= value <= 1, "a number from 0 to 1")
 
 
-def directories(args: argparse.Namespace, *flags: str) -> None:
-    """Directory flags may name a directory or nothing yet (it is created), never a file."""
+def _given(args: argparse.Namespace, flags: tuple[str, ...]):
+    """``(flag, path)`` for each of ``flags`` given a value."""
     for flag in flags:
         path = getattr(args, flag.removeprefix("--").replace("-", "_"), None)
-        if path and Path(path).exists() and not Path(path).is_dir():
+        if path:
+            yield flag, path
+
+
+def _creatable(flag: str, path: str) -> None:
+    """Nothing can be created below a file: refuse a path whose nearest existing parent is one."""
+    for parent in Path(path).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{flag}: {path} is below {parent}, a file; give another path")
+            return
+
+
+def directories(args: argparse.Namespace, *flags: str) -> None:
+    """Directory flags may name a directory or nothing yet (it is created), never a file."""
+    for flag, path in _given(args, flags):
+        if Path(path).exists() and not Path(path).is_dir():
             raise UserError(f"{flag}: {path} is a file; give a directory")
+        _creatable(flag, path)
+
+
+def output_files(args: argparse.Namespace, *flags: str) -> None:
+    """Flags naming a file to write, checked before any work: not a directory, not below a file."""
+    for flag, path in _given(args, flags):
+        if Path(path).is_dir():
+            raise UserError(f"{flag}: {path} is a directory; give a file path")
+        _creatable(flag, path)

@@ -19,7 +19,7 @@ import numpy as np
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets
-from mlflows.ml.args import ArgumentParser, directories
+from mlflows.ml.args import ArgumentParser, directories, output_files
 from mlflows.ml.files import write_json
 
 
@@ -32,6 +32,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--record-file", help="write the JSON record here too")
     args = parser.parse_args(argv)
     directories(args, "--data-dir")
+    output_files(args, "--record-file")
     return args
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
-from mlflows.ml.args import ArgumentParser, directories, fraction, positive_int
+from mlflows.ml.args import ArgumentParser, directories, fraction, output_files, positive_int
 from mlflows.ml.files import write_atomically, write_json
 
 NO_CHAMPION = -1.0
@@ -210,6 +210,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if "dataset" in args:
         datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--versions-dir")
+    output_files(args, "--accuracy-file", "--result-file")
     return args
 
 

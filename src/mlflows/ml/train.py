@@ -23,7 +23,13 @@ from collections.abc import Sequence
 
 from mlflows.cli import run_cli
 from mlflows.ml import cluster, datasets, models
-from mlflows.ml.args import ArgumentParser, directories, positive_float, positive_int
+from mlflows.ml.args import (
+    ArgumentParser,
+    directories,
+    output_files,
+    positive_float,
+    positive_int,
+)
 from mlflows.ml.files import write_json
 
 
@@ -46,6 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
+    output_files(args, "--metrics-file")  # before training, not after it
     return args
 
 
