@@ -404,6 +404,16 @@ def test_namespace_precedence(recorder, monkeypatch, flag, declared, environment
     assert request.body["namespace"] == expected
 
 
+def test_an_answer_that_is_not_a_workflow_is_one_line(recorder, capsys):
+    recorder.answer(200, ["some", "other", "service"])
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", recorder.url)
+    assert one_error_line(err) == (
+        f"error: the Argo server at {recorder.url}/ answered with something that is not a JSON "
+        "object"
+    )
+    assert code != 0 and out == ""
+
+
 def test_unreachable_argo_server_names_the_url(capsys):
     closed = f"http://127.0.0.1:{free_port()}"
     code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", closed)
@@ -581,6 +591,16 @@ def test_kube_refusal_is_one_line(kube, capsys, status, reason, server_message, 
     assert one_error_line(err) == "error: " + expected.replace("{namespace}", "team-k")
     assert code != 0 and out == ""
     assert "kube-secret" not in err
+
+
+def test_kube_answer_that_is_not_a_workflow_is_one_line(kube, capsys):
+    kube.answer(201, ["some", "other", "service"])
+    code, out, err = run_submit(capsys, hera_manifest(), "--via", "kube")
+    assert one_error_line(err) == (
+        f"error: the Kubernetes API server at {kube.url} answered with something that is not "
+        "a JSON object"
+    )
+    assert code != 0 and out == ""
 
 
 def test_kube_unreachable_api_server_names_the_url(tmp_path, monkeypatch, capsys):

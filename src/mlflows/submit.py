@@ -283,6 +283,14 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def _json_object(server: Server, answer: object) -> dict:
+    """``answer`` if it is a JSON object (a Workflow); a URL that reaches some other service
+    gets an answer that is not."""
+    if not isinstance(answer, dict):
+        raise UserError(f"{server.where} answered with something that is not a JSON object")
+    return answer
+
+
 @contextmanager
 def _quiet_when_unverified(verify_tls: bool) -> Iterator[None]:
     """Without urllib3's warning on every unverified request: skipping was asked for explicitly."""
@@ -379,9 +387,10 @@ class ArgoServerClient:
         if not response.ok:
             raise _refusal(self.server, attempt, response.status_code, response.text)
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
-            raise UserError(f"{self.server.where} answered with something not JSON") from None
+            answer = None
+        return _json_object(self.server, answer)
 
 
 # --- the Kubernetes API ---------------------------------------------------------------------
@@ -419,12 +428,13 @@ class KubernetesClient:
     def _call(self, attempt: Attempt, call: Callable[[], Any]) -> dict:
         try:
             with _quiet_when_unverified(self.verify_tls):
-                return call()
+                answer = call()
         except kube_client.ApiException as err:
             raise _refusal(self.server, attempt, err.status, err.body or err.reason or "") from None
         except urllib3.exceptions.HTTPError as err:
             tls_failed = isinstance(getattr(err, "reason", None), urllib3.exceptions.SSLError)
             raise _unreachable(self.server, err, tls_failed) from None
+        return _json_object(self.server, answer)
 
 
 def _load_kube_configuration(configuration: kube_client.Configuration) -> str | None:
