@@ -62,6 +62,38 @@ def test_refused_before_anything_runs(run_local, tmp_path, path, value, feature)
     assert not (tmp_path / "work" / "runs").exists()
 
 
+MALFORMED = [
+    ("templates", 3, "spec.templates: expected a list, not 3"),
+    ("templates/0/dag/tasks", {"a": 1}, "dag.tasks: expected a list, not a mapping"),
+    ("templates/1/container/command", "touch", "container.command: expected a list"),
+    ("templates/1/inputs", {"parameters": [{"value": 1}]}, "inputs.parameters[0]: needs a name"),
+    ("templates/0/dag/tasks/1/when", True, "task second: when must be a string"),
+    ("arguments", {"parameters": [{"name": "p", "valueFrom": {}}]}, "'valueFrom'"),
+    ("parallelism", -1, "spec.parallelism: give a whole number, not -1"),
+    ("volumes", [{"name": "v", "hostPath": {"path": "/"}}], "volume type hostPath"),
+    (
+        "templates/1/container/volumeMounts",
+        [{"name": "data", "mountPath": "/mnt"}],
+        "volumeMounts[data]: no volume of that name",
+    ),
+    ("templates/1/suspend", {"duration": "soon"}, "suspend.duration: invalid duration"),
+]
+
+
+@pytest.mark.parametrize(
+    "path, value, problem", MALFORMED, ids=[r[0].replace("/", ".") for r in MALFORMED]
+)
+def test_malformed_workflow_is_one_line_not_a_traceback(run_local, tmp_path, path, value, problem):
+    marker = tmp_path / "ran"
+    wf = marker_workflow(marker, **{path: value})
+    if path.endswith("suspend"):
+        del wf["spec"]["templates"][1]["container"]
+    with pytest.raises(UserError) as refused:
+        run_local(wf)
+    assert problem in str(refused.value)
+    assert not marker.exists()
+
+
 def test_other_template_types_are_named(run_local):
     wf = workflow({"name": "main", "http": {"url": "http://example.com"}})
     with pytest.raises(
