@@ -141,6 +141,7 @@ def test_success_condition_on_the_template_instead_of_in_resource_is_rejected(sc
         (lambda w: w["metadata"].update(lables={"team": "ml"}), "metadata.lables: unknown field"),
         (lambda w: w["spec"].update(podGc={"strategy": "OnPodSuccess"}),
          "spec.podGc: unknown field"),
+        (lambda w: w["metadata"].update({1.5: "x"}), "metadata[1.5]: unknown field"),  # YAML key
     ],
 )  # fmt: skip
 def test_unknown_field_anywhere_is_rejected(schema_dir, misplace, problem):

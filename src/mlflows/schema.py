@@ -251,10 +251,10 @@ def _path(parts: Iterable[str | int]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z0-9_-]+", part):
             text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part)}]"
+        else:  # a key to quote, or one YAML read as another type (1.5, null, a date)
+            text += f"[{json.dumps(part, default=str)}]"
     return text or "(root)"
 
 
