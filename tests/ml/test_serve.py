@@ -7,8 +7,10 @@ before anything is promoted. The test that promotes a second version runs last.
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import socket
+import threading
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
@@ -225,6 +227,51 @@ def test_an_unreachable_server_is_one_error_line(cli, free_port, tmp_path):
     argv = ["--url", f"http://127.0.0.1:{free_port()}", "--model-name", NAME, "--image", str(png)]
     code, _, err = cli(client.main, argv)
     assert code == UserError.exit_code and "cannot reach" in err
+
+
+@pytest.mark.parametrize("url", ["notaurl", "localhost:8080", "ftp://host/", "http://"])
+def test_a_url_that_is_not_http_is_one_error_line(cli, tmp_path, url):
+    code, _, err = cli(client.main, ["--url", url, "--model-name", NAME, "--image", "x.png"])
+    assert code == UserError.exit_code and err.startswith("error: --url: ")
+    assert err.count("\n") == 1
+
+
+class NotAModelServer(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (the handler's name)
+        body = b"<html>\n<p>a web page</p>\n</html>\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("kind", ["web page", "not http"])
+def test_a_server_that_answers_no_prediction_is_one_error_line(cli, tmp_path, kind):
+    png = tmp_path / "digit.png"
+    png.write_bytes(b"anything")
+    if kind == "web page":
+        server = http.server.HTTPServer(("127.0.0.1", 0), NotAModelServer)
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        port, expected = server.server_address[1], "unexpected answer"
+    else:  # answers every connection with a line that is not HTTP, as an SSH server does
+        server = socket.create_server(("127.0.0.1", 0))
+
+        def greet():
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH\r\n")
+
+        threading.Thread(target=greet, daemon=True).start()
+        port, expected = server.getsockname()[1], "cannot reach"
+    argv = ["--url", f"http://127.0.0.1:{port}", "--model-name", NAME, "--image", str(png)]
+    try:
+        code, _, err = cli(client.main, argv)
+    finally:
+        server.server_close() if kind == "web page" else server.close()
+    assert code == UserError.exit_code and expected in err and err.count("\n") == 1
 
 
 def test_what_to_serve_is_the_model_itself_or_the_newest_version(tmp_path, trained):

@@ -9,10 +9,12 @@ nothing beyond this package.
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,17 +56,23 @@ def predict_classes(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
+            answer = response.read()
     except urllib.error.HTTPError as err:
-        detail = err.read().decode(errors="replace").strip()
+        detail = _one_line(err.read().decode(errors="replace"))
         raise UserError(f"--url: the server answered {err.code}: {detail}") from None
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise UserError(f"--url: cannot reach {base_url} ({reason})") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+        reason = getattr(err, "reason", err)  # HTTPException: something not speaking HTTP
+        raise UserError(f"--url: cannot reach {base_url} ({_one_line(reason)})") from None
     try:
-        return protocol.predicted_classes(answer)
-    except (protocol.BadRequest, ValueError, TypeError, KeyError):
-        raise UserError(f"--url: unexpected answer from {base_url}: {str(answer)[:200]}") from None
+        return protocol.predicted_classes(json.loads(answer))
+    except (protocol.BadRequest, ValueError, TypeError, KeyError):  # ValueError: not JSON
+        text = _one_line(answer.decode(errors="replace"))
+        raise UserError(f"--url: unexpected answer from {base_url}: {text}") from None
+
+
+def _one_line(text, limit: int = 200) -> str:
+    """What a server said, as one short line (an error page or a greeting can span many)."""
+    return " ".join(str(text).split())[:limit]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -77,6 +85,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="where ingest stored --dataset")
     parser.add_argument("--index", type=int, default=0, help="which test example (from 0)")
     args = parser.parse_args(argv)
+    url = urllib.parse.urlsplit(args.url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise UserError(f"--url: {args.url!r} is not an http(s) URL; give e.g. http://host:8080")
     if args.dataset and not args.data_dir:
         raise UserError("--data-dir: needed with --dataset; give where ingest stored it")
     return args
