@@ -88,6 +88,7 @@ GJSON_QUERY = 'status.conditions.#(type=="Ready")'
         (resource("get", named("v1", "ConfigMap", generateName="c-")), "name is required to get"),
         (resource("apply", named("v1", "ConfigMap", generateName="c-")), "works with create only"),
         (resource("create", named("v1", "ConfigMap", labels={})), "give metadata.name or"),
+        (resource("create", {**config_map("c"), "metadata": ["c"]}), "metadata must be a mapping"),
         (resource("patch", tfjob(name="t")), "does not change a running TFJob"),
         (resource("patch", inference_service("pvc://c/m")), "mergeStrategy strategic"),
         (resource("patch", config_map("c"), mergeStrategy="json"), "mergeStrategy json"),
@@ -133,6 +134,9 @@ SECRET_ENV = [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "s", "key": "
         (edit_container(image=None), "needs an image"),
         (edit_container(command=None), "no command or args"),
         (edit_container(env=SECRET_ENV), "env K uses valueFrom"),
+        (edit_container(command="python -m train"), "container command must be a list"),
+        (edit_container(env=["SLEEP=1"]), "env must be a list of mappings (name: ...), got 'SL"),
+        (edit_container(volumeMounts=["/mnt/data"]), "volumeMounts must be a list of mappings"),
         (edit_pod(volumes=[{"name": "data", "hostPath": {"path": "/x"}}]), "emptyDir volumes"),
         (edit_pod(initContainers=[{"name": "init"}]), "initContainers are not run"),
         (edit_spec(enableDynamicWorker=True), "enableDynamicWorker"),
@@ -208,7 +212,10 @@ def test_check_accepts_the_projects_own_resource_templates(kube):
 
 
 def test_check_takes_argo_expressions_as_any_value(kube):
-    manifest = yaml.safe_dump(tfjob()).replace("replicas: 2", "replicas: '{{inputs.parameters.n}}'")
+    job = tfjob()
+    container = job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    container.update(command="{{inputs.parameters.command}}", env="{{inputs.parameters.env}}")
+    manifest = yaml.safe_dump(job).replace("replicas: 2", "replicas: '{{inputs.parameters.n}}'")
     kube.cluster.check(
         "train",
         {

@@ -422,6 +422,8 @@ def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
             "so that the runner knows what runs the object"
         )
     metadata = manifest.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise UserError(f"resource.manifest: metadata must be a mapping, got {metadata!r}")
     if action == "create" and not (metadata.get("name") or metadata.get("generateName")):
         raise UserError("resource.manifest: give metadata.name or metadata.generateName")
     if action != "create" and not metadata.get("name"):

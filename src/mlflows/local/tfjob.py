@@ -155,9 +155,22 @@ def _check_container(container: dict, where: str) -> None:
             f"{where}: the container has no command or args; the local runner cannot use the "
             "image's entrypoint, so give the command explicitly"
         )
+    for field in ("command", "args", "env", "volumeMounts"):
+        value = container.get(field)
+        if value is None or _unresolved(value):
+            continue  # an expression stands for any list
+        if not isinstance(value, list):
+            raise UserError(f"{where}: container {field} must be a list, got {value!r}")
+        for entry in value if field in ("env", "volumeMounts") else []:
+            if not isinstance(entry, dict):
+                raise UserError(
+                    f"{where}: container {field} must be a list of mappings (name: ...), got "
+                    f"{entry!r}"
+                )
     if container.get("envFrom"):
         raise UserError(f"{where}: envFrom is not resolved by the local runner; use env values")
-    for variable in container.get("env") or []:
+    env = container.get("env")
+    for variable in env if isinstance(env, list) else []:  # an expression: any list
         if "value" not in variable:
             raise UserError(
                 f"{where}: env {variable.get('name')} uses valueFrom, which the local runner "
