@@ -381,6 +381,15 @@ def test_bad_namespace_is_refused_before_any_request(
     assert recorder.requests == []
 
 
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf"])
+def test_bad_poll_interval_is_refused_before_any_request(recorder, capsys, interval):
+    options = ("--argo-server", recorder.url, "--wait", "--poll-interval", interval)
+    code, out, err = run_submit(capsys, hera_manifest(), *options)
+    assert one_error_line(err).startswith("error: --poll-interval: give a number of seconds")
+    assert code != 0 and out == ""
+    assert recorder.requests == []
+
+
 @pytest.mark.parametrize(
     "flag, declared, environment, expected",
     [

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import warnings
@@ -99,6 +100,10 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 def submit_from_args(manifest: dict, args: argparse.Namespace) -> int:
     """Submit ``manifest`` as the options say, print the workflow's name, and with ``--wait``
     follow it: 0 when it succeeded (or was only submitted), 1 when it ended Failed or Error."""
+    if not 0 <= args.poll_interval < math.inf:  # checked before submitting; nan fails too
+        raise UserError(
+            f"--poll-interval: give a number of seconds, 0 or more, not {args.poll_interval}"
+        )
     client = connect(
         args.via,
         getattr(args, "argo_server", None),
