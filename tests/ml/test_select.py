@@ -62,6 +62,17 @@ def test_the_champion_is_minus_one_until_a_version_is_promoted(tmp_path, cli, go
     assert recorded["fingerprint"] == versions.fingerprint(good)
 
 
+@pytest.mark.parametrize("recorded", ['{"accuracy": "high"}', '{"accuracy": null}', "[0.9]", "{"])
+def test_an_unreadable_recorded_accuracy_counts_as_no_champion(tmp_path, cli, recorded):
+    (tmp_path / "serving" / "1").mkdir(parents=True)
+    (tmp_path / "serving" / "1" / versions.METADATA_FILE).write_text(recorded)
+    argv = ["champion", "--versions-dir", str(tmp_path / "serving")]
+
+    code, _, _ = cli(select.main, [*argv, "--accuracy-file", str(tmp_path / "champion")])
+
+    assert code == 0 and (tmp_path / "champion").read_text() == "-1"
+
+
 def test_a_reader_polling_during_promotion_never_sees_a_partial_version(tmp_path, good):
     versions_dir = tmp_path / "serving"
     expected = {p.relative_to(good).as_posix() for p in good.rglob("*")} | {versions.METADATA_FILE}

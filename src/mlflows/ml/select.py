@@ -55,11 +55,14 @@ def evaluate(model_dir: str | Path, dataset: str, data_dir: str | Path) -> float
     return accuracy_on(Predictor(model_dir), batches)
 
 
-def champion_accuracy(versions_dir: str | Path) -> float:
-    version = versions.newest(versions_dir)
+def champion_accuracy(version: Path | None) -> float:
+    """The accuracy recorded when ``version`` was promoted; ``NO_CHAMPION`` if none is readable."""
     if version is None:
         return NO_CHAMPION
-    return float(versions.metadata(version).get("accuracy", NO_CHAMPION))
+    try:
+        return float(versions.metadata(version).get("accuracy", NO_CHAMPION))
+    except (TypeError, ValueError):  # a hand-edited promotion.json
+        return NO_CHAMPION
 
 
 @dataclass
@@ -153,8 +156,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"{args.model_dir}: accuracy {accuracy:.4f} on the {args.dataset} test split")
         write_accuracy(args.accuracy_file, accuracy)
     elif args.command == "champion":
-        accuracy = champion_accuracy(args.versions_dir)
         newest = versions.newest(args.versions_dir)
+        accuracy = champion_accuracy(newest)
         print(
             f"champion {newest}: accuracy {accuracy:.4f}"
             if newest

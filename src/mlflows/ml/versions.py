@@ -43,9 +43,10 @@ def newest(versions_dir: str | Path) -> Path | None:
 def metadata(version_dir: str | Path) -> dict:
     """What :func:`promote` recorded about a version; ``{}`` if it was published otherwise."""
     try:
-        return json.loads((Path(version_dir) / METADATA_FILE).read_text())
+        recorded = json.loads((Path(version_dir) / METADATA_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def fingerprint(model_dir: str | Path) -> str:
