@@ -88,7 +88,15 @@ def check_inference_service(manifest: dict) -> None:
             "remove it (or set 100)"
         )
     model = _model(manifest)
-    model_format = (model.get("modelFormat") or {"name": "tensorflow"}).get("name")
+    model_format = model.get("modelFormat") or {"name": "tensorflow"}
+    if isinstance(model_format, Unresolved):
+        model_format = {"name": model_format}  # known at run time
+    if not isinstance(model_format, dict):
+        raise UserError(
+            f"InferenceService spec.predictor.model.modelFormat {model_format!r}: give a mapping, "
+            "modelFormat: {name: tensorflow}"
+        )
+    model_format = model_format.get("name")
     if model_format != "tensorflow" and not isinstance(model_format, Unresolved):
         raise UserError(
             f"InferenceService spec.predictor.model.modelFormat.name {model_format!r}: the local "

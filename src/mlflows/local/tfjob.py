@@ -129,8 +129,10 @@ def _check_replica_spec(replica_type: str, replica_spec: dict) -> None:
     if pod_spec.get("initContainers"):
         raise UserError(f"{where}: initContainers are not run by the local runner; remove them")
     containers = pod_spec.get("containers") or []
-    if len(containers) != 1 or _mapping(containers[0], "container").get("name") != (
-        TENSORFLOW_CONTAINER
+    if (
+        not isinstance(containers, list)
+        or len(containers) != 1
+        or _mapping(containers[0], "container").get("name") != TENSORFLOW_CONTAINER
     ):
         raise UserError(
             f"{where}.template.spec.containers: the local runner runs exactly one container, "
