@@ -32,9 +32,11 @@ def test_the_checksum_follows_the_data_not_the_place(tmp_path, digits_dir):
     here = ingest.ingest("digits", "latest", ["train", "test"], digits_dir)
     there = ingest.ingest("digits", digits.VERSION, ["train", "test"], tmp_path / "elsewhere")
     only_test = ingest.ingest("digits", "latest", ["test"], tmp_path / "elsewhere")
+    test_twice = ingest.ingest("digits", "latest", ["test", "test"], tmp_path / "elsewhere")
 
     assert here["checksum"] == there["checksum"]
     assert only_test["checksum"] != here["checksum"]
+    assert test_twice == only_test
     assert only_test["splits"] == {"test": here["splits"]["test"]}
 
 

@@ -44,7 +44,7 @@ def ingest(name: str, version: str, splits: Sequence[str], data_dir: str | Path)
     resolved = datasets.prepare(name, version, data_dir)
     digest = hashlib.sha256()
     counts = {}
-    for split in sorted(splits):
+    for split in sorted(set(splits)):  # train,train is train: the same data, the same checksum
         digest.update(split.encode())
         count = 0
         for images, labels in datasets.numpy_batches(name, split, data_dir, resolved):
