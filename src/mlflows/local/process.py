@@ -27,28 +27,34 @@ class Invocation:
     cwd: Path | None
 
 
+def check_container(container: dict, where: str) -> None:
+    """UserError unless ``container`` can run here: with no image, nothing supplies an entrypoint,
+    and nothing resolves an env ``valueFrom``."""
+    if not (container.get("command") or container.get("args")):
+        raise UserError(
+            f"{where}: the container has no command or args; the local runner cannot use the "
+            "image's entrypoint, so give the command explicitly"
+        )
+    for variable in container.get("env") or []:
+        if "value" not in variable:
+            raise UserError(
+                f"{where}: env {variable.get('name')} uses valueFrom, which the local runner "
+                "does not resolve; give it a value"
+            )
+
+
 def invocation(
     container: dict, mounts: list[Mount], extra_env: dict[str, str] | None = None
 ) -> Invocation:
-    """How to run ``container`` here. ``extra_env`` (e.g. TF_CONFIG) wins over the container's."""
-    name = container.get("name", "main")
+    """How to run ``container`` (one that passed :func:`check_container` before the run).
+    ``extra_env`` (e.g. TF_CONFIG) wins over the container's."""
     argv = [*container.get("command", []), *container.get("args", [])]
-    if not argv:
-        raise UserError(
-            f"container {name}: no command or args; the local runner cannot use the image's "
-            "entrypoint, so give the command explicitly"
-        )
     argv = [rewrite(str(arg), mounts) for arg in argv]
     if argv[0] in PYTHON_NAMES:
         argv[0] = sys.executable
 
     env = dict(os.environ)
     for var in container.get("env", []):
-        if "value" not in var:
-            raise UserError(
-                f"container {name}: env {var['name']} uses valueFrom, which the local runner "
-                "does not resolve; give it a value"
-            )
         env[var["name"]] = rewrite(str(var["value"]), mounts)
     env.update(extra_env or {})
 

@@ -17,6 +17,7 @@ from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local import expression_tags
 from mlflows.local.expressions import ExpressionError
+from mlflows.local.process import check_container
 from mlflows.local.templating import TAG, unresolved_tags
 
 SPEC_RUN = {
@@ -284,14 +285,8 @@ def _check_container(where: str, kind: str, container, volumes: list[dict]) -> N
     container = check_fields(here, container, run, CONTAINER_IGNORED)
     for field in ("command", "args"):
         _items(f"{here}.{field}", container.get(field))
-    if not container.get("command") and not container.get("args"):
-        raise UserError(
-            f"{where}: {kind} has no command; the local runner cannot use the image's "
-            "entrypoint, so give the command explicitly"
-        )
-    for var in _named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"}):
-        if "value" not in var:
-            raise refuse(f"{where}: env {var.get('name')}", "valueFrom", "give it a value")
+    _named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"})
+    check_container(container, where)
     names = {volume["name"] for volume in volumes}
     mounts = _named(
         f"{here}.volumeMounts",
