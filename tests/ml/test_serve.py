@@ -230,7 +230,7 @@ def test_an_unreachable_server_is_one_error_line(cli, free_port, tmp_path):
 
 
 @pytest.mark.parametrize("url", ["notaurl", "localhost:8080", "ftp://host/", "http://"])
-def test_a_url_that_is_not_http_is_one_error_line(cli, tmp_path, url):
+def test_a_url_that_is_not_http_is_one_error_line(cli, url):
     code, _, err = cli(client.main, ["--url", url, "--model-name", NAME, "--image", "x.png"])
     assert code == UserError.exit_code and err.startswith("error: --url: ")
     assert err.count("\n") == 1
