@@ -49,7 +49,7 @@ from pathlib import Path
 from mlflows.errors import UserError
 from mlflows.local.objects import Unresolved, now
 from mlflows.local.pods import NodeLog, Observation, PodProcess, free_ports
-from mlflows.local.process import Invocation, invocation
+from mlflows.local.process import Invocation, check_container, invocation
 from mlflows.local.volumes import VolumeStore
 
 REPLICA_TYPES = ("Chief", "Worker")  # the order of the cluster spec and of the status
@@ -152,11 +152,6 @@ def _check_container(container: dict, where: str) -> None:
         raise UserError(
             f"{where}: the container needs an image (the operator's webhook rejects it)"
         )
-    if not (container.get("command") or container.get("args")):
-        raise UserError(
-            f"{where}: the container has no command or args; the local runner cannot use the "
-            "image's entrypoint, so give the command explicitly"
-        )
     for field in ("command", "args", "env", "volumeMounts"):
         value = container.get(field)
         if value is None or _unresolved(value):
@@ -172,12 +167,8 @@ def _check_container(container: dict, where: str) -> None:
     if container.get("envFrom"):
         raise UserError(f"{where}: envFrom is not resolved by the local runner; use env values")
     env = container.get("env")
-    for variable in env if isinstance(env, list) else []:  # an expression: any list
-        if "value" not in variable:
-            raise UserError(
-                f"{where}: env {variable.get('name')} uses valueFrom, which the local runner "
-                "does not resolve; give it a value"
-            )
+    # what every container must meet here; an env given as an expression stands for any list
+    check_container({**container, "env": env if isinstance(env, list) else []}, where)
 
 
 def _replica_type(name: str) -> str:
