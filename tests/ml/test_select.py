@@ -106,6 +106,20 @@ def test_a_reader_polling_during_promotion_never_sees_a_partial_version(tmp_path
     assert [p.name for p in versions_dir.iterdir() if not p.name.isdigit()] == []  # no staging
 
 
+@pytest.mark.parametrize(
+    ("argv", "subcommand"),
+    [
+        (["promote", "--model-dir", "m", "--accuracy", "2", "--versions-dir", "v"], " promote"),
+        (["best", "--candidates", "m", "--data-dir", "d", "--versions-dir", "v"], " best"),
+        (["rank"], ""),
+    ],
+)
+def test_a_flag_mistake_is_one_error_line_pointing_at_its_help(cli, argv, subcommand):
+    code, _, err = cli(select.main, argv)
+    assert code == UserError.exit_code and err.count("\n") == 1
+    assert err.endswith(f"(see python -m mlflows.ml.select{subcommand} --help)\n")
+
+
 def test_promoting_something_that_is_not_a_model_publishes_nothing(tmp_path, cli):
     (tmp_path / "not-a-model").mkdir()
     argv = ["promote", "--model-dir", str(tmp_path / "not-a-model"), "--accuracy", "0.9"]

@@ -178,9 +178,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.error = parser.error  # subcommand mistakes are one error line too
-        return sub
+        # An ArgumentParser too (add_subparsers makes its parsers of the parser's class), so
+        # a subcommand's mistakes are one error line pointing at that subcommand's --help.
+        return commands.add_parser(name, help=help_text, description=help_text)
 
     def dataset_flags(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
