@@ -63,9 +63,10 @@ def test_tfds_datasets_are_recorded_from_their_builder(tmp_path, name):
     assert image.shape == (28, 28, 1) and 0 <= label < 10
 
 
-def test_a_tfds_version_that_does_not_exist_is_refused(tmp_path):
+@pytest.mark.parametrize("version", ["9.9.9", "abc", "3"])
+def test_a_tfds_version_that_does_not_exist_is_refused(tmp_path, version):
     with pytest.raises(UserError, match="--version"):
-        ingest.ingest("fashion_mnist", "9.9.9", ["train"], tmp_path)
+        ingest.ingest("fashion_mnist", version, ["train"], tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ def _tfds_builder(name: str, version: str, data_dir: str | Path):
         return tfds.builder(
             name, data_dir=str(data_dir), version=None if version == LATEST else version
         )
-    except AssertionError as err:  # tfds reports an unknown version this way
+    except (AssertionError, ValueError) as err:  # tfds: an unknown version, a malformed one
         raise UserError(f"--version: {err}".splitlines()[0]) from None
 
 
