@@ -85,16 +85,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="where ingest stored --dataset")
     parser.add_argument("--index", type=int, default=0, help="which test example (from 0)")
     args = parser.parse_args(argv)
-    url = urllib.parse.urlsplit(args.url)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise UserError(f"--url: {args.url!r} is not an http(s) URL; give e.g. http://host:8080")
     if args.dataset and not args.data_dir:
         raise UserError("--data-dir: needed with --dataset; give where ingest stored it")
     return args
 
 
+def check_url(url: str) -> None:
+    """Checked when used, not when parsed: a rendered workflow's --url is a step output."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserError(f"--url: {url!r} is not an http(s) URL; give e.g. http://host:8080")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    check_url(args.url)
     if args.image:
         try:
             image = Path(args.image).read_bytes()
