@@ -101,3 +101,19 @@ def test_template_timeout_fails_the_node(run_local):
     )
     assert nodes["quick"]["phase"] == "Succeeded"
     assert result.phase == "Failed"
+
+
+def test_bad_templated_duration_errors_the_node_it_belongs_to(run_local):
+    """validate cannot check a duration that comes from a parameter; at run time it is the
+    node's Error with the reason (not an internal error, and no attempt left Pending)."""
+    result = run_local(
+        workflow(
+            sh("main", "true", timeout="{{workflow.parameters.t}}", retryStrategy={"limit": 1}),
+            arguments={"parameters": [{"name": "t", "value": "soon"}]},
+        )
+    )
+    nodes = by_display_name(result)
+    for name in (result.name, f"{result.name}(0)"):
+        assert nodes[name]["phase"] == "Error"
+        assert nodes[name]["message"].startswith("timeout: invalid duration 'soon'")
+    assert result.phase == "Error"

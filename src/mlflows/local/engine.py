@@ -17,11 +17,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
+from mlflows.errors import UserError
 from mlflows.local.calls import POLL_SECONDS, Call
 from mlflows.local.dag import DagRun
 from mlflows.local.memo import InvalidCacheKey, MemoCache
@@ -80,6 +82,51 @@ def template_kind(template: dict) -> str:
 
 class InputError(Exception):
     """An input parameter without a value."""
+
+
+class NodeError(Exception):
+    """A value of the substituted template that the node cannot use: it ends Error with this."""
+
+
+def _seconds(field: str, value) -> float:
+    """A duration of the substituted template (validate checked it only if it had no tag)."""
+    try:
+        return parse_seconds_or_duration(value)
+    except ValueError as err:
+        raise NodeError(f"{field}: {err}") from None
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """A substituted ``retryStrategy``, read once for all the attempts."""
+
+    retry_on: set[str]
+    limit: int | None
+    backoff: float | None  # the first wait in seconds; None: retry at once
+    factor: int
+    cap: float | None
+    max_duration: float | None
+
+    @classmethod
+    def read(cls, strategy: dict) -> RetryRule:
+        backoff = strategy.get("backoff") or {}
+        try:
+            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
+            factor = int(backoff.get("factor") or 0)
+        except ValueError as err:
+            raise NodeError(f"retryStrategy: {err}") from None
+        return cls(
+            retry_on=RETRY_ON[strategy.get("retryPolicy", "OnFailure")],
+            limit=limit,
+            backoff=_seconds("backoff.duration", backoff["duration"]) if backoff else None,
+            factor=factor,
+            cap=_seconds("backoff.cap", backoff["cap"]) if backoff.get("cap") else None,
+            max_duration=(
+                _seconds("backoff.maxDuration", backoff["maxDuration"])
+                if backoff.get("maxDuration")
+                else None
+            ),
+        )
 
 
 def bind_inputs(template: dict, arguments: list[dict], globals_: Scope) -> dict[str, str]:
@@ -236,13 +283,21 @@ class Engine:
         )
         for before in call.after:
             self.nodes.link(before, node)
+        self._guarded(node, self._execute, node, template, call)
+        return node
+
+    def _guarded(self, node: Node, run: Callable[..., None], *args) -> None:
+        """``run(*args)``, the work of ``node``; an exception ends that node, never the run: a
+        NodeError or UserError as Error with its message, anything else as an internal error whose
+        traceback goes to the node's log."""
         try:
-            self._execute(node, template, call)
+            run(*args)
+        except (NodeError, UserError) as err:
+            self.finish(node, "Error", str(err))
         except Exception as err:  # a bug here must fail one node, not hang the run
             self.log_path(node).parent.mkdir(parents=True, exist_ok=True)
             self.log_path(node).write_text(traceback.format_exc())
             self.finish(node, "Error", f"internal error in the local runner: {err!r}")
-        return node
 
     def _execute(self, node: Node, template: dict, call: Call) -> None:
         try:
@@ -348,18 +403,7 @@ class Engine:
 
     def _retry(self, node: Node, template: dict) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
-        strategy = template["retryStrategy"]
-        backoff = strategy.get("backoff") or {}
-        try:
-            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
-            max_duration = (
-                parse_seconds_or_duration(backoff["maxDuration"])
-                if backoff.get("maxDuration")
-                else None
-            )
-        except ValueError as err:
-            self.finish(node, "Error", f"retryStrategy: {err}")
-            return
+        rule = RetryRule.read(template["retryStrategy"])
         self.nodes.update(node, phase="Running")
         attempts: list[Node] = []
         max_deadline = None
@@ -374,11 +418,12 @@ class Engine:
                 parent_id=node.id,
             )
             self.nodes.link(node, attempt)
-            if max_duration is not None and max_deadline is None:
-                max_deadline = attempt.started_at + max_duration
-            self._run_body(attempt, substitute(template, {"retries": str(number)}), max_deadline)
+            if rule.max_duration is not None and max_deadline is None:
+                max_deadline = attempt.started_at + rule.max_duration
+            body = substitute(template, {"retries": str(number)})
+            self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
-            verdict = self._retry_verdict(attempts, strategy, limit, max_deadline)
+            verdict = self._retry_verdict(attempts, rule, max_deadline)
             if isinstance(verdict, tuple):
                 self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
                 return
@@ -387,7 +432,7 @@ class Engine:
                 return
 
     def _retry_verdict(
-        self, attempts: list[Node], strategy: dict, limit: int | None, max_deadline: float | None
+        self, attempts: list[Node], rule: RetryRule, max_deadline: float | None
     ) -> tuple[str, str] | float:
         """The retry node's final (phase, message), or how long to back off before retrying."""
         last = attempts[-1]
@@ -395,21 +440,19 @@ class Engine:
             return ("Succeeded", "")
         if self.stop.is_set():
             return (last.phase, self.stop_message)
-        if last.phase not in RETRY_ON[strategy.get("retryPolicy", "OnFailure")]:
+        if last.phase not in rule.retry_on:
             return (last.phase, last.message)
-        if limit is not None and len(attempts) > limit:
+        if rule.limit is not None and len(attempts) > rule.limit:
             return (last.phase, "No more retries left")
-        backoff = strategy.get("backoff")
-        if not backoff:
+        if rule.backoff is None:
             return 0.0
         if max_deadline is not None and time.time() > max_deadline:
             return (last.phase, "Max duration limit exceeded")
-        wait = parse_seconds_or_duration(backoff["duration"])
-        factor = int(backoff.get("factor") or 0)
-        if factor > 0:
-            wait *= factor ** (len(attempts) - 1)
-        if backoff.get("cap"):
-            wait = min(wait, parse_seconds_or_duration(backoff["cap"]))
+        wait = rule.backoff
+        if rule.factor > 0:
+            wait *= rule.factor ** (len(attempts) - 1)
+        if rule.cap is not None:
+            wait = min(wait, rule.cap)
         resume = (last.finished_at or time.time()) + wait
         if max_deadline is not None and resume > max_deadline:
             return (last.phase, "Backoff would exceed max duration limit")
@@ -436,7 +479,7 @@ class Engine:
 
     def _run_pod(self, node: Node, template: dict, kind: str, deadline: float | None) -> None:
         limits = [deadline] + [
-            node.started_at + parse_seconds_or_duration(template[field])
+            node.started_at + _seconds(field, template[field])
             for field in ("timeout", "activeDeadlineSeconds")
             if template.get(field) is not None
         ]
@@ -496,8 +539,9 @@ class Engine:
         return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
 
     def _suspend(self, node: Node, template: dict) -> None:
+        seconds = _seconds("suspend.duration", template["suspend"]["duration"])
         self.nodes.update(node, phase="Running")
-        if self.stop.wait(parse_seconds_or_duration(template["suspend"]["duration"])):
+        if self.stop.wait(seconds):
             self.finish(node, "Failed", self.stop_message)
         else:
             self.finish(node, "Succeeded")
