@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mlflows.local.expressions import ExpressionError, evaluate_when
 from mlflows.local.nodes import FAILED_OR_ERROR, Node
 from mlflows.local.templating import (
     ABSENT,
     STRICT_PREFIXES,
     Scope,
+    UnresolvedReference,
     argo_string,
     is_absent_reference,
     substitute,
@@ -34,12 +36,29 @@ class Call:
     local: Scope = field(default_factory=dict)  # tasks.name / steps.name
 
 
-def resolve_when(item: dict, scope: Scope) -> str:
-    """A task's or step's ``when``, substituted; its references must all resolve."""
-    return substitute(item.get("when") or "", scope, STRICT_PREFIXES)
+class NotRun(Exception):
+    """A task or step decided without running: its phase (Omitted, Skipped, Error or Failed) and
+    the node's message."""
+
+    def __init__(self, phase: str, message: str):
+        super().__init__(message)
+        self.phase = phase
+        self.message = message
 
 
-def resolve_arguments(item: dict, scope: Scope) -> list[dict]:
+def resolve_call(item: dict, scope: Scope) -> list[dict]:
+    """A task's or step's arguments, once its ``when`` holds. NotRun: Skipped if ``when`` is
+    false, Error if a reference does not resolve or an expression cannot be evaluated."""
+    try:
+        when = substitute(item.get("when") or "", scope, STRICT_PREFIXES)
+        if not evaluate_when(when):
+            raise NotRun("Skipped", f"when '{when}' evaluated false")
+        return _resolve_arguments(item, scope)
+    except (UnresolvedReference, ExpressionError) as err:
+        raise NotRun("Error", str(err)) from None
+
+
+def _resolve_arguments(item: dict, scope: Scope) -> list[dict]:
     """A task's or step's argument parameters, substituted; absent optionals stay ABSENT."""
     arguments = []
     for param in (item.get("arguments") or {}).get("parameters") or []:
@@ -71,6 +90,8 @@ def failure_message(node: Node | None) -> str:
 class Executor(Protocol):
     def execute(self, call: Call) -> Node: ...
 
+    def not_run(self, call: Call, decided: NotRun) -> Node: ...
+
 
 class ChildRuns:
     """The children of one DAG or steps node, each executing on its own thread."""
@@ -94,6 +115,10 @@ class ChildRuns:
             self.settle(key, node)
 
         threading.Thread(target=run, name=call.name, daemon=True).start()
+
+    def not_run(self, key: str, call: Call, decided: NotRun) -> None:
+        """Record the call as decided without running (its node is there, finished)."""
+        self.settle(key, self.engine.not_run(call, decided))
 
     def settle(self, key: str, node: Node) -> None:
         with self.changed:

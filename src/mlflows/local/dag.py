@@ -18,15 +18,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from mlflows.local.calls import (
-    Call,
-    ChildRuns,
-    continues,
-    failure_message,
-    resolve_arguments,
-    resolve_when,
-)
-from mlflows.local.expressions import ExpressionError, evaluate_depends, evaluate_when
+from mlflows.local.calls import Call, ChildRuns, NotRun, continues, failure_message, resolve_call
+from mlflows.local.expressions import ExpressionError, evaluate_depends
 from mlflows.local.nodes import COMPLETED, FAILED_OR_ERROR, Node
 from mlflows.local.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 from mlflows.local.validate import DEPENDS_NAME, task_dependencies
@@ -164,59 +157,37 @@ class DagRun:
         """Omit, skip or start one task whose dependencies have all finished."""
         task = self.tasks[name]
         finished = self.children.finished
-        after = [finished[dep] for dep in self.dependencies[name]] or [self.node]
-        logic = depends_logic(task, self.tasks)
-        if logic:
-            results = {
-                dep.replace("-", "_"): task_results(finished[dep])
-                for dep in self.dependencies[name]
-            }
-            try:
-                if not evaluate_depends(logic.replace("-", "_"), results):
-                    self._settle(name, after, "Omitted", "omitted: depends condition not met")
-                    return
-            except ExpressionError as err:
-                self._settle(name, after, "Error", str(err))
-                return
-        scope = self._scope(self._ancestors(name))
-        try:
-            when = resolve_when(task, scope)
-            if not evaluate_when(when):
-                self._settle(name, after, "Skipped", f"when '{when}' evaluated false")
-                return
-            arguments = resolve_arguments(task, scope)
-        except (UnresolvedReference, ExpressionError) as err:
-            self._settle(name, after, "Error", str(err))
-            return
-        self.children.start(
-            name,
-            Call(
-                name=f"{self.node.name}.{name}",
-                display_name=name,
-                template=task["template"],
-                arguments=arguments,
-                boundary_id=self.node.id,
-                parent=self.node,
-                after=after,
-                local={"tasks.name": name},
-            ),
-        )
-
-    def _settle(self, name: str, after: list[Node], phase: str, message: str) -> None:
-        """Record a task decided without running: Omitted, Skipped or Error."""
-        node = self.engine.nodes.create(
-            f"{self.node.name}.{name}",
+        call = Call(
+            name=f"{self.node.name}.{name}",
             display_name=name,
-            type="Skipped",
-            template_name=self.tasks[name]["template"],
+            template=task["template"],
+            arguments=[],
             boundary_id=self.node.id,
-            parent_id=self.node.id,
-            phase=phase,
-            message=message,
+            parent=self.node,
+            after=[finished[dep] for dep in self.dependencies[name]] or [self.node],
+            local={"tasks.name": name},
         )
-        for before in after:
-            self.engine.nodes.link(before, node)
-        self.children.settle(name, node)
+        try:
+            if not self._depends_holds(name):
+                raise NotRun("Omitted", "omitted: depends condition not met")
+            call.arguments = resolve_call(task, self._scope(self._ancestors(name)))
+        except NotRun as decided:
+            self.children.not_run(name, call, decided)
+            return
+        self.children.start(name, call)
+
+    def _depends_holds(self, name: str) -> bool:
+        logic = depends_logic(self.tasks[name], self.tasks)
+        if not logic:
+            return True
+        finished = self.children.finished
+        results = {
+            dep.replace("-", "_"): task_results(finished[dep]) for dep in self.dependencies[name]
+        }
+        try:
+            return evaluate_depends(logic.replace("-", "_"), results)
+        except ExpressionError as err:
+            raise NotRun("Error", str(err)) from None
 
     def _ancestors(self, name: str) -> list[str]:
         found: list[str] = []
@@ -232,6 +203,5 @@ class DagRun:
         scope = dict(self.engine.globals)
         for name in names:
             template = self.engine.templates[self.tasks[name]["template"]]
-            declared = (template.get("outputs") or {}).get("parameters") or []
-            scope.update(node_scope("tasks", name, self.children.finished[name], declared))
+            scope.update(node_scope("tasks", name, self.children.finished[name], template))
         return scope

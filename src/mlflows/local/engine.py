@@ -24,7 +24,7 @@ import yaml
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
-from mlflows.local.calls import POLL_SECONDS, Call
+from mlflows.local.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.dag import DagRun
 from mlflows.local.memo import InvalidCacheKey, MemoCache
 from mlflows.local.nodes import (
@@ -273,17 +273,26 @@ class Engine:
     def execute(self, call: Call) -> Node:
         template = self.templates[call.template]
         kind = template_kind(template)
+        node = self._call_node(call, "Retry" if "retryStrategy" in template else NODE_TYPES[kind])
+        self._guarded(node, self._execute, node, template, call)
+        return node
+
+    def not_run(self, call: Call, decided: NotRun) -> Node:
+        """The node of a task or step decided without running (Omitted, Skipped, ...)."""
+        return self._call_node(call, "Skipped", phase=decided.phase, message=decided.message)
+
+    def _call_node(self, call: Call, node_type: str, **fields) -> Node:
         node = self.nodes.create(
             call.name,
             display_name=call.display_name,
-            type="Retry" if "retryStrategy" in template else NODE_TYPES[kind],
+            type=node_type,
             template_name=call.template,
             boundary_id=call.boundary_id,
             parent_id=call.parent.id if call.parent else None,
+            **fields,
         )
         for before in call.after:
             self.nodes.link(before, node)
-        self._guarded(node, self._execute, node, template, call)
         return node
 
     def _guarded(self, node: Node, run: Callable[..., None], *args) -> None:

@@ -10,15 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlflows.local.calls import (
-    Call,
-    ChildRuns,
-    continues,
-    failure_message,
-    resolve_arguments,
-    resolve_when,
-)
-from mlflows.local.expressions import ExpressionError, evaluate_when
+from mlflows.local.calls import Call, ChildRuns, NotRun, continues, failure_message, resolve_call
 from mlflows.local.nodes import Node
 from mlflows.local.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 
@@ -56,8 +48,8 @@ class StepsRun:
             children = self._run_group(group_node, steps, scope)
             by_name = {step["name"]: step for step in steps}
             for name, child in children.finished.items():
-                declared = engine.templates[by_name[name]["template"]].get("outputs") or {}
-                scope.update(node_scope("steps", name, child, declared.get("parameters") or []))
+                template = engine.templates[by_name[name]["template"]]
+                scope.update(node_scope("steps", name, child, template))
             failure = children.first_failure(
                 lambda name, phase, steps=by_name: continues(steps[name], phase)
             )
@@ -83,50 +75,24 @@ class StepsRun:
             while children.full():
                 children.wait_for_change()
             name = step["name"]
-            node_name = f"{group_node.name}.{name}"
-            try:
-                when = resolve_when(step, scope)
-                if not evaluate_when(when):
-                    self._settle(
-                        children, group_node, step, "Skipped", f"when '{when}' evaluated false"
-                    )
-                    continue
-                arguments = resolve_arguments(step, scope)
-            except (UnresolvedReference, ExpressionError) as err:
-                self._settle(children, group_node, step, "Error", str(err))
-                continue
-            if engine.stop.is_set():
-                self._settle(children, group_node, step, "Failed", engine.stop_message)
-                continue
-            children.start(
-                name,
-                Call(
-                    name=node_name,
-                    display_name=name,
-                    template=step["template"],
-                    arguments=arguments,
-                    boundary_id=self.node.id,
-                    parent=group_node,
-                    after=[group_node],
-                    local={"steps.name": name},
-                ),
+            call = Call(
+                name=f"{group_node.name}.{name}",
+                display_name=name,
+                template=step["template"],
+                arguments=[],
+                boundary_id=self.node.id,
+                parent=group_node,
+                after=[group_node],
+                local={"steps.name": name},
             )
+            try:
+                call.arguments = resolve_call(step, scope)
+                if engine.stop.is_set():
+                    raise NotRun("Failed", engine.stop_message)
+            except NotRun as decided:
+                children.not_run(name, call, decided)
+                continue
+            children.start(name, call)
         while children.running:
             children.wait_for_change()
         return children
-
-    def _settle(
-        self, children: ChildRuns, group_node: Node, step: dict, phase: str, message: str
-    ) -> None:
-        node = self.engine.nodes.create(
-            f"{group_node.name}.{step['name']}",
-            display_name=step["name"],
-            type="Skipped",
-            template_name=step["template"],
-            boundary_id=self.node.id,
-            parent_id=group_node.id,
-            phase=phase,
-            message=message,
-        )
-        self.engine.nodes.link(group_node, node)
-        children.settle(step["name"], node)

@@ -111,11 +111,11 @@ def is_absent_reference(value: Any, scope: Scope) -> bool:
     return bool(match) and scope.get(match.group(1).strip()) is ABSENT
 
 
-def node_scope(kind: str, name: str, node: Node, declared_outputs: list[dict]) -> Scope:
+def node_scope(kind: str, name: str, node: Node, template: dict) -> Scope:
     """What ``{{tasks.<name>...}}`` / ``{{steps.<name>...}}`` resolve to for a finished node.
 
-    ``declared_outputs`` are the template's ``outputs.parameters``: a skipped/omitted node has
-    produced nothing, so each is its ``valueFrom.default`` or absent.
+    ``template`` is the one the node was to run: a skipped/omitted node has produced nothing, so
+    each of its ``outputs.parameters`` is its ``valueFrom.default`` or absent.
     """
     prefix = f"{kind}.{name}"
     scope: Scope = {f"{prefix}.id": node.id, f"{prefix}.status": node.phase}
@@ -131,7 +131,7 @@ def node_scope(kind: str, name: str, node: Node, declared_outputs: list[dict]) -
         if outputs.exit_code is not None:
             scope[f"{prefix}.exitCode"] = outputs.exit_code
     elif node.phase in ("Skipped", "Omitted"):
-        for param in declared_outputs:
+        for param in (template.get("outputs") or {}).get("parameters") or []:
             default = (param.get("valueFrom") or {}).get("default")
             key = f"{prefix}.outputs.parameters.{param['name']}"
             scope[key] = str(default) if default is not None else ABSENT
