@@ -66,10 +66,13 @@ def task_results(node: Node) -> dict[str, bool]:
 
 
 def assess_dag_phase(
-    tasks: dict[str, dict], nodes: dict[str, Node], targets: list[str], fail_fast: bool
+    tasks: dict[str, dict],
+    dependencies: dict[str, list[str]],
+    nodes: dict[str, Node],
+    targets: list[str],
+    fail_fast: bool,
 ) -> str:
-    """Argo's assessDAGPhase over finished task nodes."""
-    dependencies = {name: task_dependencies(task) for name, task in tasks.items()}
+    """Argo's assessDAGPhase over finished task nodes (``dependencies``: each task's, by name)."""
     dependents = {name: [other for other in tasks if name in dependencies[other]] for name in tasks}
     queue = deque((name, "Succeeded") for name in tasks if not dependencies[name])
     seen = set(queue)
@@ -128,7 +131,9 @@ class DagRun:
         if len(finished) < len(self.tasks) and engine.stop.is_set():
             engine.finish(self.node, "Failed", engine.stop_message)
             return
-        phase = assess_dag_phase(self.tasks, finished, self.targets, self.fail_fast)
+        phase = assess_dag_phase(
+            self.tasks, self.dependencies, finished, self.targets, self.fail_fast
+        )
         if phase in FAILED_OR_ERROR:
             failure = self.children.first_failure(lambda name, p: continues(self.tasks[name], p))
             engine.finish(self.node, phase, failure_message(failure))
