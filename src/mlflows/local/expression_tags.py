@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlflows.local.expressions import ExpressionError
+from mlflows.local.expressions import ExpressionError, Token, tokenize, unquote
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -75,26 +75,14 @@ def _text(value: object) -> str:
 
 class _Parser:
     def __init__(self, text: str, lookup: Callable[[str], str] | None):
-        self.tokens = self._tokenize(text)
+        self.tokens = tokenize(_TOKEN, text, "unsupported syntax at")
         self.position = 0
         self.lookup = lookup  # None: check the syntax and function names only
-
-    @staticmethod
-    def _tokenize(text: str) -> list[tuple[str, str]]:
-        tokens, position = [], 0
-        text = text.strip()
-        while position < len(text):
-            match = _TOKEN.match(text, position)
-            if not match or match.end() == position:
-                raise ExpressionError(f"unsupported syntax at {text[position:].strip()[:20]!r}")
-            tokens.append((match.lastgroup, match.group(match.lastgroup)))
-            position = match.end()
-        return tokens
 
     def peek(self) -> str | None:
         return self.tokens[self.position][1] if self.position < len(self.tokens) else None
 
-    def take(self, expected: str | None = None) -> tuple[str, str]:
+    def take(self, expected: str | None = None) -> Token:
         if self.position >= len(self.tokens):
             raise ExpressionError("unexpected end")
         token = self.tokens[self.position]
@@ -157,7 +145,7 @@ class _Parser:
         if kind == "number":
             return float(text) if "." in text else int(text)
         if kind == "string":
-            return re.sub(r"\\(.)", r"\1", text[1:-1])
+            return unquote(text)
         if kind == "name":
             return _Path((text,))
         if text == "(":

@@ -7,14 +7,15 @@
   caller maps names to results, with ``-`` in task names already turned into ``_`` as Argo does.
 
 Both share one grammar: ``|| && ! == != < > <= >= =~ !~``, parentheses, quoted strings, numbers,
-``true``/``false``; ``depends`` also accepts expr's ``and or not``.
+``true``/``false``; ``depends`` also accepts expr's ``and or not``. The tokenizer also reads
+expression tags (:mod:`mlflows.local.expression_tags`), with that language's tokens.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Value = bool | float | str
 
@@ -34,38 +35,44 @@ class ExpressionError(ValueError):
     """The expression cannot be parsed or evaluated; the message quotes it."""
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # number | string | op | name
+class Token(NamedTuple):
+    kind: str  # the name of the pattern's group that matched: number | string | op | name
     text: str
 
 
-def _tokenize(text: str) -> list[_Token]:
+def tokenize(pattern: re.Pattern, text: str, unexpected: str = "unexpected") -> list[Token]:
+    """``text`` as tokens of ``pattern`` (named groups, each after optional white space);
+    ExpressionError saying ``unexpected`` and where, at the first character none matches."""
     tokens, position = [], 0
     text = text.rstrip()
     while position < len(text):
-        match = _TOKEN.match(text, position)
+        match = pattern.match(text, position)
         if not match or match.end() == position:
-            raise ExpressionError(f"unexpected {text[position:].strip()[:20]!r}")
+            raise ExpressionError(f"{unexpected} {text[position:].strip()[:20]!r}")
         kind = match.lastgroup
-        tokens.append(_Token(kind, match.group(kind)))
+        tokens.append(Token(kind, match.group(kind)))
         position = match.end()
     return tokens
+
+
+def unquote(literal: str) -> str:
+    """A quoted string token's text, backslash escapes undone."""
+    return re.sub(r"\\(.)", r"\1", literal[1:-1])
 
 
 class _Parser:
     """Recursive descent over the tokens, evaluating as it goes."""
 
-    def __init__(self, tokens: list[_Token], name_value: Callable[[str], Value], words: bool):
+    def __init__(self, tokens: list[Token], name_value: Callable[[str], Value], words: bool):
         self.tokens = tokens
         self.position = 0
         self.name_value = name_value
         self.words = words  # expr's `and or not` keywords
 
-    def peek(self) -> _Token | None:
+    def peek(self) -> Token | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
 
-    def take(self) -> _Token:
+    def take(self) -> Token:
         token = self.peek()
         if token is None:
             raise ExpressionError("unexpected end")
@@ -129,7 +136,7 @@ class _Parser:
         if token.kind == "number":
             return float(token.text)
         if token.kind == "string":
-            return _unquote(token.text)
+            return unquote(token.text)
         if token.kind == "name":
             if token.text in ("true", "false"):
                 return token.text == "true"
@@ -141,10 +148,6 @@ class _Parser:
             self.take()
             return value
         raise ExpressionError(f"unexpected {token.text!r}")
-
-
-def _unquote(literal: str) -> str:
-    return re.sub(r"\\(.)", r"\1", literal[1:-1])
 
 
 def _logical(operator: str, left: Value, right: Value) -> bool:
@@ -177,7 +180,7 @@ def _compare(operator: str, left: Value, right: Value) -> bool:
 
 def _evaluate(text: str, name_value: Callable[[str], Value], words: bool) -> bool:
     try:
-        result = _Parser(_tokenize(text), name_value, words).parse()
+        result = _Parser(tokenize(_TOKEN, text), name_value, words).parse()
     except ExpressionError as err:
         raise ExpressionError(f"invalid expression '{text}': {err}") from None
     if not isinstance(result, bool):
