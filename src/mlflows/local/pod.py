@@ -56,7 +56,7 @@ def run_pod(
         scratch,
     )
     output_files, private_files = _output_files(template, mounts, scratch)
-    mounts = sorted(mounts + private_files, key=lambda mount: len(mount.mount_path), reverse=True)
+    mounts = mounts + private_files
 
     call = invocation(container, mounts, extra_env={"PYTHONPATH": _python_path()})
     argv = call.argv

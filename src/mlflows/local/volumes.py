@@ -35,7 +35,7 @@ class VolumeStore:
     def mounts(
         self, volumes: list[dict], volume_mounts: list[dict], scratch_dir: Path
     ) -> list[Mount]:
-        """The container's mounts with their local directories, longest mount path first."""
+        """The container's mounts with their local directories."""
         by_name = {volume["name"]: volume for volume in volumes}
         mounts = []
         for mount in volume_mounts:
@@ -49,7 +49,7 @@ class VolumeStore:
             local = base / mount["subPath"] if mount.get("subPath") else base
             local.mkdir(parents=True, exist_ok=True)
             mounts.append(Mount(mount["mountPath"].rstrip("/") or "/", local))
-        return sorted(mounts, key=lambda m: len(m.mount_path), reverse=True)
+        return mounts
 
     def _volume_dir(self, volume: dict, scratch_dir: Path) -> Path:
         if "persistentVolumeClaim" in volume:
