@@ -37,7 +37,7 @@ def test_diamond_runs_in_dependency_order(run_local):
     assert result.log("d") == "ab+c\n"
 
 
-def coin_flip(coin: str) -> dict:
+def coin_flip() -> dict:
     return workflow(
         dag(
             "main",
@@ -65,7 +65,7 @@ def coin_flip(coin: str) -> dict:
 
 def test_coin_flip_when_both_branches(run_local):
     for coin, other in (("heads", "tails"), ("tails", "heads")):
-        result = run_local(coin_flip("heads"), parameters={"coin": coin})
+        result = run_local(coin_flip(), parameters={"coin": coin})
         nodes = by_display_name(result)
         assert result.phase == "Succeeded"
         assert nodes[coin]["phase"] == "Succeeded"
