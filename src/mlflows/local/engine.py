@@ -472,11 +472,14 @@ class Engine:
     @contextmanager
     def _cancellation(self, deadline: float | None) -> Iterator[threading.Event]:
         """An event set when the run stops or ``deadline`` passes, while the block runs."""
+        if deadline is None:  # the run's own stop event says it all: no watcher needed
+            yield self.stop
+            return
         cancel, done, stop = threading.Event(), threading.Event(), self.stop
 
         def watch() -> None:
             while not done.wait(POLL_SECONDS):
-                if stop.is_set() or (deadline is not None and time.time() >= deadline):
+                if stop.is_set() or time.time() >= deadline:
                     cancel.set()
                     return
 
