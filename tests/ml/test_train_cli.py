@@ -53,3 +53,24 @@ def test_the_learning_rate_drops_tenfold_at_epochs_3_and_7():
     assert rates[:3] == [1e-3] * 3
     assert rates[3:7] == pytest.approx([1e-4] * 4)
     assert rates[7:] == pytest.approx([1e-5] * 2)
+
+
+@pytest.mark.parametrize(
+    ("model_dir", "other"),
+    [("data", "--data-dir"), (".", "--data-dir"), ("checkpoints", "--checkpoint-dir")],
+)
+def test_a_model_dir_that_would_replace_other_data_is_refused(
+    tmp_path, digits_dir, cli, train_argv, model_dir, other
+):
+    """The model replaces --saved-model-dir whole: it may not be (or hold) the data or backups."""
+    argv = train_argv("cnn", digits_dir, tmp_path)
+    target = {"data": str(digits_dir), ".": str(digits_dir.parent), "checkpoints": None}[model_dir]
+    if target is None:
+        target = argv[argv.index("--checkpoint-dir") + 1]
+    before = sorted(path.name for path in digits_dir.iterdir())
+
+    code, _, err = cli(train.main, [*argv, "--saved-model-dir", target])
+
+    assert code == UserError.exit_code
+    assert err.startswith("error: --saved-model-dir:") and other in err and err.count("\n") == 1
+    assert sorted(path.name for path in digits_dir.iterdir()) == before

@@ -68,3 +68,17 @@ def output_files(args: argparse.Namespace, *flags: str) -> None:
         if Path(path).is_dir():
             raise UserError(f"{flag}: {path} is a directory; give a file path")
         _creatable(flag, path)
+
+
+def replaced_apart(args: argparse.Namespace, replaced: str, *others: str) -> None:
+    """``replaced`` names a directory the command replaces whole: refuse it if it is, or holds,
+    the directory of one of ``others`` (which replacing it would destroy)."""
+    (_, target), *_ = _given(args, (replaced,))
+    target_path = Path(target).resolve()
+    for flag, path in _given(args, others):
+        other = Path(path).resolve()
+        if other == target_path or target_path in other.parents:
+            raise UserError(
+                f"{replaced}: {target} holds {flag} {path}, which saving there would replace; "
+                f"give {replaced} a directory of its own"
+            )

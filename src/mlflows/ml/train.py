@@ -29,6 +29,7 @@ from mlflows.ml.args import (
     output_files,
     positive_float,
     positive_int,
+    replaced_apart,
 )
 from mlflows.ml.files import write_json
 
@@ -52,6 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
+    replaced_apart(args, "--saved-model-dir", "--data-dir", "--checkpoint-dir")
     output_files(args, "--metrics-file")  # before training, not after it
     return args
 
