@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlflows.inference_service import FAILED_CONDITION, ISVC_API_VERSION, READY_CONDITION
+from mlflows.inference_service import (
+    FAILED_CONDITION,
+    READY_CONDITION,
+    inference_service_manifest,
+)
 from mlflows.local.resources import LocalCluster, ResourceRequest, ResourceResult
 from mlflows.local.volumes import VolumeStore
 from mlflows.tfjob import (
@@ -90,17 +94,10 @@ def tfjob(
 
 
 def inference_service(storage_uri: str, name: str = "digits") -> dict:
-    return {
-        "apiVersion": ISVC_API_VERSION,
-        "kind": "InferenceService",
-        "metadata": {"name": name},
-        "spec": {
-            "predictor": {
-                "minReplicas": 1,
-                "model": {"modelFormat": {"name": "tensorflow"}, "storageUri": storage_uri},
-            }
-        },
-    }
+    """The InferenceService exactly as the pipeline writes it."""
+    return inference_service_manifest(
+        name=name, storage_uri=storage_uri, service_account="mlflows-workloads"
+    )
 
 
 def config_map(name: str, **data: str) -> dict:
