@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlflows.local.pods import free_ports
+from mlflows.local.cluster.pods import free_ports
 from mlflows.ml import ingest
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from mlflows.local.templating import inputs_scope, substitute
+from mlflows.local.lang.templating import inputs_scope, substitute
 from mlflows.patterns import FINISHED_PHASES
 from mlflows.rendering import render
 from mlflows.specs import ModelSpec

@@ -15,8 +15,8 @@ from mlflows.inference_service import (
     READY_CONDITION,
     inference_service_manifest,
 )
-from mlflows.local.resources import LocalCluster, ResourceRequest, ResourceResult
-from mlflows.local.volumes import VolumeStore
+from mlflows.local.cluster.resources import LocalCluster, ResourceRequest, ResourceResult
+from mlflows.local.executor.volumes import VolumeStore
 from mlflows.tfjob import (
     FAILURE_CONDITION,
     TENSORFLOW_CONTAINER,

@@ -12,8 +12,8 @@ import yaml
 from localrun_helpers import dag, sh, task, workflow
 
 from mlflows.cli import main
-from mlflows.local.memo import MemoCache
-from mlflows.local.nodes import Outputs
+from mlflows.local.controller.memo import MemoCache
+from mlflows.local.controller.nodes import Outputs
 
 
 def write(tmp_path, wf, name="wf.yaml"):
@@ -154,7 +154,7 @@ def test_cache_commands(tmp_path, capsys):
     memo.save("data", "new-key", "n2", Outputs())
     old = memo.load("data", "old-key")
     old.last_hit_at = time.time() - 8 * 86400
-    from mlflows.local.memo import _write
+    from mlflows.local.controller.memo import _write
 
     _write(old)
 

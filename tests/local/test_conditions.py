@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlflows.errors import UserError
-from mlflows.local.conditions import Conditions, Outcome, gjson_get, parse_selector
+from mlflows.local.lang.conditions import Conditions, Outcome, gjson_get, parse_selector
 
 STATUS = {
     "metadata": {"name": "train-x", "labels": {"app": "mnist"}},

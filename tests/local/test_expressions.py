@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlflows.local.expressions import ExpressionError, evaluate_depends, evaluate_when
+from mlflows.local.lang.expressions import ExpressionError, evaluate_depends, evaluate_when
 
 
 @pytest.mark.parametrize(

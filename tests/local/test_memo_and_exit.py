@@ -5,7 +5,7 @@ import time
 
 from localrun_helpers import by_display_name, dag, sh, task, workflow
 
-from mlflows.local.memo import MemoCache
+from mlflows.local.controller.memo import MemoCache
 
 
 def memoized(max_age: str, counter) -> dict:

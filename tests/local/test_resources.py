@@ -29,9 +29,9 @@ from resources_fixtures import (
 )
 
 from mlflows.errors import UserError
-from mlflows.local import kserve
-from mlflows.local.jsonpath import read_jsonpath
-from mlflows.local.objects import KubectlError
+from mlflows.local.cluster import kserve
+from mlflows.local.cluster.objects import KubectlError
+from mlflows.local.lang.jsonpath import read_jsonpath
 
 REPO = Path(__file__).resolve().parents[2]
 

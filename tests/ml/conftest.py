@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mlflows.cli import run_cli
-from mlflows.local.pods import free_ports
+from mlflows.local.cluster.pods import free_ports
 from mlflows.ml import ingest
 
 # Three short epochs: every architecture gets well above chance on digits in this.

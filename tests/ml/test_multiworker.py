@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from mlflows.local.pods import free_ports
+from mlflows.local.cluster.pods import free_ports
 from mlflows.ml.client import encode_png
 from mlflows.ml.datasets import digits
 from mlflows.ml.predictor import Predictor, is_saved_model

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mlflows.duration import format_duration, parse_go_duration
 from mlflows.errors import UserError
-from mlflows.local.memo import InvalidCacheKey, MemoCache, default_cache_dir
+from mlflows.local.controller.memo import InvalidCacheKey, MemoCache, default_cache_dir
 from mlflows.local.runner import add_arguments, run_from_args
 from mlflows.local.view import make_console
 

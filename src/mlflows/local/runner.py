@@ -21,15 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.engine import Engine, template_kind
-from mlflows.local.memo import MemoCache, default_cache_dir
-from mlflows.local.nodes import Node, file_name
-from mlflows.local.report import workflow_status, write_json
-from mlflows.local.resources import LocalCluster
-from mlflows.local.validate import validate_workflow
+from mlflows.local.cluster.resources import LocalCluster
+from mlflows.local.controller.engine import Engine, template_kind
+from mlflows.local.controller.memo import MemoCache, default_cache_dir
+from mlflows.local.controller.nodes import Node, file_name
+from mlflows.local.controller.report import workflow_status, write_json
+from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.spec.validate import validate_workflow
+from mlflows.local.spec.workflow import (
+    globals_scope,
+    workflow_dict,
+    workflow_name,
+    workflow_parameters,
+)
 from mlflows.local.view import RunView
-from mlflows.local.volumes import VolumeStore
-from mlflows.local.workflow import globals_scope, workflow_dict, workflow_name, workflow_parameters
 
 DEFAULT_WORK_DIR = Path(".mlflows")
 

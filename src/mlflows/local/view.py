@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mlflows.duration import format_duration
-from mlflows.local.nodes import Node
+from mlflows.local.controller.nodes import Node
 
 if TYPE_CHECKING:
     from mlflows.local.runner import RunResult

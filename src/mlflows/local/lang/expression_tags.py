@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlflows.local.expressions import ExpressionError, Token, tokenize, unquote
+from mlflows.local.lang.expressions import ExpressionError, Token, tokenize, unquote
 
 _TOKEN = re.compile(
     r"""\s*(?:

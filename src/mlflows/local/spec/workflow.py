@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from mlflows.errors import UserError
-from mlflows.local.templating import Scope, argo_string
+from mlflows.local.lang.templating import Scope, argo_string
 
 
 def workflow_dict(source) -> dict:

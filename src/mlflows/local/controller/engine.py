@@ -4,9 +4,9 @@ One call of :meth:`Engine.execute` runs one template invocation to its end and r
 bind the inputs and substitute ``{{...}}``, hold the template's mutexes, consult the memo cache,
 then run the body (a process, a resource, a DAG, steps or a suspend) — under ``retryStrategy`` as
 numbered attempts below a Retry node. DAG and steps bodies start their children on threads
-(:mod:`mlflows.local.dag`, :mod:`mlflows.local.steps`); pods wait for one of the run's
-``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets :attr:`Engine.stop`:
-processes are killed, nothing new starts, and the nodes fail with the reason.
+(:mod:`mlflows.local.controller.dag`, :mod:`mlflows.local.controller.steps`); pods wait for one of
+the run's ``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets
+:attr:`Engine.stop`: processes are killed, nothing new starts, and the nodes fail with the reason.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import yaml
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
-from mlflows.local.calls import POLL_SECONDS, Call, NotRun
-from mlflows.local.dag import DagRun
-from mlflows.local.memo import InvalidCacheKey, MemoCache
-from mlflows.local.nodes import (
+from mlflows.local.cluster.resources import ResourceRequest
+from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
+from mlflows.local.controller.dag import DagRun
+from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
+from mlflows.local.controller.nodes import (
     FAILED_OR_ERROR,
     Node,
     NodeStore,
@@ -36,10 +37,10 @@ from mlflows.local.nodes import (
     fnv32a,
     rfc3339,
 )
-from mlflows.local.pod import PodResult, run_pod
-from mlflows.local.resources import ResourceRequest
-from mlflows.local.steps import StepsRun
-from mlflows.local.templating import (
+from mlflows.local.controller.steps import StepsRun
+from mlflows.local.executor.pod import PodResult, run_pod
+from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.lang.templating import (
     ABSENT,
     Scope,
     UnresolvedReference,
@@ -48,7 +49,6 @@ from mlflows.local.templating import (
     substitute,
     unresolved_tags,
 )
-from mlflows.local.volumes import VolumeStore
 
 NODE_TYPES = {
     "container": "Pod",

@@ -15,10 +15,10 @@ import re
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
-from mlflows.local import expression_tags
-from mlflows.local.expressions import ExpressionError
-from mlflows.local.process import check_container
-from mlflows.local.templating import TAG, unresolved_tags
+from mlflows.local.executor.process import check_container
+from mlflows.local.lang import expression_tags
+from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang.templating import TAG, unresolved_tags
 
 SPEC_RUN = {
     "entrypoint",

@@ -1,8 +1,8 @@
 """A container or script template run as one local process, standing in for its pod.
 
-The process gets the container's command and args (a script's ``source`` is written to a file
-whose path is appended, as Argo's executor does), its env, and mount paths rewritten to local
-directories (:mod:`mlflows.local.volumes`). Its working directory is ``workingDir`` or a scratch
+The process gets the container's command and args (a script's ``source`` is written to a file whose
+path is appended, as Argo's executor does), its env, and mount paths rewritten to local directories
+(:mod:`mlflows.local.executor.volumes`). Its working directory is ``workingDir`` or a scratch
 directory of the node, with the caller's directory on ``PYTHONPATH`` so local modules still import.
 
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from mlflows.local.nodes import Outputs
-from mlflows.local.process import invocation, stop_process_group
-from mlflows.local.volumes import Mount, VolumeStore, rewrite
+from mlflows.local.controller.nodes import Outputs
+from mlflows.local.executor.process import invocation, stop_process_group
+from mlflows.local.executor.volumes import Mount, VolumeStore, rewrite
 
 KILL_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.05

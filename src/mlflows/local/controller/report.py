@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlflows.local.nodes import Node, rfc3339
+from mlflows.local.controller.nodes import Node, rfc3339
 
 
 def node_status(node: Node) -> dict:

@@ -18,14 +18,21 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from mlflows.local.calls import Call, ChildRuns, NotRun, continues, failure_message, resolve_call
-from mlflows.local.expressions import ExpressionError, evaluate_depends
-from mlflows.local.nodes import COMPLETED, FAILED_OR_ERROR, Node
-from mlflows.local.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
-from mlflows.local.validate import DEPENDS_NAME, task_dependencies
+from mlflows.local.controller.calls import (
+    Call,
+    ChildRuns,
+    NotRun,
+    continues,
+    failure_message,
+    resolve_call,
+)
+from mlflows.local.controller.nodes import COMPLETED, FAILED_OR_ERROR, Node
+from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
+from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
+from mlflows.local.spec.validate import DEPENDS_NAME, task_dependencies
 
 if TYPE_CHECKING:
-    from mlflows.local.engine import Engine
+    from mlflows.local.controller.engine import Engine
 
 
 def expand_dependency(name: str, task: dict) -> str:

@@ -3,8 +3,9 @@
 An InferenceService's predictor model (``spec.predictor.model`` with ``modelFormat: tensorflow``,
 or the older ``spec.predictor.tensorflow``) is served by ``python -m mlflows.ml.serve
 --model-dir <local path of storageUri> --model-name <metadata.name> --port <free port>``, the
-KServe protocol server of the serving image (v1 and v2 over REST). ``storageUri`` must be ``pvc://<claim>/<path>``
-(see :mod:`mlflows.local.volumes`). The server's output goes to ``<step log>.server.log``.
+KServe protocol server of the serving image (v1 and v2 over REST). ``storageUri`` must be
+``pvc://<claim>/<path>`` (see :mod:`mlflows.local.executor.volumes`). The server's output goes to
+``<step log>.server.log``.
 
 Status, as KServe's controller writes it: while the server loads, ``modelStatus`` is
 ``targetModelState: Loading`` / ``transitionStatus: InProgress``; once ``GET
@@ -39,10 +40,10 @@ import urllib.request
 from dataclasses import dataclass
 
 from mlflows.errors import UserError
-from mlflows.local.objects import Unresolved, now
-from mlflows.local.pods import NodeLog, Observation, PodProcess, free_ports
-from mlflows.local.process import Invocation
-from mlflows.local.volumes import VolumeStore
+from mlflows.local.cluster.objects import Unresolved, now
+from mlflows.local.cluster.pods import NodeLog, Observation, PodProcess, free_ports
+from mlflows.local.executor.process import Invocation
+from mlflows.local.executor.volumes import VolumeStore
 
 LOAD_TIMEOUT_SECONDS = 120.0
 PROBE_TIMEOUT_SECONDS = 1.0

@@ -1,10 +1,11 @@
 """Argo resource templates on this machine: the Kubernetes API and the operators they talk to.
 
 :class:`LocalCluster` plays, for one run, the Kubernetes API server
-(:class:`~mlflows.local.objects.ObjectStore`), the Kubeflow training operator for TFJobs
-(:mod:`mlflows.local.tfjob`) and KServe for InferenceServices (:mod:`mlflows.local.kserve`). The
-engine calls :meth:`~LocalCluster.check` for every resource template before anything runs and
-:meth:`~LocalCluster.execute` for each resource step, which does what ``argoexec resource`` does:
+(:class:`~mlflows.local.cluster.objects.ObjectStore`), the Kubeflow training operator for TFJobs
+(:mod:`mlflows.local.cluster.tfjob`) and KServe for InferenceServices
+(:mod:`mlflows.local.cluster.kserve`). The engine calls :meth:`~LocalCluster.check` for every
+resource template before anything runs and :meth:`~LocalCluster.execute` for each resource step,
+which does what ``argoexec resource`` does:
 
 1. the kubectl action on the manifest — ``create`` (409 if the name exists; ``generateName`` gets
    5 random characters), ``apply`` (create or update), ``replace`` and ``patch`` (404 if missing;
@@ -12,7 +13,7 @@ engine calls :meth:`~LocalCluster.check` for every resource template before anyt
    ConfigMap or Secret, where the two agree), ``get`` (404 if missing), ``delete`` (absent is
    fine: Argo passes ``--ignore-not-found``);
 2. unless it deletes or has no condition, re-reading the object every 0.2 s and evaluating the
-   failure, then the success condition (:mod:`mlflows.local.conditions`);
+   failure, then the success condition (:mod:`mlflows.local.lang.conditions`);
 3. its output parameters, each ``valueFrom.jsonPath`` read as ``kubectl get -o jsonpath`` prints
    it (a missing field is ""); ``valueFrom.default`` stands in when that read fails.
 
@@ -22,9 +23,10 @@ expressions are substituted (say, a condition that no longer parses).
 
 What each kind does here:
 
-- ``kubeflow.org/v1`` TFJob: replicas run as local processes (:mod:`mlflows.local.tfjob`).
+- ``kubeflow.org/v1`` TFJob: replicas run as local processes (:mod:`mlflows.local.cluster.tfjob`).
 - ``serving.kserve.io/v1beta1`` InferenceService: the local model server
-  (:mod:`mlflows.local.kserve`), serving until the run ends (or Ctrl-C with ``keep_serving``).
+  (:mod:`mlflows.local.cluster.kserve`), serving until the run ends (or Ctrl-C with
+  ``keep_serving``).
 - Refused, because nothing here would run them (see :data:`NEEDS_A_CONTROLLER`): Pods,
   ReplicationControllers, everything in ``apps`` and ``batch`` (Deployments, Jobs, ...), the other
   Kubeflow jobs (PyTorchJob, MPIJob, ...), KServe's other workloads (InferenceGraph, TrainedModel,
@@ -55,10 +57,8 @@ from pathlib import Path
 from typing import Protocol
 
 from mlflows.errors import UserError
-from mlflows.local.conditions import Conditions, Outcome, Verdict
-from mlflows.local.jsonpath import parse_jsonpath, read_jsonpath
-from mlflows.local.kserve import InferenceServiceController, check_inference_service
-from mlflows.local.objects import (
+from mlflows.local.cluster.kserve import InferenceServiceController, check_inference_service
+from mlflows.local.cluster.objects import (
     ApiError,
     KubectlError,
     ObjectKey,
@@ -67,10 +67,12 @@ from mlflows.local.objects import (
     as_json,
     parse_templated_manifest,
 )
-from mlflows.local.pods import NodeLog, Observation
-from mlflows.local.templating import TAG
-from mlflows.local.tfjob import TFJobController, check_tfjob
-from mlflows.local.volumes import VolumeStore
+from mlflows.local.cluster.pods import NodeLog, Observation
+from mlflows.local.cluster.tfjob import TFJobController, check_tfjob
+from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.lang.conditions import Conditions, Outcome, Verdict
+from mlflows.local.lang.jsonpath import parse_jsonpath, read_jsonpath
+from mlflows.local.lang.templating import TAG
 
 DONE = {
     "create": "created",

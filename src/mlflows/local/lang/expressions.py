@@ -8,7 +8,7 @@
 
 Both share one grammar: ``|| && ! == != < > <= >= =~ !~``, parentheses, quoted strings, numbers,
 ``true``/``false``; ``depends`` also accepts expr's ``and or not``. The tokenizer also reads
-expression tags (:mod:`mlflows.local.expression_tags`), with that language's tokens.
+expression tags (:mod:`mlflows.local.lang.expression_tags`), with that language's tokens.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The pods the local operators (:mod:`mlflows.local.tfjob`, :mod:`mlflows.local.kserve`) run.
+"""The pods the local operators run (:mod:`mlflows.local.cluster.tfjob`,
+:mod:`mlflows.local.cluster.kserve`).
 
 :class:`PodProcess` is a pod's container as a local process, :func:`free_ports` finds ports for
 them, :class:`NodeLog` is the step's log the operators write their events to, and an operator
 reports its object's status to the cluster as an :class:`Observation`. (A container or script
-step's own pod is :mod:`mlflows.local.pod`.)
+step's own pod is :mod:`mlflows.local.executor.pod`.)
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.objects import now
-from mlflows.local.process import Invocation, stop_process_group
+from mlflows.local.cluster.objects import now
+from mlflows.local.executor.process import Invocation, stop_process_group
 
 
 @dataclass(frozen=True)

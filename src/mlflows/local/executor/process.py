@@ -2,7 +2,7 @@
 
 The image is not used (there is no container engine here): ``python``/``python3`` run as this
 interpreter, so the entry points come from the installed package, and mount paths are rewritten
-to the volumes' local directories (see :mod:`mlflows.local.volumes`).
+to the volumes' local directories (see :mod:`mlflows.local.executor.volumes`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.volumes import Mount, rewrite
+from mlflows.local.executor.volumes import Mount, rewrite
 
 PYTHON_NAMES = {"python", "python3", sys.executable}
 

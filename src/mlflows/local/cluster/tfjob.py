@@ -1,9 +1,9 @@
 """The Kubeflow training operator (v1.9) for TFJobs (``kubeflow.org/v1``), on this machine.
 
 Each replica in ``spec.tfReplicaSpecs`` (``Worker``, and ``Chief`` if given) runs the command of its
-pod's ``tensorflow`` container as a local process (see :mod:`mlflows.local.process`: mount paths
-rewritten, image unused), with the ``TF_CONFIG`` the operator sets — the same cluster for every
-replica, on free localhost ports, and the replica's own task::
+pod's ``tensorflow`` container as a local process (see :mod:`mlflows.local.executor.process`: mount
+paths rewritten, image unused), with the ``TF_CONFIG`` the operator sets — the same cluster for
+every replica, on free localhost ports, and the replica's own task::
 
     {"cluster": {"worker": ["localhost:p0", "localhost:p1"]},
      "task": {"type": "worker", "index": 1}, "environment": "cloud"}
@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.objects import Unresolved, now
-from mlflows.local.pods import NodeLog, Observation, PodProcess, free_ports
-from mlflows.local.process import Invocation, check_container, invocation
-from mlflows.local.volumes import VolumeStore
+from mlflows.local.cluster.objects import Unresolved, now
+from mlflows.local.cluster.pods import NodeLog, Observation, PodProcess, free_ports
+from mlflows.local.executor.process import Invocation, check_container, invocation
+from mlflows.local.executor.volumes import VolumeStore
 
 REPLICA_TYPES = ("Chief", "Worker")  # the order of the cluster spec and of the status
 TENSORFLOW_CONTAINER = "tensorflow"  # the operator sets TF_CONFIG on this container only

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlflows.local.calls import Call, ChildRuns, NotRun, continues, failure_message, resolve_call
-from mlflows.local.nodes import Node
-from mlflows.local.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
+from mlflows.local.controller.calls import (
+    Call,
+    ChildRuns,
+    NotRun,
+    continues,
+    failure_message,
+    resolve_call,
+)
+from mlflows.local.controller.nodes import Node
+from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 
 if TYPE_CHECKING:
-    from mlflows.local.engine import Engine
+    from mlflows.local.controller.engine import Engine
 
 
 class StepsRun:

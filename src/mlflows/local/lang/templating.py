@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mlflows.local import expression_tags
-from mlflows.local.expression_tags import MissingVariable
-from mlflows.local.expressions import ExpressionError
-from mlflows.local.nodes import Node, Outputs, rfc3339
+from mlflows.local.controller.nodes import Node, Outputs, rfc3339
+from mlflows.local.lang import expression_tags
+from mlflows.local.lang.expression_tags import MissingVariable
+from mlflows.local.lang.expressions import ExpressionError
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # References to other nodes must resolve when a task or step is resolved (the controller's rule).

@@ -6,8 +6,8 @@ NotFound as :class:`ApiError`). ``status`` belongs to the operators: writes of a
 touch it, :meth:`ObjectStore.set_status` does. :func:`parse_templated_manifest` reads a manifest
 before Argo substitutes its ``{{...}}`` expressions.
 
-kubectl's jsonpath reads are in :mod:`mlflows.local.jsonpath`, the operators' pods in
-:mod:`mlflows.local.pods`.
+kubectl's jsonpath reads are in :mod:`mlflows.local.lang.jsonpath`, the operators' pods in
+:mod:`mlflows.local.cluster.pods`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 import yaml
 
 from mlflows.errors import UserError
-from mlflows.local.templating import TAG
+from mlflows.local.lang.templating import TAG
 
 
 class KubectlError(Exception):

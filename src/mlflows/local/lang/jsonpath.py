@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 
 from mlflows.errors import UserError
-from mlflows.local.objects import KubectlError
+from mlflows.local.cluster.objects import KubectlError
 
 _MISSING = object()
 _ACTION = re.compile(r"\{([^{}]*)\}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.nodes import Outputs
+from mlflows.local.controller.nodes import Outputs
 
 # Argo's own rule for keys; it also keeps them safe as file names.
 KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")

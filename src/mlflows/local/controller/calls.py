@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mlflows.local.expressions import ExpressionError, evaluate_when
-from mlflows.local.nodes import FAILED_OR_ERROR, Node
-from mlflows.local.templating import (
+from mlflows.local.controller.nodes import FAILED_OR_ERROR, Node
+from mlflows.local.lang.expressions import ExpressionError, evaluate_when
+from mlflows.local.lang.templating import (
     ABSENT,
     STRICT_PREFIXES,
     Scope,

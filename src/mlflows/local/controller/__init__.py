@@ -1,0 +1,1 @@
+"""The workflow controller: executeTemplate, DAG and steps, nodes, memoization, the report."""

@@ -1,0 +1,1 @@
+"""A workflow's languages: ``{{...}}`` templating, ``when``, expr-lang, conditions, jsonpath."""
