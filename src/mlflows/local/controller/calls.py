@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mlflows.local.controller.nodes import FAILED_OR_ERROR, Node
+from mlflows.local.controller.nodes import Node, Phase
 from mlflows.local.lang.expressions import ExpressionError, evaluate_when
 from mlflows.local.lang.templating import (
     ABSENT,
@@ -40,7 +40,7 @@ class NotRun(Exception):
     """A task or step decided without running: its phase (Omitted, Skipped, Error or Failed) and
     the node's message."""
 
-    def __init__(self, phase: str, message: str):
+    def __init__(self, phase: Phase, message: str):
         super().__init__(message)
         self.phase = phase
         self.message = message
@@ -52,10 +52,10 @@ def resolve_call(item: dict, scope: Scope) -> list[dict]:
     try:
         when = substitute(item.get("when") or "", scope, STRICT_PREFIXES)
         if not evaluate_when(when):
-            raise NotRun("Skipped", f"when '{when}' evaluated false")
+            raise NotRun(Phase.SKIPPED, f"when '{when}' evaluated false")
         return _resolve_arguments(item, scope)
     except (UnresolvedReference, ExpressionError) as err:
-        raise NotRun("Error", str(err)) from None
+        raise NotRun(Phase.ERROR, str(err)) from None
 
 
 def _resolve_arguments(item: dict, scope: Scope) -> list[dict]:
@@ -71,12 +71,12 @@ def _resolve_arguments(item: dict, scope: Scope) -> list[dict]:
     return arguments
 
 
-def continues(item: dict, phase: str) -> bool:
+def continues(item: dict, phase: Phase) -> bool:
     """Whether a task's or step's ``continueOn`` covers this phase."""
     continue_on = item.get("continueOn") or {}
     return bool(
-        (phase == "Failed" and continue_on.get("failed"))
-        or (phase == "Error" and continue_on.get("error"))
+        (phase == Phase.FAILED and continue_on.get("failed"))
+        or (phase == Phase.ERROR and continue_on.get("error"))
     )
 
 
@@ -130,11 +130,11 @@ class ChildRuns:
         with self.changed:
             self.changed.wait(POLL_SECONDS * 4)
 
-    def first_failure(self, continues: Callable[[str, str], bool]) -> Node | None:
+    def first_failure(self, continues: Callable[[str, Phase], bool]) -> Node | None:
         """The earliest finished child that failed or errored and is not continued on."""
         failures = [
             node
             for key, node in self.finished.items()
-            if node.phase in FAILED_OR_ERROR and not continues(key, node.phase)
+            if node.phase.failed_or_error and not continues(key, node.phase)
         ]
         return min(failures, key=lambda node: node.finished_at or 0, default=None)

@@ -26,7 +26,7 @@ from mlflows.local.controller.calls import (
     failure_message,
     resolve_call,
 )
-from mlflows.local.controller.nodes import COMPLETED, FAILED_OR_ERROR, Node
+from mlflows.local.controller.nodes import Node, Phase
 from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
 from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 from mlflows.local.spec.validate import DEPENDS_NAME, task_dependencies
@@ -63,11 +63,11 @@ def depends_logic(task: dict, tasks: dict[str, dict]) -> str:
 def task_results(node: Node) -> dict[str, bool]:
     phase = node.phase
     return {
-        "Succeeded": phase == "Succeeded",
-        "Failed": phase == "Failed",
-        "Errored": phase == "Error",
-        "Skipped": phase == "Skipped",
-        "Omitted": phase == "Omitted",
+        "Succeeded": phase == Phase.SUCCEEDED,
+        "Failed": phase == Phase.FAILED,
+        "Errored": phase == Phase.ERROR,
+        "Skipped": phase == Phase.SKIPPED,
+        "Omitted": phase == Phase.OMITTED,
         "Daemoned": False,
     }
 
@@ -78,33 +78,33 @@ def assess_dag_phase(
     nodes: dict[str, Node],
     targets: list[str],
     fail_fast: bool,
-) -> str:
+) -> Phase:
     """Argo's assessDAGPhase over finished task nodes (``dependencies``: each task's, by name)."""
     dependents = {name: [other for other in tasks if name in dependencies[other]] for name in tasks}
-    queue = deque((name, "Succeeded") for name in tasks if not dependencies[name])
+    queue = deque((name, Phase.SUCCEEDED) for name in tasks if not dependencies[name])
     seen = set(queue)
-    target_phases = dict.fromkeys(targets, "")
+    target_phases: dict[str, Phase | None] = dict.fromkeys(targets)
     while queue:
         name, branch_phase = queue.popleft()
         node = nodes.get(name)
         if node is None:
             continue
-        if node.phase in COMPLETED:
+        if node.phase.completed:
             branch_phase = node.phase
-        if name in target_phases and target_phases[name] not in FAILED_OR_ERROR:
+        if name in target_phases and not (target_phases[name] or Phase.PENDING).failed_or_error:
             target_phases[name] = branch_phase
         for child in dependents[name]:
             if (child, branch_phase) not in seen:
                 seen.add((child, branch_phase))
                 queue.append((child, branch_phase))
-    result = "Succeeded"
+    result = Phase.SUCCEEDED
     for name in targets:
         phase = target_phases[name]
-        if phase == "":
-            result = "Running"
+        if phase is None:
+            result = Phase.RUNNING
             if not fail_fast:
                 break
-        elif phase in FAILED_OR_ERROR:
+        elif phase.failed_or_error:
             if continues(tasks[name], phase):
                 continue
             result = phase
@@ -128,7 +128,7 @@ class DagRun:
 
     def run(self) -> None:
         engine = self.engine
-        engine.nodes.update(self.node, phase="Running")
+        engine.nodes.update(self.node, phase=Phase.RUNNING)
         while True:
             self._start_ready_tasks()
             if not self.children.running:
@@ -136,21 +136,21 @@ class DagRun:
             self.children.wait_for_change()
         finished = self.children.finished
         if len(finished) < len(self.tasks) and engine.stop.is_set():
-            engine.finish(self.node, "Failed", engine.stop_message)
+            engine.finish(self.node, Phase.FAILED, engine.stop_message)
             return
         phase = assess_dag_phase(
             self.tasks, self.dependencies, finished, self.targets, self.fail_fast
         )
-        if phase in FAILED_OR_ERROR:
+        if phase.failed_or_error:
             failure = self.children.first_failure(lambda name, p: continues(self.tasks[name], p))
             engine.finish(self.node, phase, failure_message(failure))
             return
         try:
             outputs = resolve_outputs(self.template, self._scope(list(finished)))
         except UnresolvedReference as err:
-            engine.finish(self.node, "Error", str(err))
+            engine.finish(self.node, Phase.ERROR, str(err))
             return
-        engine.finish(self.node, "Succeeded", outputs=outputs)
+        engine.finish(self.node, Phase.SUCCEEDED, outputs=outputs)
 
     def _start_ready_tasks(self) -> None:
         finished, running = self.children.finished, self.children.running
@@ -181,7 +181,7 @@ class DagRun:
         )
         try:
             if not self._depends_holds(name):
-                raise NotRun("Omitted", "omitted: depends condition not met")
+                raise NotRun(Phase.OMITTED, "omitted: depends condition not met")
             call.arguments = resolve_call(task, self._scope(self._ancestors(name)))
         except NotRun as decided:
             self.children.not_run(name, call, decided)
@@ -199,7 +199,7 @@ class DagRun:
         try:
             return evaluate_depends(logic.replace("-", "_"), results)
         except ExpressionError as err:
-            raise NotRun("Error", str(err)) from None
+            raise NotRun(Phase.ERROR, str(err)) from None
 
     def _ancestors(self, name: str) -> list[str]:
         found: list[str] = []

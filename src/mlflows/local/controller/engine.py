@@ -29,10 +29,11 @@ from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
 from mlflows.local.controller.nodes import (
-    FAILED_OR_ERROR,
     Node,
     NodeStore,
+    NodeType,
     Outputs,
+    Phase,
     file_name,
     fnv32a,
     rfc3339,
@@ -51,19 +52,19 @@ from mlflows.local.lang.templating import (
 )
 
 NODE_TYPES = {
-    "container": "Pod",
-    "script": "Pod",
-    "resource": "Pod",
-    "dag": "DAG",
-    "steps": "Steps",
-    "suspend": "Suspend",
+    "container": NodeType.POD,
+    "script": NodeType.POD,
+    "resource": NodeType.POD,
+    "dag": NodeType.DAG,
+    "steps": NodeType.STEPS,
+    "suspend": NodeType.SUSPEND,
 }
 WORKFLOW_PHASES = {
-    "Succeeded": "Succeeded",
-    "Skipped": "Succeeded",
-    "Omitted": "Succeeded",
-    "Failed": "Failed",
-    "Error": "Error",
+    Phase.SUCCEEDED: Phase.SUCCEEDED,
+    Phase.SKIPPED: Phase.SUCCEEDED,
+    Phase.OMITTED: Phase.SUCCEEDED,
+    Phase.FAILED: Phase.FAILED,
+    Phase.ERROR: Phase.ERROR,
 }
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 RETRY_ON = {
@@ -238,7 +239,7 @@ class Engine:
             )  # the exit handler runs even past the deadline, as in Argo
             name = f"{self.name}.onExit"
             handler = self.execute(Call(name, name, on_exit, self.arguments))
-            if phase == "Succeeded" and handler.phase in FAILED_OR_ERROR:
+            if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
         return phase, message
 
@@ -254,7 +255,7 @@ class Engine:
                 "finishedAt": rfc3339(node.finished_at or node.started_at),
             }
             for node in self.nodes.all()
-            if node.phase in FAILED_OR_ERROR
+            if node.phase.failed_or_error
         ]
 
     def halt(self, message: str) -> None:
@@ -265,7 +266,7 @@ class Engine:
     def log_path(self, node: Node) -> Path:
         return self.run_dir / "logs" / f"{file_name(node.name)}.log"
 
-    def finish(self, node: Node, phase: str, message: str = "", **changes) -> Node:
+    def finish(self, node: Node, phase: Phase, message: str = "", **changes) -> Node:
         return self.nodes.update(node, phase=phase, message=message, **changes)
 
     # -- one invocation ---------------------------------------------------------------------
@@ -273,15 +274,16 @@ class Engine:
     def execute(self, call: Call) -> Node:
         template = self.templates[call.template]
         kind = template_kind(template)
-        node = self._call_node(call, "Retry" if "retryStrategy" in template else NODE_TYPES[kind])
+        node_type = NodeType.RETRY if "retryStrategy" in template else NODE_TYPES[kind]
+        node = self._call_node(call, node_type)
         self._guarded(node, self._execute, node, template, call)
         return node
 
     def not_run(self, call: Call, decided: NotRun) -> Node:
         """The node of a task or step decided without running (Omitted, Skipped, ...)."""
-        return self._call_node(call, "Skipped", phase=decided.phase, message=decided.message)
+        return self._call_node(call, NodeType.SKIPPED, phase=decided.phase, message=decided.message)
 
-    def _call_node(self, call: Call, node_type: str, **fields) -> Node:
+    def _call_node(self, call: Call, node_type: NodeType, **fields) -> Node:
         node = self.nodes.create(
             call.name,
             display_name=call.display_name,
@@ -302,11 +304,11 @@ class Engine:
         try:
             run(*args)
         except (NodeError, UserError) as err:
-            self.finish(node, "Error", str(err))
+            self.finish(node, Phase.ERROR, str(err))
         except Exception as err:  # a bug here must fail one node, not hang the run
             self.log_path(node).parent.mkdir(parents=True, exist_ok=True)
             self.log_path(node).write_text(traceback.format_exc())
-            self.finish(node, "Error", f"internal error in the local runner: {err!r}")
+            self.finish(node, Phase.ERROR, f"internal error in the local runner: {err!r}")
 
     def _execute(self, node: Node, template: dict, call: Call) -> None:
         try:
@@ -319,15 +321,15 @@ class Engine:
             }
             processed = substitute(template, scope)
         except (InputError, UnresolvedReference) as err:
-            self.finish(node, "Error", str(err))
+            self.finish(node, Phase.ERROR, str(err))
             return
         self.nodes.update(node, inputs=inputs)
         if self.stop.is_set():
-            self.finish(node, "Failed", self.stop_message)
+            self.finish(node, Phase.FAILED, self.stop_message)
             return
         with self._holding_mutexes(node, processed) as held:
             if not held:
-                self.finish(node, "Failed", self.stop_message)
+                self.finish(node, Phase.FAILED, self.stop_message)
                 return
             if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
                 return
@@ -335,7 +337,7 @@ class Engine:
                 self._retry(node, processed)
             else:
                 self._run_body(node, processed)
-            if node.memoization is not None and node.phase == "Succeeded":
+            if node.memoization is not None and node.phase == Phase.SUCCEEDED:
                 memoize = processed["memoize"]
                 self.memo.save(
                     memoize["cache"]["configMap"]["name"],

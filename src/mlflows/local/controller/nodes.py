@@ -13,10 +13,57 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 
-FULFILLED = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
-FAILED_OR_ERROR = {"Failed", "Error"}
-COMPLETED = {"Succeeded", "Failed", "Error"}
+
+class _Named(str, Enum):
+    """A name Argo writes as a plain string: str() and format() give the value, so reports, logs
+    and JSON read exactly as before."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Phase(_Named):
+    """A node's phase (Argo's NodePhase)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    SKIPPED = "Skipped"
+    FAILED = "Failed"
+    ERROR = "Error"
+    OMITTED = "Omitted"
+
+    @property
+    def fulfilled(self) -> bool:
+        """Finished, whatever the outcome."""
+        return self not in (Phase.PENDING, Phase.RUNNING)
+
+    @property
+    def completed(self) -> bool:
+        """Finished by running (not skipped or omitted)."""
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR)
+
+    @property
+    def failed_or_error(self) -> bool:
+        return self in (Phase.FAILED, Phase.ERROR)
+
+
+class NodeType(_Named):
+    """What a node stands for (Argo's NodeType)."""
+
+    POD = "Pod"
+    DAG = "DAG"
+    STEPS = "Steps"
+    STEP_GROUP = "StepGroup"
+    TASK_GROUP = "TaskGroup"
+    RETRY = "Retry"
+    SKIPPED = "Skipped"
+    SUSPEND = "Suspend"
 
 
 @dataclass
@@ -49,11 +96,11 @@ class Node:
     id: str
     name: str
     display_name: str
-    type: str  # Pod | DAG | Steps | StepGroup | Retry | Skipped | Suspend | TaskGroup
+    type: NodeType
     template_name: str | None
     boundary_id: str | None
     parent_id: str | None  # the node that contains this one, for display
-    phase: str = "Pending"
+    phase: Phase = Phase.PENDING
     message: str = ""
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
@@ -64,7 +111,7 @@ class Node:
 
     @property
     def fulfilled(self) -> bool:
-        return self.phase in FULFILLED
+        return self.phase.fulfilled
 
     @property
     def duration(self) -> float:
@@ -104,8 +151,8 @@ class NodeStore:
             return name
         return f"{self.workflow_name}-{fnv32a(name)}"
 
-    def create(self, name: str, *, phase: str = "Pending", message: str = "", **fields) -> Node:
-        node = Node(id=self.node_id(name), name=name, phase=phase, message=message, **fields)
+    def create(self, name: str, *, phase: str = Phase.PENDING, message: str = "", **fields) -> Node:
+        node = Node(id=self.node_id(name), name=name, phase=Phase(phase), message=message, **fields)
         if node.fulfilled:
             node.finished_at = node.started_at
         with self.lock:
@@ -116,7 +163,7 @@ class NodeStore:
     def update(self, node: Node, **changes) -> Node:
         with self.lock:
             for key, value in changes.items():
-                setattr(node, key, value)
+                setattr(node, key, Phase(value) if key == "phase" else value)
             if node.fulfilled and node.finished_at is None:
                 node.finished_at = time.time()
         self.on_change(node)

@@ -18,7 +18,7 @@ from mlflows.local.controller.calls import (
     failure_message,
     resolve_call,
 )
-from mlflows.local.controller.nodes import Node
+from mlflows.local.controller.nodes import Node, NodeType, Phase
 from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 
 if TYPE_CHECKING:
@@ -33,22 +33,22 @@ class StepsRun:
 
     def run(self) -> None:
         engine, node = self.engine, self.node
-        engine.nodes.update(node, phase="Running")
+        engine.nodes.update(node, phase=Phase.RUNNING)
         scope: Scope = dict(engine.globals)
         previous: list[Node] = [node]
         for index, group in enumerate(self.template["steps"] or []):
             if engine.stop.is_set():
-                engine.finish(node, "Failed", engine.stop_message)
+                engine.finish(node, Phase.FAILED, engine.stop_message)
                 return
             steps = group if isinstance(group, list) else group.get("steps") or []
             group_node = engine.nodes.create(
                 f"{node.name}[{index}]",
                 display_name=f"[{index}]",
-                type="StepGroup",
+                type=NodeType.STEP_GROUP,
                 template_name=None,
                 boundary_id=node.id,
                 parent_id=node.id,
-                phase="Running",
+                phase=Phase.RUNNING,
             )
             for before in previous:
                 engine.nodes.link(before, group_node)
@@ -62,17 +62,17 @@ class StepsRun:
             )
             if failure is not None:
                 message = f"child '{failure.id}' failed"
-                engine.finish(group_node, "Failed", message)
-                engine.finish(node, "Failed", failure_message(failure))
+                engine.finish(group_node, Phase.FAILED, message)
+                engine.finish(node, Phase.FAILED, failure_message(failure))
                 return
-            engine.finish(group_node, "Succeeded")
+            engine.finish(group_node, Phase.SUCCEEDED)
             previous = [children.finished[step["name"]] for step in steps] or [group_node]
         try:
             outputs = resolve_outputs(self.template, scope)
         except UnresolvedReference as err:
-            engine.finish(node, "Error", str(err))
+            engine.finish(node, Phase.ERROR, str(err))
             return
-        engine.finish(node, "Succeeded", outputs=outputs)
+        engine.finish(node, Phase.SUCCEEDED, outputs=outputs)
 
     def _run_group(self, group_node: Node, steps: list[dict], scope: Scope) -> ChildRuns:
         """Start every step of the group (within the template's parallelism) and wait for all."""
@@ -95,7 +95,7 @@ class StepsRun:
             try:
                 call.arguments = resolve_call(step, scope)
                 if engine.stop.is_set():
-                    raise NotRun("Failed", engine.stop_message)
+                    raise NotRun(Phase.FAILED, engine.stop_message)
             except NotRun as decided:
                 children.not_run(name, call, decided)
                 continue
