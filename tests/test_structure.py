@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from mlflows.local.lang.templating import inputs_scope, substitute
+from mlflows.local.spec.ancestry import ancestors as task_ancestors
+from mlflows.local.spec.ancestry import task_dependencies
 from mlflows.patterns import FINISHED_PHASES
 from mlflows.rendering import render
 from mlflows.specs import ModelSpec
@@ -24,18 +26,12 @@ def dag_tasks(manifest: dict) -> dict[str, dict]:
 
 def depends_on(task: dict) -> set[str]:
     """The task names a ``depends`` expression mentions."""
-    names = re.findall(r"([A-Za-z0-9][-A-Za-z0-9]*)(?:\.[A-Za-z]+)?", task.get("depends", ""))
-    return set(names)
+    return set(task_dependencies(task))
 
 
 def ancestors(tasks: dict[str, dict], name: str) -> set[str]:
-    found: set[str] = set()
-    pending = [name]
-    while pending:
-        for parent in depends_on(tasks[pending.pop()]) - found:
-            found.add(parent)
-            pending.append(parent)
-    return found
+    dependencies = {key: task_dependencies(task) for key, task in tasks.items()}
+    return set(task_ancestors(name, dependencies))
 
 
 def tfjobs(manifest: dict) -> dict[str, tuple[dict, dict]]:

@@ -29,35 +29,10 @@ from mlflows.local.controller.calls import (
 from mlflows.local.controller.nodes import Node, Phase
 from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
 from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
-from mlflows.local.spec.validate import DEPENDS_NAME, task_dependencies
+from mlflows.local.spec.ancestry import ancestors, depends_logic, task_dependencies
 
 if TYPE_CHECKING:
     from mlflows.local.controller.engine import Engine
-
-
-def expand_dependency(name: str, task: dict) -> str:
-    """What a bare task name means in ``depends`` (Argo's expandDependency)."""
-    results = ["Succeeded", "Skipped", "Daemoned"]
-    continue_on = task.get("continueOn") or {}
-    if continue_on.get("error"):
-        results.append("Errored")
-    if continue_on.get("failed"):
-        results.append("Failed")
-    return "(" + " || ".join(f"{name}.{result}" for result in results) + ")"
-
-
-def depends_logic(task: dict, tasks: dict[str, dict]) -> str:
-    """The task's ``depends`` with bare names expanded, or ``dependencies`` as ``depends``."""
-    if "depends" not in task:
-        return " && ".join(
-            expand_dependency(name, tasks[name]) for name in task.get("dependencies") or []
-        )
-
-    def expand(match) -> str:
-        bare = match.group(2)
-        return expand_dependency(bare, tasks[bare]) if bare else match.group(0)
-
-    return DEPENDS_NAME.sub(expand, task["depends"])
 
 
 def task_results(node: Node) -> dict[str, bool]:
@@ -182,7 +157,7 @@ class DagRun:
         try:
             if not self._depends_holds(name):
                 raise NotRun(Phase.OMITTED, "omitted: depends condition not met")
-            call.arguments = resolve_call(task, self._scope(self._ancestors(name)))
+            call.arguments = resolve_call(task, self._scope(ancestors(name, self.dependencies)))
         except NotRun as decided:
             self.children.not_run(name, call, decided)
             return
@@ -200,16 +175,6 @@ class DagRun:
             return evaluate_depends(logic.replace("-", "_"), results)
         except ExpressionError as err:
             raise NotRun(Phase.ERROR, str(err)) from None
-
-    def _ancestors(self, name: str) -> list[str]:
-        found: list[str] = []
-        stack = list(self.dependencies[name])
-        while stack:
-            dep = stack.pop()
-            if dep not in found:
-                found.append(dep)
-                stack.extend(self.dependencies[dep])
-        return found
 
     def _scope(self, names: list[str]) -> Scope:
         scope = dict(self.engine.globals)

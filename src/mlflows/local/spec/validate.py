@@ -19,6 +19,7 @@ from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags
 from mlflows.local.lang.expressions import ExpressionError
 from mlflows.local.lang.templating import TAG, unresolved_tags
+from mlflows.local.spec.ancestry import TASK_RESULTS, named_results, task_dependencies
 
 SPEC_RUN = {
     "entrypoint",
@@ -117,9 +118,6 @@ PARAMETER_FIELDS = {"name", "value", "default", "description", "enum"}
 VOLUME_MOUNT_RUN = {"name", "mountPath", "subPath"}
 VOLUME_MOUNT_IGNORED = {"readOnly", "mountPropagation", "recursiveReadOnly"}
 RETRY_POLICIES = {"Always", "OnFailure", "OnError", "OnTransientError"}
-# Argo's own pattern for reading depends: `task.Result` or a bare task name.
-DEPENDS_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
-TASK_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned"}
 
 
 def refuse(where: str, feature: str, hint: str = "") -> UserError:
@@ -349,7 +347,7 @@ def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
         for name in task_dependencies(task):
             if name not in tasks:
                 raise UserError(f"{here}: depends on {name!r}, which is not a task of this DAG")
-        for result in re.findall(r"\.([A-Z][a-zA-Z]+)", task.get("depends", "")):
+        for _, result in named_results(task.get("depends", "")):
             if result not in TASK_RESULTS:
                 raise UserError(
                     f"{here}: task result '{result}' in depends is not one of "
@@ -499,15 +497,3 @@ def _check_expression_tags(workflow: dict) -> None:
                 expression_tags.check(content[1:])
             except ExpressionError as err:
                 raise refuse("workflow", str(err), "use a plain {{...}} reference") from None
-
-
-def task_dependencies(task: dict) -> list[str]:
-    """The task names a DAG task waits for (from ``depends`` or ``dependencies``), in order."""
-    if "depends" not in task:
-        return list(task.get("dependencies") or [])
-    names = []
-    for with_result, bare in DEPENDS_NAME.findall(task["depends"]):
-        name = with_result.split(".")[0] if with_result else bare
-        if name not in names:
-            names.append(name)
-    return names
