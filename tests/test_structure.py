@@ -7,7 +7,8 @@ import re
 import pytest
 import yaml
 
-from mlflows.local.lang.templating import inputs_scope, substitute
+from mlflows.local.controller.scope import inputs_scope
+from mlflows.local.lang.templating import substitute
 from mlflows.local.spec.ancestry import ancestors as task_ancestors
 from mlflows.local.spec.ancestry import task_dependencies
 from mlflows.patterns import FINISHED_PHASES

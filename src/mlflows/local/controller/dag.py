@@ -27,8 +27,10 @@ from mlflows.local.controller.calls import (
     resolve_call,
 )
 from mlflows.local.controller.nodes import Node, Phase
+from mlflows.local.controller.scope import current_name, node_scope
+from mlflows.local.lang import keys
 from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
-from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
+from mlflows.local.lang.templating import Scope, UnresolvedReference, resolve_outputs
 from mlflows.local.spec.ancestry import ancestors, depends_logic, task_dependencies
 
 if TYPE_CHECKING:
@@ -152,7 +154,7 @@ class DagRun:
             boundary_id=self.node.id,
             parent=self.node,
             after=[finished[dep] for dep in self.dependencies[name]] or [self.node],
-            local={"tasks.name": name},
+            local=current_name(keys.TASKS, name),
         )
         try:
             if not self._depends_holds(name):
@@ -180,5 +182,5 @@ class DagRun:
         scope = dict(self.engine.globals)
         for name in names:
             template = self.engine.templates[self.tasks[name]["template"]]
-            scope.update(node_scope("tasks", name, self.children.finished[name], template))
+            scope.update(node_scope(keys.TASKS, name, self.children.finished[name], template))
         return scope

@@ -35,18 +35,18 @@ from mlflows.local.controller.nodes import (
     Outputs,
     Phase,
     file_name,
-    fnv32a,
     rfc3339,
 )
+from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.lang import keys
 from mlflows.local.lang.templating import (
     ABSENT,
     Scope,
     UnresolvedReference,
     argo_string,
-    inputs_scope,
     substitute,
     unresolved_tags,
 )
@@ -170,8 +170,8 @@ class Engine:
         on_change: Callable[[Node], None],
     ):
         self.spec = workflow["spec"]
-        self.name = globals_["workflow.name"]
-        self.namespace = globals_["workflow.namespace"]
+        self.name = globals_[keys.WORKFLOW_NAME()]
+        self.namespace = globals_[keys.WORKFLOW_NAMESPACE()]
         self.templates = {template["name"]: template for template in self.spec["templates"]}
         self.globals = dict(globals_)
         self.nodes = NodeStore(self.name, on_change)
@@ -229,9 +229,9 @@ class Engine:
         phase, message = WORKFLOW_PHASES[entry.phase], entry.message
         on_exit = self.spec.get("onExit")
         if on_exit and not self.interrupted:
-            self.globals["workflow.status"] = phase
-            self.globals["workflow.failures"] = json.dumps(self._failures())
-            self.globals["workflow.duration"] = str(
+            self.globals[keys.WORKFLOW_STATUS()] = phase.value
+            self.globals[keys.WORKFLOW_FAILURES()] = json.dumps(self._failures())
+            self.globals[keys.WORKFLOW_DURATION()] = str(
                 time.time() - self.nodes.get(entry.id).started_at
             )
             self.stop = (
@@ -317,7 +317,7 @@ class Engine:
                 **self.globals,
                 **call.local,
                 **inputs_scope(inputs),
-                **_local_keys(self, node, template),
+                **node_keys(self.name, node, template),
             }
             processed = substitute(template, scope)
         except (InputError, UnresolvedReference) as err:
@@ -559,16 +559,3 @@ class Engine:
             self.finish(node, "Failed", self.stop_message)
         else:
             self.finish(node, "Succeeded")
-
-
-def _local_keys(engine: Engine, node: Node, template: dict) -> Scope:
-    """Variables that depend on the node: its name, pod name and output paths."""
-    keys = {
-        "node.name": node.name,
-        "pod.name": f"{engine.name}-{template['name']}-{fnv32a(node.name)}",
-    }
-    for param in (template.get("outputs") or {}).get("parameters") or []:
-        path = (param.get("valueFrom") or {}).get("path")
-        if path:
-            keys[f"outputs.parameters.{param['name']}.path"] = path
-    return keys

@@ -19,7 +19,9 @@ from mlflows.local.controller.calls import (
     resolve_call,
 )
 from mlflows.local.controller.nodes import Node, NodeType, Phase
-from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
+from mlflows.local.controller.scope import current_name, node_scope
+from mlflows.local.lang import keys
+from mlflows.local.lang.templating import Scope, UnresolvedReference, resolve_outputs
 
 if TYPE_CHECKING:
     from mlflows.local.controller.engine import Engine
@@ -56,7 +58,7 @@ class StepsRun:
             by_name = {step["name"]: step for step in steps}
             for name, child in children.finished.items():
                 template = engine.templates[by_name[name]["template"]]
-                scope.update(node_scope("steps", name, child, template))
+                scope.update(node_scope(keys.STEPS, name, child, template))
             failure = children.first_failure(
                 lambda name, phase, steps=by_name: continues(steps[name], phase)
             )
@@ -90,7 +92,7 @@ class StepsRun:
                 boundary_id=self.node.id,
                 parent=group_node,
                 after=[group_node],
-                local={"steps.name": name},
+                local=current_name(keys.STEPS, name),
             )
             try:
                 call.arguments = resolve_call(step, scope)

@@ -15,14 +15,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mlflows.local.controller.nodes import Node, Outputs, rfc3339
-from mlflows.local.lang import expression_tags
+from mlflows.local.controller.nodes import Outputs
+from mlflows.local.lang import expression_tags, keys
 from mlflows.local.lang.expression_tags import MissingVariable
 from mlflows.local.lang.expressions import ExpressionError
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # References to other nodes must resolve when a task or step is resolved (the controller's rule).
-STRICT_PREFIXES = ("tasks", "steps")
+STRICT_PREFIXES = (keys.TASKS.prefix, keys.STEPS.prefix)
 
 
 class Absent:
@@ -109,39 +109,6 @@ def is_absent_reference(value: Any, scope: Scope) -> bool:
         return False
     match = TAG.fullmatch(value.strip())
     return bool(match) and scope.get(match.group(1).strip()) is ABSENT
-
-
-def node_scope(kind: str, name: str, node: Node, template: dict) -> Scope:
-    """What ``{{tasks.<name>...}}`` / ``{{steps.<name>...}}`` resolve to for a finished node.
-
-    ``template`` is the one the node was to run: a skipped/omitted node has produced nothing, so
-    each of its ``outputs.parameters`` is its ``valueFrom.default`` or absent.
-    """
-    prefix = f"{kind}.{name}"
-    scope: Scope = {f"{prefix}.id": node.id, f"{prefix}.status": node.phase}
-    scope[f"{prefix}.startedAt"] = rfc3339(node.started_at)
-    if node.finished_at is not None:
-        scope[f"{prefix}.finishedAt"] = rfc3339(node.finished_at)
-    outputs = node.outputs
-    if outputs is not None:
-        for param, value in outputs.parameters.items():
-            scope[f"{prefix}.outputs.parameters.{param}"] = value
-        if outputs.result is not None:
-            scope[f"{prefix}.outputs.result"] = outputs.result
-        if outputs.exit_code is not None:
-            scope[f"{prefix}.exitCode"] = outputs.exit_code
-    elif node.phase in ("Skipped", "Omitted"):
-        for param in (template.get("outputs") or {}).get("parameters") or []:
-            default = (param.get("valueFrom") or {}).get("default")
-            key = f"{prefix}.outputs.parameters.{param['name']}"
-            scope[key] = str(default) if default is not None else ABSENT
-    return scope
-
-
-def inputs_scope(inputs: dict[str, str]) -> Scope:
-    scope: Scope = {f"inputs.parameters.{name}": value for name, value in inputs.items()}
-    scope["inputs.parameters"] = json.dumps([{"name": k, "value": v} for k, v in inputs.items()])
-    return scope
 
 
 def argo_string(value) -> str:

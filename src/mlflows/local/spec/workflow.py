@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from mlflows.errors import UserError
+from mlflows.local.lang import keys
 from mlflows.local.lang.templating import Scope, argo_string
 
 
@@ -88,21 +89,25 @@ def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[st
     metadata = workflow.get("metadata") or {}
     spec = workflow["spec"]
     created = datetime.now(timezone.utc)
+    listed = json.dumps([{"name": k, "value": v} for k, v in parameters.items()])
     scope: Scope = {
-        "workflow.name": name,
-        "workflow.namespace": namespace,
-        "workflow.uid": str(uuid.uuid4()),
-        "workflow.mainEntrypoint": spec["entrypoint"],
-        "workflow.serviceAccountName": spec.get("serviceAccountName", ""),
-        "workflow.creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "workflow.creationTimestamp.RFC3339": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "workflow.creationTimestamp.s": str(int(created.timestamp())),
-        "workflow.parameters": json.dumps([{"name": k, "value": v} for k, v in parameters.items()]),
+        keys.WORKFLOW_NAME(): name,
+        keys.WORKFLOW_NAMESPACE(): namespace,
+        keys.WORKFLOW_UID(): str(uuid.uuid4()),
+        keys.WORKFLOW_MAIN_ENTRYPOINT(): spec["entrypoint"],
+        keys.WORKFLOW_SERVICE_ACCOUNT_NAME(): spec.get("serviceAccountName", ""),
+        keys.WORKFLOW_CREATION_TIMESTAMP(): created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        keys.WORKFLOW_CREATION_TIMESTAMP_RFC3339(): created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        keys.WORKFLOW_CREATION_TIMESTAMP_SECONDS(): str(int(created.timestamp())),
+        keys.WORKFLOW_PARAMETERS(): listed,
+        keys.WORKFLOW_PARAMETERS_JSON(): listed,
     }
-    scope["workflow.parameters.json"] = scope["workflow.parameters"]
-    scope.update({f"workflow.parameters.{key}": value for key, value in parameters.items()})
-    for kind in ("labels", "annotations"):
+    scope.update({keys.WORKFLOW_PARAMETER(key): value for key, value in parameters.items()})
+    for kind, every, one in (
+        ("labels", keys.WORKFLOW_LABELS, keys.WORKFLOW_LABEL),
+        ("annotations", keys.WORKFLOW_ANNOTATIONS, keys.WORKFLOW_ANNOTATION),
+    ):
         values = metadata.get(kind) or {}
-        scope[f"workflow.{kind}"] = json.dumps(values)
-        scope.update({f"workflow.{kind}.{key}": str(value) for key, value in values.items()})
+        scope[every()] = json.dumps(values)
+        scope.update({one(key): str(value) for key, value in values.items()})
     return scope
