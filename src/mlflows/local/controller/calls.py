@@ -1,9 +1,11 @@
-"""A template invocation and the children a DAG or steps node runs at once."""
+"""A template invocation, and the children of a DAG or steps node: what each task or step
+became (one child, or one per item of a loop) and the threads they run on."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +36,7 @@ class Call:
     parent: Node | None = None  # the containing node, for display
     after: list[Node] = field(default_factory=list)  # Argo's children edges point here from these
     local: Scope = field(default_factory=dict)  # tasks.name / steps.name
+    invocation: dict = field(default_factory=dict)  # the task or step it comes from (continueOn)
 
 
 class NotRun(Exception):
@@ -53,12 +56,12 @@ def resolve_call(item: dict, scope: Scope) -> list[dict]:
         when = substitute(item.get("when") or "", scope, STRICT_PREFIXES)
         if not evaluate_when(when):
             raise NotRun(Phase.SKIPPED, f"when '{when}' evaluated false")
-        return _resolve_arguments(item, scope)
+        return resolve_arguments(item, scope)
     except (UnresolvedReference, ExpressionError) as err:
         raise NotRun(Phase.ERROR, str(err)) from None
 
 
-def _resolve_arguments(item: dict, scope: Scope) -> list[dict]:
+def resolve_arguments(item: dict, scope: Scope) -> list[dict]:
     """A task's or step's argument parameters, substituted; absent optionals stay ABSENT."""
     arguments = []
     for param in (item.get("arguments") or {}).get("parameters") or []:
@@ -93,48 +96,68 @@ class Executor(Protocol):
     def not_run(self, call: Call, decided: NotRun) -> Node: ...
 
 
+@dataclass
+class Expansion:
+    """What one task or step became: the names of its children's nodes, in order, and the
+    calls among them not started yet."""
+
+    children: list[str] = field(default_factory=list)
+    waiting: deque[Call] = field(default_factory=deque)
+
+
 class ChildRuns:
-    """The children of one DAG or steps node, each executing on its own thread."""
+    """The children of one DAG or steps node, by node name, each executing on its own thread."""
 
     def __init__(self, engine: Executor, limit: int | None):
         self.engine = engine
         self.limit = int(limit) if limit else None
         self.changed = threading.Condition()
+        self.calls: dict[str, Call] = {}
         self.running: set[str] = set()
         self.finished: dict[str, Node] = {}
 
     def full(self) -> bool:
         return self.limit is not None and len(self.running) >= self.limit
 
-    def start(self, key: str, call: Call) -> None:
+    def start(self, call: Call) -> None:
         with self.changed:
-            self.running.add(key)
+            self.calls[call.name] = call
+            self.running.add(call.name)
 
         def run() -> None:
-            node = self.engine.execute(call)
-            self.settle(key, node)
+            self.settle(call.name, self.engine.execute(call))
 
         threading.Thread(target=run, name=call.name, daemon=True).start()
 
-    def not_run(self, key: str, call: Call, decided: NotRun) -> None:
+    def not_run(self, call: Call, decided: NotRun) -> None:
         """Record the call as decided without running (its node is there, finished)."""
-        self.settle(key, self.engine.not_run(call, decided))
+        self.calls[call.name] = call
+        self.settle(call.name, self.engine.not_run(call, decided))
 
-    def settle(self, key: str, node: Node) -> None:
+    def settle(self, name: str, node: Node) -> None:
         with self.changed:
-            self.running.discard(key)
-            self.finished[key] = node
+            self.running.discard(name)
+            self.finished[name] = node
             self.changed.notify_all()
 
     def wait_for_change(self) -> None:
         with self.changed:
             self.changed.wait(POLL_SECONDS * 4)
 
-    def first_failure(self, continues: Callable[[str, Phase], bool]) -> Node | None:
-        """The earliest finished child that failed or errored and is not continued on."""
+    def done(self, expansion: Expansion) -> bool:
+        return not expansion.waiting and all(name in self.finished for name in expansion.children)
+
+    def nodes(self, expansion: Expansion) -> list[Node]:
+        return [self.finished[name] for name in expansion.children]
+
+    def first_failure(self, among: Iterable[str]) -> Node | None:
+        """The earliest of these finished children that failed or errored without a
+        ``continueOn`` for it."""
         failures = [
             node
-            for key, node in self.finished.items()
-            if node.phase.failed_or_error and not continues(key, node.phase)
+            for name in among
+            if (node := self.finished.get(name)) is not None
+            and node.phase.failed_or_error
+            and not continues(self.calls[name].invocation, node.phase)
         ]
         return min(failures, key=lambda node: node.finished_at or 0, default=None)

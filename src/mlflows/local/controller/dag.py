@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from mlflows.local.controller.calls import (
     Call,
     ChildRuns,
+    Expansion,
     NotRun,
     continues,
     failure_message,
@@ -102,50 +103,65 @@ class DagRun:
         self.targets = (dag.get("target") or "").split() or sorted(set(self.tasks) - depended_on)
         self.fail_fast = dag.get("failFast", True)
         self.children = ChildRuns(engine, template.get("parallelism"))
+        self.expansions: dict[str, Expansion] = {}  # the tasks decided so far
 
     def run(self) -> None:
         engine = self.engine
         engine.nodes.update(self.node, phase=Phase.RUNNING)
         while True:
-            self._start_ready_tasks()
+            self._advance()
             if not self.children.running:
                 break
             self.children.wait_for_change()
-        finished = self.children.finished
+        finished = [name for name in self.tasks if self._finished(name)]
         if len(finished) < len(self.tasks) and engine.stop.is_set():
             engine.finish(self.node, Phase.FAILED, engine.stop_message)
             return
+        task_nodes = {name: self._task_node(name) for name in finished}
         phase = assess_dag_phase(
-            self.tasks, self.dependencies, finished, self.targets, self.fail_fast
+            self.tasks, self.dependencies, task_nodes, self.targets, self.fail_fast
         )
         if phase.failed_or_error:
-            failure = self.children.first_failure(lambda name, p: continues(self.tasks[name], p))
+            failure = self.children.first_failure(self.children.finished)
             engine.finish(self.node, phase, failure_message(failure))
             return
         try:
-            outputs = resolve_outputs(self.template, self._scope(list(finished)))
+            outputs = resolve_outputs(self.template, self._scope(finished))
         except UnresolvedReference as err:
             engine.finish(self.node, Phase.ERROR, str(err))
             return
         engine.finish(self.node, Phase.SUCCEEDED, outputs=outputs)
 
-    def _start_ready_tasks(self) -> None:
-        finished, running = self.children.finished, self.children.running
+    def _advance(self) -> None:
+        """Decide every task whose dependencies have finished, and start what was decided."""
         progress = True
         while progress and not self.engine.stop.is_set():
             progress = False
             for name, deps in self.dependencies.items():
-                if name in finished or name in running or any(dep not in finished for dep in deps):
+                if name in self.expansions or not all(self._finished(dep) for dep in deps):
                     continue
                 if self.children.full():
                     return
-                self._decide(name)
+                self.expansions[name] = self._decide(name)
+                self._start_waiting()
                 progress = True
 
-    def _decide(self, name: str) -> None:
-        """Omit, skip or start one task whose dependencies have all finished."""
+    def _start_waiting(self) -> None:
+        for expansion in self.expansions.values():
+            while expansion.waiting and not self.children.full():
+                self.children.start(expansion.waiting.popleft())
+
+    def _finished(self, name: str) -> bool:
+        expansion = self.expansions.get(name)
+        return expansion is not None and self.children.done(expansion)
+
+    def _task_node(self, name: str) -> Node:
+        """The node that stands for a finished task."""
+        return self.children.nodes(self.expansions[name])[0]
+
+    def _decide(self, name: str) -> Expansion:
+        """Omit, skip or plan one task whose dependencies have all finished."""
         task = self.tasks[name]
-        finished = self.children.finished
         call = Call(
             name=f"{self.node.name}.{name}",
             display_name=name,
@@ -153,25 +169,26 @@ class DagRun:
             arguments=[],
             boundary_id=self.node.id,
             parent=self.node,
-            after=[finished[dep] for dep in self.dependencies[name]] or [self.node],
+            after=[self._task_node(dep) for dep in self.dependencies[name]] or [self.node],
             local=current_name(keys.TASKS, name),
+            invocation=task,
         )
         try:
             if not self._depends_holds(name):
                 raise NotRun(Phase.OMITTED, "omitted: depends condition not met")
             call.arguments = resolve_call(task, self._scope(ancestors(name, self.dependencies)))
         except NotRun as decided:
-            self.children.not_run(name, call, decided)
-            return
-        self.children.start(name, call)
+            self.children.not_run(call, decided)
+            return Expansion([call.name])
+        return Expansion([call.name], deque([call]))
 
     def _depends_holds(self, name: str) -> bool:
         logic = depends_logic(self.tasks[name], self.tasks)
         if not logic:
             return True
-        finished = self.children.finished
         results = {
-            dep.replace("-", "_"): task_results(finished[dep]) for dep in self.dependencies[name]
+            dep.replace("-", "_"): task_results(self._task_node(dep))
+            for dep in self.dependencies[name]
         }
         try:
             return evaluate_depends(logic.replace("-", "_"), results)
@@ -182,5 +199,5 @@ class DagRun:
         scope = dict(self.engine.globals)
         for name in names:
             template = self.engine.templates[self.tasks[name]["template"]]
-            scope.update(node_scope(keys.TASKS, name, self.children.finished[name], template))
+            scope.update(node_scope(keys.TASKS, name, self._task_node(name), template))
         return scope

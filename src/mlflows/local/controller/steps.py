@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from mlflows.local.controller.calls import (
     Call,
     ChildRuns,
+    Expansion,
     NotRun,
-    continues,
     failure_message,
     resolve_call,
 )
@@ -32,6 +32,7 @@ class StepsRun:
         self.engine = engine
         self.node = node
         self.template = template
+        self.children = ChildRuns(engine, template.get("parallelism"))
 
     def run(self) -> None:
         engine, node = self.engine, self.node
@@ -54,21 +55,20 @@ class StepsRun:
             )
             for before in previous:
                 engine.nodes.link(before, group_node)
-            children = self._run_group(group_node, steps, scope)
-            by_name = {step["name"]: step for step in steps}
-            for name, child in children.finished.items():
-                template = engine.templates[by_name[name]["template"]]
-                scope.update(node_scope(keys.STEPS, name, child, template))
-            failure = children.first_failure(
-                lambda name, phase, steps=by_name: continues(steps[name], phase)
-            )
+            expansions = self._run_group(group_node, steps, scope)
+            members = [name for expansion in expansions for name in expansion.children]
+            failure = self.children.first_failure(members)
             if failure is not None:
                 message = f"child '{failure.id}' failed"
                 engine.finish(group_node, Phase.FAILED, message)
                 engine.finish(node, Phase.FAILED, failure_message(failure))
                 return
             engine.finish(group_node, Phase.SUCCEEDED)
-            previous = [children.finished[step["name"]] for step in steps] or [group_node]
+            for step, expansion in zip(steps, expansions, strict=True):
+                template = engine.templates[step["template"]]
+                child = self.children.nodes(expansion)[0]
+                scope.update(node_scope(keys.STEPS, step["name"], child, template))
+            previous = [self.children.finished[name] for name in members] or [group_node]
         try:
             outputs = resolve_outputs(self.template, scope)
         except UnresolvedReference as err:
@@ -76,13 +76,11 @@ class StepsRun:
             return
         engine.finish(node, Phase.SUCCEEDED, outputs=outputs)
 
-    def _run_group(self, group_node: Node, steps: list[dict], scope: Scope) -> ChildRuns:
+    def _run_group(self, group_node: Node, steps: list[dict], scope: Scope) -> list[Expansion]:
         """Start every step of the group (within the template's parallelism) and wait for all."""
-        engine = self.engine
-        children = ChildRuns(engine, self.template.get("parallelism"))
+        engine, children = self.engine, self.children
+        expansions = []
         for step in steps:
-            while children.full():
-                children.wait_for_change()
             name = step["name"]
             call = Call(
                 name=f"{group_node.name}.{name}",
@@ -93,15 +91,19 @@ class StepsRun:
                 parent=group_node,
                 after=[group_node],
                 local=current_name(keys.STEPS, name),
+                invocation=step,
             )
+            expansions.append(Expansion([call.name]))
+            while children.full():
+                children.wait_for_change()
             try:
                 call.arguments = resolve_call(step, scope)
                 if engine.stop.is_set():
                     raise NotRun(Phase.FAILED, engine.stop_message)
             except NotRun as decided:
-                children.not_run(name, call, decided)
+                children.not_run(call, decided)
                 continue
-            children.start(name, call)
-        while children.running:
+            children.start(call)
+        while not all(children.done(expansion) for expansion in expansions):
             children.wait_for_change()
-        return children
+        return expansions
