@@ -39,7 +39,6 @@ class NodeRef:
         self.status = Key(f"{prefix}.<name>.status")
         self.started_at = Key(f"{prefix}.<name>.startedAt")
         self.finished_at = Key(f"{prefix}.<name>.finishedAt")
-        self.ip = Key(f"{prefix}.<name>.ip")
         self.exit_code = Key(f"{prefix}.<name>.exitCode")
         self.result = Key(f"{prefix}.<name>.outputs.result")
         self.parameters = Key(f"{prefix}.<name>.outputs.parameters")  # a loop's, as a JSON list
