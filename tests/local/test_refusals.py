@@ -30,7 +30,7 @@ REFUSED = [
     ),
     ("activeDeadlineSeconds", "10m", "spec.activeDeadlineSeconds: give a whole number"),
     ("templates/2/container/envFrom", [{"configMapRef": {"name": "x"}}], "'envFrom'"),
-    ("templates/0/dag/tasks/1/withParam", "{{tasks.first.outputs.result}}", "'withParam'"),
+    ("templates/0/dag/tasks/1/hooks", {"exit": {"template": "other"}}, "'hooks'"),
     ("templates/0/dag/tasks/1/templateRef", {"name": "x", "template": "y"}, "'templateRef'"),
     ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
     ("templates/2/daemon", True, "'daemon'"),

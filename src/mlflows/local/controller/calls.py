@@ -53,15 +53,25 @@ def resolve_call(item: dict, scope: Scope) -> list[dict]:
     """A task's or step's arguments, once its ``when`` holds. NotRun: Skipped if ``when`` is
     false, Error if a reference does not resolve or an expression cannot be evaluated."""
     try:
-        when = substitute(item.get("when") or "", scope, STRICT_PREFIXES)
-        if not evaluate_when(when):
-            raise NotRun(Phase.SKIPPED, f"when '{when}' evaluated false")
+        check_when(substitute(item.get("when") or "", scope, STRICT_PREFIXES))
         return resolve_arguments(item, scope)
-    except (UnresolvedReference, ExpressionError) as err:
+    except UnresolvedReference as err:
         raise NotRun(Phase.ERROR, str(err)) from None
 
 
-def resolve_arguments(item: dict, scope: Scope) -> list[dict]:
+def check_when(when: str) -> None:
+    """NotRun Skipped if a substituted ``when`` is false, Error if it cannot be evaluated."""
+    try:
+        holds = evaluate_when(when)
+    except ExpressionError as err:
+        raise NotRun(Phase.ERROR, str(err)) from None
+    if not holds:
+        raise NotRun(Phase.SKIPPED, f"when '{when}' evaluated false")
+
+
+def resolve_arguments(
+    item: dict, scope: Scope, strict: tuple[str, ...] = STRICT_PREFIXES
+) -> list[dict]:
     """A task's or step's argument parameters, substituted; absent optionals stay ABSENT."""
     arguments = []
     for param in (item.get("arguments") or {}).get("parameters") or []:
@@ -69,7 +79,7 @@ def resolve_arguments(item: dict, scope: Scope) -> list[dict]:
         if is_absent_reference(value, scope):
             value = ABSENT
         elif value is not None:
-            value = substitute(argo_string(value), scope, STRICT_PREFIXES)
+            value = substitute(argo_string(value), scope, strict)
         arguments.append({"name": param["name"], "value": value})
     return arguments
 
@@ -98,11 +108,12 @@ class Executor(Protocol):
 
 @dataclass
 class Expansion:
-    """What one task or step became: the names of its children's nodes, in order, and the
-    calls among them not started yet."""
+    """What one task or step became: the names of its children's nodes, in order, the calls
+    among them not started yet and, for a DAG loop, the TaskGroup node above them."""
 
     children: list[str] = field(default_factory=list)
     waiting: deque[Call] = field(default_factory=deque)
+    group: Node | None = None
 
 
 class ChildRuns:
@@ -145,6 +156,7 @@ class ChildRuns:
             self.changed.wait(POLL_SECONDS * 4)
 
     def done(self, expansion: Expansion) -> bool:
+        """Whether every child of the expansion has started and finished."""
         return not expansion.waiting and all(name in self.finished for name in expansion.children)
 
     def nodes(self, expansion: Expansion) -> list[Node]:

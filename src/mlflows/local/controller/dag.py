@@ -3,14 +3,20 @@
 - A task waits until every task its ``depends`` names has finished (whatever the outcome), then
   the expression decides: true runs it, false makes it Omitted. ``dependencies: [A]`` and a bare
   ``A`` in ``depends`` mean ``(A.Succeeded || A.Skipped || A.Daemoned)``, plus ``A.Failed`` /
-  ``A.Errored`` when A has ``continueOn``.
+  ``A.Errored`` when A has ``continueOn``; ``A.AnySucceeded`` / ``A.AllFailed`` ask about the
+  items of a loop.
 - Then ``when`` is substituted and evaluated: false makes the task Skipped.
-- A task sees the outputs of its ancestors only (``{{tasks.X...}}``); an unresolvable reference
-  makes it Error.
+- A task sees the outputs of its ancestors only (``{{tasks.X...}}``, a loop's as JSON lists); an
+  unresolvable reference makes it Error.
+- A loop (:mod:`mlflows.local.controller.loops`) runs its items as ``<task>(<i>:<item>)`` under a
+  TaskGroup node named after the task, which ends Failed or Error if an item did (the last such in
+  item order), else Succeeded; an empty loop is one Skipped node, "Skipped, empty params"; a loop
+  that cannot be expanded is one Error node.
 - The DAG's phase is ``assessDAGPhase``: each target (``dag.target`` or every task nothing depends
   on) takes its own phase if it completed, or else the phase of the branch above it (BFS from the
   roots, Failed/Error winning), so an Omitted leaf under a failed task fails the DAG while a leaf
-  that ran on an any-outcome ``depends`` decides for itself.
+  that ran on an any-outcome ``depends`` decides for itself. A loop left with items never started
+  (the run was stopped) ends Failed with the reason.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from mlflows.local.controller.calls import (
     ChildRuns,
     Expansion,
     NotRun,
+    check_when,
     continues,
     failure_message,
     resolve_call,
 )
-from mlflows.local.controller.nodes import Node, Phase
-from mlflows.local.controller.scope import current_name, node_scope
+from mlflows.local.controller.loops import ExpansionError, expand, is_loop
+from mlflows.local.controller.nodes import Node, NodeType, Phase
+from mlflows.local.controller.scope import aggregate_scope, current_name, node_scope
 from mlflows.local.lang import keys
 from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
 from mlflows.local.lang.templating import Scope, UnresolvedReference, resolve_outputs
@@ -38,7 +46,8 @@ if TYPE_CHECKING:
     from mlflows.local.controller.engine import Engine
 
 
-def task_results(node: Node) -> dict[str, bool]:
+def task_results(node: Node, items: list[Node] | None) -> dict[str, bool]:
+    """What ``depends`` may ask of a finished task; ``items``: a loop's children."""
     phase = node.phase
     return {
         "Succeeded": phase == Phase.SUCCEEDED,
@@ -47,7 +56,15 @@ def task_results(node: Node) -> dict[str, bool]:
         "Skipped": phase == Phase.SKIPPED,
         "Omitted": phase == Phase.OMITTED,
         "Daemoned": False,
+        "AnySucceeded": any(item.phase == Phase.SUCCEEDED for item in items or []),
+        "AllFailed": bool(items) and all(item.phase == Phase.FAILED for item in items),
     }
+
+
+def group_phase(items: list[Node]) -> Phase:
+    """A TaskGroup's phase from its items: the last that failed or errored, else Succeeded."""
+    failed = [item.phase for item in items if item.phase.failed_or_error]
+    return failed[-1] if failed else Phase.SUCCEEDED
 
 
 def assess_dag_phase(
@@ -113,10 +130,12 @@ class DagRun:
             if not self.children.running:
                 break
             self.children.wait_for_change()
+        if engine.stop.is_set():
+            self._end_open_groups(engine.stop_message)
+            if not all(map(self._finished, self.tasks)):
+                engine.finish(self.node, Phase.FAILED, engine.stop_message)
+                return
         finished = [name for name in self.tasks if self._finished(name)]
-        if len(finished) < len(self.tasks) and engine.stop.is_set():
-            engine.finish(self.node, Phase.FAILED, engine.stop_message)
-            return
         task_nodes = {name: self._task_node(name) for name in finished}
         phase = assess_dag_phase(
             self.tasks, self.dependencies, task_nodes, self.targets, self.fail_fast
@@ -133,10 +152,13 @@ class DagRun:
         engine.finish(self.node, Phase.SUCCEEDED, outputs=outputs)
 
     def _advance(self) -> None:
-        """Decide every task whose dependencies have finished, and start what was decided."""
+        """End the loops whose items have all finished, decide every task whose dependencies
+        have finished, and start what was decided as slots allow."""
         progress = True
-        while progress and not self.engine.stop.is_set():
-            progress = False
+        while progress:
+            progress = self._end_finished_groups()
+            if self.engine.stop.is_set():
+                return
             for name, deps in self.dependencies.items():
                 if name in self.expansions or not all(self._finished(dep) for dep in deps):
                     continue
@@ -145,23 +167,54 @@ class DagRun:
                 self.expansions[name] = self._decide(name)
                 self._start_waiting()
                 progress = True
+            self._start_waiting()
 
     def _start_waiting(self) -> None:
         for expansion in self.expansions.values():
-            while expansion.waiting and not self.children.full():
+            while expansion.waiting and not self.children.full() and not self.engine.stop.is_set():
                 self.children.start(expansion.waiting.popleft())
+
+    def _end_finished_groups(self) -> bool:
+        """End each loop whose items have all finished; whether there was one."""
+        ended = False
+        for expansion in self.expansions.values():
+            group = expansion.group
+            if group is not None and not group.fulfilled and self.children.done(expansion):
+                self.engine.finish(group, group_phase(self.children.nodes(expansion)))
+                ended = True
+        return ended
+
+    def _end_open_groups(self, message: str) -> None:
+        """Loops stopped before all their items ran end as the DAG does."""
+        self._end_finished_groups()
+        for expansion in self.expansions.values():
+            if expansion.group is not None and not expansion.group.fulfilled:
+                self.engine.finish(expansion.group, Phase.FAILED, message)
 
     def _finished(self, name: str) -> bool:
         expansion = self.expansions.get(name)
-        return expansion is not None and self.children.done(expansion)
+        if expansion is None or not self.children.done(expansion):
+            return False
+        return expansion.group is None or expansion.group.fulfilled
 
     def _task_node(self, name: str) -> Node:
-        """The node that stands for a finished task."""
-        return self.children.nodes(self.expansions[name])[0]
+        """The node that stands for a finished task: its own, or its loop's TaskGroup."""
+        expansion = self.expansions[name]
+        return expansion.group or self.children.nodes(expansion)[0]
+
+    def _items(self, name: str) -> list[Node] | None:
+        """The children of a finished loop task (None for any other task)."""
+        expansion = self.expansions[name]
+        return self.children.nodes(expansion) if expansion.group is not None else None
+
+    def _outbound(self, name: str) -> list[Node]:
+        """The nodes a task's dependents follow in the node graph (a loop's items)."""
+        return self._items(name) or [self._task_node(name)]
 
     def _decide(self, name: str) -> Expansion:
-        """Omit, skip or plan one task whose dependencies have all finished."""
+        """Omit, skip, fail or plan one task whose dependencies have all finished."""
         task = self.tasks[name]
+        deps = self.dependencies[name]
         call = Call(
             name=f"{self.node.name}.{name}",
             display_name=name,
@@ -169,25 +222,69 @@ class DagRun:
             arguments=[],
             boundary_id=self.node.id,
             parent=self.node,
-            after=[self._task_node(dep) for dep in self.dependencies[name]] or [self.node],
+            after=[node for dep in deps for node in self._outbound(dep)] or [self.node],
             local=current_name(keys.TASKS, name),
             invocation=task,
         )
         try:
             if not self._depends_holds(name):
                 raise NotRun(Phase.OMITTED, "omitted: depends condition not met")
-            call.arguments = resolve_call(task, self._scope(ancestors(name, self.dependencies)))
+            scope = self._scope(ancestors(name, self.dependencies))
+            if is_loop(task):
+                return self._expand(call, scope)
+            call.arguments = resolve_call(task, scope)
         except NotRun as decided:
             self.children.not_run(call, decided)
             return Expansion([call.name])
         return Expansion([call.name], deque([call]))
+
+    def _expand(self, call: Call, scope: Scope) -> Expansion:
+        """A loop task's items under a TaskGroup, each skipped or waiting to start."""
+        try:
+            iterations = expand(call.invocation, scope)
+        except ExpansionError as err:
+            raise NotRun(Phase.ERROR, str(err)) from None
+        if not iterations:
+            raise NotRun(Phase.SKIPPED, "Skipped, empty params")
+        group = self.engine.nodes.create(
+            call.name,
+            display_name=call.display_name,
+            type=NodeType.TASK_GROUP,
+            template_name=call.template,
+            boundary_id=self.node.id,
+            parent_id=self.node.id,
+            phase=Phase.RUNNING,
+        )
+        for before in call.after:
+            self.engine.nodes.link(before, group)
+        expansion = Expansion(group=group)
+        for iteration in iterations:
+            item = Call(
+                name=f"{self.node.name}.{iteration.name}",
+                display_name=iteration.name,
+                template=call.template,
+                arguments=iteration.arguments,
+                boundary_id=self.node.id,
+                parent=group,
+                after=[group],
+                local=current_name(keys.TASKS, iteration.name),
+                invocation=call.invocation,
+            )
+            expansion.children.append(item.name)
+            try:
+                check_when(iteration.when)
+            except NotRun as decided:
+                self.children.not_run(item, decided)
+                continue
+            expansion.waiting.append(item)
+        return expansion
 
     def _depends_holds(self, name: str) -> bool:
         logic = depends_logic(self.tasks[name], self.tasks)
         if not logic:
             return True
         results = {
-            dep.replace("-", "_"): task_results(self._task_node(dep))
+            dep.replace("-", "_"): task_results(self._task_node(dep), self._items(dep))
             for dep in self.dependencies[name]
         }
         try:
@@ -196,8 +293,12 @@ class DagRun:
             raise NotRun(Phase.ERROR, str(err)) from None
 
     def _scope(self, names: list[str]) -> Scope:
+        """Globals and what the named tasks produced, a loop's aggregated."""
         scope = dict(self.engine.globals)
         for name in names:
             template = self.engine.templates[self.tasks[name]["template"]]
+            items = self._items(name)
+            if items is not None:
+                scope.update(aggregate_scope(keys.TASKS, name, items))
             scope.update(node_scope(keys.TASKS, name, self._task_node(name), template))
         return scope

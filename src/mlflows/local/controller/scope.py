@@ -1,6 +1,7 @@
 """The variables an invocation sees, built from the node tree as Argo's controller builds them
-(workflow/controller/scope.go; buildLocalScope and the local params of executeTemplate in
-operator.go). Every name comes from :mod:`mlflows.local.lang.keys`.
+(workflow/controller/scope.go; buildLocalScope, processAggregateNodeOutputs, processItem and the
+local params of executeTemplate in operator.go). Every name comes from
+:mod:`mlflows.local.lang.keys`.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import json
 
 from mlflows.local.controller.nodes import Node, Phase, fnv32a, rfc3339
-from mlflows.local.lang import keys
+from mlflows.local.lang import gojson, keys
 from mlflows.local.lang.keys import NodeRef
-from mlflows.local.lang.templating import ABSENT, Scope
+from mlflows.local.lang.templating import ABSENT, Scope, Unusable
 
 
 def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
@@ -63,3 +64,56 @@ def node_keys(workflow_name: str, node: Node, template: dict) -> Scope:
 def current_name(ref: NodeRef, name: str) -> Scope:
     """``{{tasks.name}}`` / ``{{steps.name}}`` inside the task or step being run."""
     return {ref.current_name(): name}
+
+
+def item_scope(value: str, members: dict[str, str]) -> Scope:
+    """``{{item}}`` and, for a map, ``{{item.<key>}}`` inside one iteration of a loop."""
+    scope: Scope = {keys.ITEM(): value}
+    scope.update({keys.ITEM_KEY(key): member for key, member in members.items()})
+    return scope
+
+
+def aggregate_scope(ref: NodeRef, name: str, children: list[Node]) -> Scope:
+    """A loop's outputs, from its children in item order (Argo's processAggregateNodeOutputs):
+    of those that succeeded, ``outputs.parameters`` as a JSON list of name-value maps,
+    ``outputs.parameters.<p>`` as a JSON list of the values (the values themselves when every
+    one is a JSON list or map), ``outputs.result`` as a JSON list of the results, each of which
+    must be JSON. Written as Go writes JSON; nothing for a loop without children."""
+    if not children:
+        return {}
+    succeeded = [
+        child for child in children if child.outputs is not None and child.phase == Phase.SUCCEEDED
+    ]
+    parameters = [child.outputs.parameters for child in succeeded if child.outputs.parameters]
+    values: dict[str, list[str]] = {}
+    for named in parameters:
+        for param, value in named.items():
+            values.setdefault(param, []).append(value)
+    scope: Scope = {ref.parameters(name): gojson.marshal(parameters)}
+    for param, listed in values.items():
+        scope[ref.parameter(name, param)] = _value_list(listed)
+    scope[ref.result(name)] = _results(
+        [child for child in succeeded if child.outputs.result is not None]
+    )
+    return scope
+
+
+def _value_list(values: list[str]) -> str:
+    """Argo's aggregatedJSONValueList: the values as JSON if each is a JSON list or map."""
+    try:
+        decoded = [gojson.decode(value) for value in values]
+    except ValueError:
+        return gojson.marshal(values)
+    if all(isinstance(value, (list, dict)) for value in decoded):
+        return gojson.marshal(decoded)
+    return gojson.marshal(values)
+
+
+def _results(children: list[Node]) -> str | Unusable:
+    """The children's results as one JSON list, each kept as written (Argo reads each as JSON)."""
+    for child in children:
+        try:
+            gojson.check(child.outputs.result)
+        except ValueError as err:
+            return Unusable(f"the result of {child.display_name} is not JSON ({err})")
+    return "[" + ",".join(gojson.compact(child.outputs.result) for child in children) + "]"

@@ -33,7 +33,17 @@ class Absent:
 
 
 ABSENT = Absent()
-Scope = dict[str, "str | Absent"]
+
+
+class Unusable:
+    """A variable Argo cannot build (a loop's outputs.result when a child's is not JSON): only
+    a reference to it fails, with this reason, as the run does not fail for an unused one."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+Scope = dict[str, "str | Absent | Unusable"]
 
 
 class UnresolvedReference(Exception):
@@ -63,6 +73,8 @@ def _replacement(match: re.Match, scope: Scope, strict: tuple[str, ...]) -> str:
                 f"unable to substitute {{{{{key}}}}}: output is an absent optional "
                 "(skipped/omitted node with no default)"
             )
+        if isinstance(found, Unusable):
+            raise UnresolvedReference(f"unable to substitute {{{{{key}}}}}: {found.reason}")
         return found
     if _is_strict(key, strict):
         raise UnresolvedReference(f"failed to resolve {{{{{key}}}}}")
@@ -83,6 +95,8 @@ def _expression(key: str, tag: str, scope: Scope, strict: tuple[str, ...]) -> st
             raise UnresolvedReference(
                 f"{tag}: {name} is an absent optional (skipped/omitted node with no default)"
             )
+        if isinstance(scope[name], Unusable):
+            raise UnresolvedReference(f"{tag}: {name}: {scope[name].reason}")
         return scope[name]
 
     try:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
-# Argo's TaskResult values, as a depends expression names them (``a.Succeeded``).
-TASK_RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned")
+# Argo's TaskResult values, as a depends expression names them (``a.Succeeded``); the item
+# results ask about the items of a loop task.
+ITEM_RESULTS = ("AnySucceeded", "AllFailed")
+TASK_RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", *ITEM_RESULTS)
 # Argo's own patterns: a `task.Result`, or a bare task name.
 TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
 TASK_RESULT = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?)\.([A-Z][a-zA-Z]+)")

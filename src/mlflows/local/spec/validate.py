@@ -15,11 +15,17 @@ import re
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
+from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags
 from mlflows.local.lang.expressions import ExpressionError
 from mlflows.local.lang.templating import TAG, unresolved_tags
-from mlflows.local.spec.ancestry import TASK_RESULTS, named_results, task_dependencies
+from mlflows.local.spec.ancestry import (
+    ITEM_RESULTS,
+    TASK_RESULTS,
+    named_results,
+    task_dependencies,
+)
 
 SPEC_RUN = {
     "entrypoint",
@@ -347,11 +353,16 @@ def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
         for name in task_dependencies(task):
             if name not in tasks:
                 raise UserError(f"{here}: depends on {name!r}, which is not a task of this DAG")
-        for _, result in named_results(task.get("depends", "")):
+        for name, result in named_results(task.get("depends", "")):
             if result not in TASK_RESULTS:
                 raise UserError(
                     f"{here}: task result '{result}' in depends is not one of "
                     f"{', '.join(sorted(TASK_RESULTS))}"
+                )
+            if result in ITEM_RESULTS and not is_loop(tasks[name]):
+                raise UserError(
+                    f"{here}: depends on {name}.{result}, but task {name} has no withItems, "
+                    "withParam or withSequence to have items"
                 )
     target = dag.get("target") or ""
     if not isinstance(target, str):
@@ -391,20 +402,18 @@ def _check_steps(where: str, groups, by_name: dict[str, dict]) -> None:
 
 def _check_invocation(where: str, call: dict, run: set[str], by_name: dict[str, dict]) -> None:
     hints = {
-        "withParam": "list the items in the template",
-        "withItems": "list the tasks explicitly",
-        "withSequence": "list the tasks explicitly",
         "templateRef": "copy the template in",
         "inline": "give the template a name",
         "hooks": "",
         "onExit": "use spec.onExit",
     }
     for key in call:
-        if key not in run:
+        if key not in run and key not in LOOP_FIELDS:  # any task or step may loop
             raise refuse(where, f"'{key}'", hints.get(key, ""))
     for field in ("depends", "when"):
         if field in call and not isinstance(call[field], str):
             raise UserError(f"{where}: {field} must be a string, not {call[field]!r}")
+    check_loop(where, call)
     template = by_name.get(call.get("template"))
     if template is None:
         raise UserError(f"{where}: no template named {call.get('template')!r}")
