@@ -7,11 +7,13 @@ AnySucceeded/AllFailed, failFast, parallelism, the empty and the unreadable loop
 """
 
 import re
+import threading
 
 import pytest
 from localrun_helpers import args, by_display_name, dag, inputs, interval, sh, task, workflow
 
 from mlflows.errors import UserError
+from mlflows.local.controller.calls import CHILD_THREADS
 
 
 def say():
@@ -502,6 +504,35 @@ def test_parallelism_is_never_exceeded(run_local, tmp_path):
     log.unlink()
     assert run_local(loop(), parallelism=1).phase == "Succeeded"  # the run's --parallelism
     assert most_at_once(log) == 1
+
+
+def test_a_long_loop_holds_a_bounded_number_of_threads(run_local):
+    items = 200  # the benchmark runs 1,000
+    baseline = threading.active_count()
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], threading.active_count())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = run_local(
+            workflow(
+                dag("main", task("fan", "nap", withItems=list(range(items)))),
+                sh("nap", "sleep 0.2"),
+            )
+        )
+    finally:
+        done.set()
+        sampler.join()
+    assert result.phase == "Succeeded"
+    pods = [node for node in result.nodes if node.type == "Pod"]
+    assert len(pods) == items and all(node.phase == "Succeeded" for node in pods)
+    # a child thread and the two threads copying its output, per child at most
+    assert peak[0] - baseline <= 3 * CHILD_THREADS + 2 < items
 
 
 LOOP_MISTAKES = [

@@ -1,5 +1,10 @@
 """A template invocation, and the children of a DAG or steps node: what each task or step
-became (one child, or one per item of a loop) and the threads they run on."""
+became (one child, or one per item of a loop) and the threads they run on.
+
+The children of one node run on at most ``CHILD_THREADS`` threads at once (fewer if the
+template's ``parallelism`` says so), so a loop over 1,000 items holds a few dozen threads, not
+1,000; the others wait to start, with no node yet, as Argo's do past a parallelism limit.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from mlflows.local.lang.templating import (
 )
 
 POLL_SECONDS = 0.05
+CHILD_THREADS = 32
 
 
 @dataclass
@@ -117,18 +123,19 @@ class Expansion:
 
 
 class ChildRuns:
-    """The children of one DAG or steps node, by node name, each executing on its own thread."""
+    """The children of one DAG or steps node, by node name, each executing on a thread of its
+    own, at most ``limit`` at once."""
 
     def __init__(self, engine: Executor, limit: int | None):
         self.engine = engine
-        self.limit = int(limit) if limit else None
+        self.limit = min(int(limit), CHILD_THREADS) if limit else CHILD_THREADS
         self.changed = threading.Condition()
         self.calls: dict[str, Call] = {}
         self.running: set[str] = set()
         self.finished: dict[str, Node] = {}
 
     def full(self) -> bool:
-        return self.limit is not None and len(self.running) >= self.limit
+        return len(self.running) >= self.limit
 
     def start(self, call: Call) -> None:
         with self.changed:
