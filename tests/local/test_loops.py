@@ -15,6 +15,8 @@ from localrun_helpers import args, by_display_name, dag, inputs, interval, sh, t
 from mlflows.errors import UserError
 from mlflows.local.controller.calls import CHILD_THREADS
 
+FAIL_FAST = "template has failed or errored children and failFast enabled"
+
 
 def say():
     """Prints its message exactly (printf does not read escapes in an argument)."""
@@ -469,6 +471,61 @@ def test_an_empty_list_is_one_skipped_node(run_local):
     assert outputs(result, "after") == "Skipped"
 
 
+def fail_fast_dag(fail_fast: bool) -> dict:
+    return workflow(
+        dag(
+            "main",
+            task("items", "exit-with", arguments=args(code="{{item}}"), withItems=[0, 1, 0, 0]),
+            parallelism=1,
+            failFast=fail_fast,
+        ),
+        exit_with(),
+    )
+
+
+def test_fail_fast_starts_no_more_items(run_local):
+    stopped = run_local(fail_fast_dag(True))
+    assert tree(stopped) == {
+        "wf": ("DAG", "Failed"),
+        "wf.items": ("TaskGroup", "Failed"),
+        "wf.items(0:0)": ("Pod", "Succeeded"),
+        "wf.items(1:1)": ("Pod", "Failed"),
+    }
+    assert stopped.phase == "Failed"
+    assert stopped.message == FAIL_FAST
+
+    every = run_local(fail_fast_dag(False))
+    assert tree(every) == {
+        "wf": ("DAG", "Failed"),
+        "wf.items": ("TaskGroup", "Failed"),
+        "wf.items(0:0)": ("Pod", "Succeeded"),
+        "wf.items(1:1)": ("Pod", "Failed"),
+        "wf.items(2:0)": ("Pod", "Succeeded"),
+        "wf.items(3:0)": ("Pod", "Succeeded"),
+    }
+    assert every.phase == "Failed"
+
+    in_steps = run_local(
+        workflow(
+            steps(
+                "main",
+                [step("items", "exit-with", arguments=args(code="{{item}}"), withItems=[0, 1, 0])],
+                [step("never", "exit-with", arguments=args(code="0"))],
+                parallelism=1,
+                failFast=True,
+            ),
+            exit_with(),
+        )
+    )
+    assert tree(in_steps) == {
+        "wf": ("Steps", "Failed"),
+        "wf[0]": ("StepGroup", "Failed"),
+        "wf[0].items(0:0)": ("Pod", "Succeeded"),
+        "wf[0].items(1:1)": ("Pod", "Failed"),
+    }
+    assert in_steps.message == by_display_name(in_steps)["[0]"]["message"] == FAIL_FAST
+
+
 def most_at_once(log) -> int:
     """The most processes between their start and end lines at any moment."""
     events = []
@@ -575,15 +632,18 @@ def test_item_results_need_a_loop(run_local):
         run_local(plain)
 
 
+def test_fail_fast_must_be_a_boolean(run_local):
+    wf = workflow(dag("main", task("a", "say", arguments=args(m="x")), failFast="yes"), say())
+    with pytest.raises(UserError, match="template main: failFast must be true or false"):
+        run_local(wf)
+
+
 def test_loop_workflows_and_their_reports_match_argos_schemas(run_local, schema_dir):
     from mlflows.schema import validate_argo_object
 
-    wf = any_and_all()
-    assert (
-        validate_argo_object(wf, "io.argoproj.workflow.v1alpha1.Workflow", "4.1", schema_dir) == []
-    )
-    status = run_local(wf).status
-    problems = validate_argo_object(
-        status, "io.argoproj.workflow.v1alpha1.WorkflowStatus", "4.1", schema_dir
-    )
-    assert problems == []
+    for wf in (any_and_all(), fail_fast_dag(True)):
+        definition = "io.argoproj.workflow.v1alpha1.Workflow"
+        assert validate_argo_object(wf, definition, "4.1", schema_dir) == []
+        status = run_local(wf).status
+        definition = "io.argoproj.workflow.v1alpha1.WorkflowStatus"
+        assert validate_argo_object(status, definition, "4.1", schema_dir) == []

@@ -3,7 +3,9 @@ became (one child, or one per item of a loop) and the threads they run on.
 
 The children of one node run on at most ``CHILD_THREADS`` threads at once (fewer if the
 template's ``parallelism`` says so), so a loop over 1,000 items holds a few dozen threads, not
-1,000; the others wait to start, with no node yet, as Argo's do past a parallelism limit.
+1,000; the others wait to start, with no node yet, as Argo's do past a parallelism limit. A
+template's ``failFast`` (Argo's checkParallelism) starts nothing more once a child pod, steps or
+DAG has failed or errored.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mlflows.local.controller.nodes import Node, Phase
+from mlflows.local.controller.nodes import Node, NodeStore, NodeType, Phase
 from mlflows.local.lang.expressions import ExpressionError, evaluate_when
 from mlflows.local.lang.templating import (
     ABSENT,
@@ -28,6 +30,7 @@ from mlflows.local.lang.templating import (
 
 POLL_SECONDS = 0.05
 CHILD_THREADS = 32
+FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
 
 
 @dataclass
@@ -107,6 +110,8 @@ def failure_message(node: Node | None) -> str:
 
 
 class Executor(Protocol):
+    nodes: NodeStore
+
     def execute(self, call: Call) -> Node: ...
 
     def not_run(self, call: Call, decided: NotRun) -> Node: ...
@@ -126,9 +131,11 @@ class ChildRuns:
     """The children of one DAG or steps node, by node name, each executing on a thread of its
     own, at most ``limit`` at once."""
 
-    def __init__(self, engine: Executor, limit: int | None):
+    def __init__(self, engine: Executor, limit: int | None, fail_fast: bool = False):
         self.engine = engine
         self.limit = min(int(limit), CHILD_THREADS) if limit else CHILD_THREADS
+        self.fail_fast = fail_fast
+        self.tripped = False  # failFast: a child failed, so nothing more starts
         self.changed = threading.Condition()
         self.calls: dict[str, Call] = {}
         self.running: set[str] = set()
@@ -156,7 +163,17 @@ class ChildRuns:
         with self.changed:
             self.running.discard(name)
             self.finished[name] = node
+            self.tripped = self.tripped or (self.fail_fast and self._unsuccessful(node))
             self.changed.notify_all()
+
+    def _unsuccessful(self, node: Node) -> bool:
+        """What Argo's failFast counts: a pod, steps or DAG child (a retry's attempts
+        included) that failed or errored; a task decided without running does not count."""
+        if node.type == NodeType.RETRY:
+            attempts = (self.engine.nodes.get(child) for child in node.children)
+            return any(attempt and self._unsuccessful(attempt) for attempt in attempts)
+        counted = node.type in (NodeType.POD, NodeType.STEPS, NodeType.DAG)
+        return counted and node.phase.failed_or_error
 
     def wait_for_change(self) -> None:
         with self.changed:

@@ -15,8 +15,9 @@
 - The DAG's phase is ``assessDAGPhase``: each target (``dag.target`` or every task nothing depends
   on) takes its own phase if it completed, or else the phase of the branch above it (BFS from the
   roots, Failed/Error winning), so an Omitted leaf under a failed task fails the DAG while a leaf
-  that ran on an any-outcome ``depends`` decides for itself. A loop left with items never started
-  (the run was stopped) ends Failed with the reason.
+  that ran on an any-outcome ``depends`` decides for itself. With the template's ``failFast``, the
+  first failed child stops the DAG starting anything and fails it once its running children end;
+  a loop left with items never started ends with the DAG's phase and message.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from mlflows.local.controller.calls import (
+    FAIL_FAST_MESSAGE,
     Call,
     ChildRuns,
     Expansion,
@@ -119,7 +121,9 @@ class DagRun:
         depended_on = {dep for deps in self.dependencies.values() for dep in deps}
         self.targets = (dag.get("target") or "").split() or sorted(set(self.tasks) - depended_on)
         self.fail_fast = dag.get("failFast", True)
-        self.children = ChildRuns(engine, template.get("parallelism"))
+        self.children = ChildRuns(
+            engine, template.get("parallelism"), bool(template.get("failFast"))
+        )
         self.expansions: dict[str, Expansion] = {}  # the tasks decided so far
 
     def run(self) -> None:
@@ -130,10 +134,11 @@ class DagRun:
             if not self.children.running:
                 break
             self.children.wait_for_change()
-        if engine.stop.is_set():
-            self._end_open_groups(engine.stop_message)
-            if not all(map(self._finished, self.tasks)):
-                engine.finish(self.node, Phase.FAILED, engine.stop_message)
+        if self.children.tripped or engine.stop.is_set():
+            message = FAIL_FAST_MESSAGE if self.children.tripped else engine.stop_message
+            self._end_open_groups(message)
+            if self.children.tripped or not all(map(self._finished, self.tasks)):
+                engine.finish(self.node, Phase.FAILED, message)
                 return
         finished = [name for name in self.tasks if self._finished(name)]
         task_nodes = {name: self._task_node(name) for name in finished}
@@ -151,13 +156,16 @@ class DagRun:
             return
         engine.finish(self.node, Phase.SUCCEEDED, outputs=outputs)
 
+    def _blocked(self) -> bool:
+        return self.engine.stop.is_set() or self.children.tripped
+
     def _advance(self) -> None:
         """End the loops whose items have all finished, decide every task whose dependencies
         have finished, and start what was decided as slots allow."""
         progress = True
         while progress:
             progress = self._end_finished_groups()
-            if self.engine.stop.is_set():
+            if self._blocked():
                 return
             for name, deps in self.dependencies.items():
                 if name in self.expansions or not all(self._finished(dep) for dep in deps):
@@ -171,7 +179,7 @@ class DagRun:
 
     def _start_waiting(self) -> None:
         for expansion in self.expansions.values():
-            while expansion.waiting and not self.children.full() and not self.engine.stop.is_set():
+            while expansion.waiting and not self.children.full() and not self._blocked():
                 self.children.start(expansion.waiting.popleft())
 
     def _end_finished_groups(self) -> bool:

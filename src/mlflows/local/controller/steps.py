@@ -8,7 +8,9 @@ template and leaves later groups unrun.
 A loop (:mod:`mlflows.local.controller.loops`) runs its items as ``<step>(<i>:<item>)``, children
 of the step group; later groups see the items' outputs as JSON lists (skipped items left out) and
 the step group as the step's node. An empty loop is one Skipped node, "Skipped, empty params"; a
-loop that cannot be expanded errors the step group before any of its steps starts.
+loop that cannot be expanded errors the step group before any of its steps starts. With the
+template's ``failFast``, the first failed child starts nothing more and fails the group and the
+template.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlflows.local.controller.calls import (
+    FAIL_FAST_MESSAGE,
     Call,
     ChildRuns,
     NotRun,
@@ -49,7 +52,9 @@ class StepsRun:
         self.engine = engine
         self.node = node
         self.template = template
-        self.children = ChildRuns(engine, template.get("parallelism"))
+        self.children = ChildRuns(
+            engine, template.get("parallelism"), bool(template.get("failFast"))
+        )
 
     def run(self) -> None:
         engine, node = self.engine, self.node
@@ -78,6 +83,9 @@ class StepsRun:
                 self._fail(group_node, Phase.ERROR, str(err))
                 return
             members = self._run_group(planned)
+            if self.children.tripped:
+                self._fail(group_node, Phase.FAILED, FAIL_FAST_MESSAGE)
+                return
             failure = self.children.first_failure([name for names in members for name in names])
             if failure is not None:
                 message = f"child '{failure.id}' failed"
@@ -140,14 +148,16 @@ class StepsRun:
         )
 
     def _run_group(self, planned: list[Planned]) -> list[list[str]]:
-        """Start every child of the group in order (within the template's parallelism) and wait
-        for all; the names of each step's children."""
+        """Start every child of the group in order (within the template's parallelism, until
+        failFast stops it) and wait for all; the names of each step's children."""
         engine, children = self.engine, self.children
         members: list[list[str]] = [[] for _ in planned]
         for plan, names in zip(planned, members, strict=True):
             for call, decided in plan.children:
                 while decided is None and children.full():
                     children.wait_for_change()
+                if children.tripped:
+                    break
                 names.append(call.name)
                 if decided is None and engine.stop.is_set():
                     decided = NotRun(Phase.FAILED, engine.stop_message)

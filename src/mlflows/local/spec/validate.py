@@ -80,6 +80,7 @@ TEMPLATE_RUN = {
     "synchronization",
     "memoize",
     "timeout",
+    "failFast",
 }
 TEMPLATE_IGNORED = {
     "metadata",
@@ -250,6 +251,8 @@ def _check_template(template: dict, by_name: dict[str, dict], workflow_volumes: 
         _check_duration(where, field, template.get(field), parse_seconds_or_duration)
     _check_retry(where, template.get("retryStrategy"))
     _check_integer(where, "parallelism", template.get("parallelism"))
+    if not isinstance(template.get("failFast", False), bool):
+        raise UserError(f"{where}: failFast must be true or false")
     _check_memoize(where, template.get("memoize"))
     _check_synchronization(where, template.get("synchronization"))
 
