@@ -10,6 +10,7 @@ import re
 import threading
 
 import pytest
+import yaml
 from localrun_helpers import args, by_display_name, dag, inputs, interval, sh, task, workflow
 
 from mlflows.errors import UserError
@@ -123,6 +124,7 @@ def test_with_items_runs_each_item_under_a_task_group(run_local):
     assert group["templateName"] == "say"
     items = {nodes[f"scalars({i}:{label})"]["id"] for i, label in enumerate(labels)}
     assert set(group["children"]) == items
+    assert yaml.safe_load(yaml.safe_dump(result.status)) == result.status  # plain data
 
 
 def test_an_item_key_that_does_not_resolve_errors_the_whole_task(run_local):

@@ -241,7 +241,7 @@ class Engine:
             handler = self.execute(Call(name, name, on_exit, self.arguments))
             if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
-        return phase, message
+        return str(phase), message
 
     def _failures(self) -> list[dict]:
         """``{{workflow.failures}}``: the failed and errored nodes, as Argo lists them."""

@@ -19,9 +19,9 @@ def node_status(node: Node) -> dict:
         "id": node.id,
         "name": node.name,
         "displayName": node.display_name,
-        "type": node.type,
+        "type": str(node.type),  # plain strings: the status is data, YAML-dumped too
         "templateScope": "local/",
-        "phase": node.phase,
+        "phase": str(node.phase),
         "startedAt": rfc3339(node.started_at),
     }
     optional = {
