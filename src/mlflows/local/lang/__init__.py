@@ -1,0 +1,1 @@
+"""The expression languages of a workflow, as Argo's controller evaluates them."""
