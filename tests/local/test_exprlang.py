@@ -118,6 +118,9 @@ CASES = [
     ("1 < 2 < 3", {}, True),
     ("3 < 2 < 4", {}, False),
     ("1 < 5 > 3", {}, True),
+    # == is Go's: arrays compare item by item (1 == 1.0), maps by DeepEqual (1 != 1.0)
+    ("fromJSON('[1]') == [1]", {}, True),
+    ("fromJSON('{\"a\": 1}') == {a: 1}", {}, False),
     # logic, short-circuiting (the unknown name on the right is never looked up)
     ("true and false", {}, False),
     ("true && !false", {}, True),
@@ -460,6 +463,8 @@ ERRORS = [
     ("'a' in 'abc'", {}, 'operator "in" not defined on string (1:5)'),
     ("'a' matches 1", {}, "invalid operation: string matches int"),
     ("not 1", {}, "invalid operation: ! needs a bool, not int (1:1)"),
+    # not binds tighter than ==: (not 'a') == 'b'
+    ("not 'a' == 'b'", {}, "invalid operation: ! needs a bool, not string (1:1)"),
     ("1 && true", {}, "invalid operation: && needs a bool, not int (1:3)"),
     ("true and 'x'", {}, "invalid operation: and needs a bool, not string (1:6)"),
     ("1 ? 2 : 3", {}, "invalid operation: ?: needs a bool, not int (1:3)"),
@@ -514,6 +519,8 @@ REFUSED = [
     ("foo(1)", "unknown function foo() (1:1)"),
     ("__import__('os')", "unknown function __import__() (1:1)"),
     ("sprig.uuidv4()", "sprig.uuidv4() is not supported by the local runner (1:7)"),
+    ("sprig.now()", "sprig.now() is not supported by the local runner"),
+    ("sprig.date('2006-01-02', x)", "sprig.date() is not supported by the local runner"),
     ("sprig.env('HOME')", "sprig.env() is not supported by the local runner"),
     ("sprig.nosuch(1)", "sprig.nosuch() is not supported by the local runner"),
     ("sprig", "sprig's functions are called as sprig.NAME(...) (1:1)"),

@@ -15,9 +15,9 @@ variables into the environment (``util/expand``, :func:`nest`); names holding ``
 evaluate (an unknown function or ``sprig.NAME``, time functions, method calls), before anything
 runs; :func:`evaluate` runs it over an environment of JSON-like values. Every failure is an
 :class:`ExprError` whose one-line message ends with the ``(line:column)`` it happened at, as
-expr's does. Not followed: indexing a string (expr gives a byte) is an error, strings are sliced
-by characters rather than bytes, integers do not wrap at 64 bits, and ``keys``/``values`` keep
-the map's order (Go's is random).
+expr's does. Not followed: indexing a string (expr gives a byte) is an error; strings are sliced
+and searched (``indexOf``) by characters rather than bytes, which differs only beyond ASCII;
+integers do not wrap at 64 bits; ``keys``/``values`` keep the map's order (Go's is random).
 """
 
 from __future__ import annotations

@@ -95,9 +95,14 @@ def text(value: Any) -> str:
     return str(value)
 
 
-# encoding/json escapes these even with ensure_ascii off, so HTML and JavaScript can embed it.
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028"}
-_JSON_ESCAPES["\u2029"] = "\\u2029"
+# encoding/json escapes these beyond what JSON needs, so that HTML and JavaScript can embed it.
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _json_string(value: str, escape_html: bool = True) -> str:
