@@ -5,9 +5,9 @@ Follows github.com/expr-lang/expr v1.17.8, the version Argo v4.1.2 builds with, 
 ``docs/language-definition.md``: here the tokens of ``parser/lexer`` and the grammar and
 precedence of ``parser/parser.go`` (``not in``, chained comparisons ``1 < x < 3``, ``??`` not
 mixed with other operators, ``a ? b : c``, predicates with ``#``/``.field``, pipes, ``let``,
-``if {} else {}``); the tree evaluates in :mod:`~mlflows.local.lang.tree`, its operators are
-:mod:`~mlflows.local.lang.operators`, the functions :mod:`~mlflows.local.lang.functions` and
-:mod:`~mlflows.local.lang.sprig`. Argo (``util/expr/env/env.go``) nests its flat ``a.b.c``
+``if {} else {}``); the tree evaluates in :mod:`.tree`, its operators are
+:mod:`.operators`, the functions :mod:`.functions` and
+:mod:`.sprig`. Argo (``util/expr/env/env.go``) nests its flat ``a.b.c``
 variables into the environment (``util/expand``, :func:`nest`); names holding ``-`` are written
 ``tasks['my-task']``.
 
@@ -28,10 +28,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlflows.local.lang import tree
-from mlflows.local.lang.functions import ARGO_FUNCTIONS, BUILTINS, UNSUPPORTED, jsonpath_steps
-from mlflows.local.lang.govalues import Function, GoPanic, text, to_json
-from mlflows.local.lang.sprig import SPRIG
+from mlflows.local.lang.exprlang import tree
+from mlflows.local.lang.exprlang.functions import (
+    ARGO_FUNCTIONS,
+    BUILTINS,
+    UNSUPPORTED,
+    jsonpath_steps,
+)
+from mlflows.local.lang.exprlang.govalues import Function, GoPanic, text, to_json
+from mlflows.local.lang.exprlang.sprig import SPRIG
 
 
 class ExprError(ValueError):

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlflows.local.lang.govalues import Function, GoPanic, is_number, type_name
-from mlflows.local.lang.operators import BINARY, fetch, sort_by_keys, to_bool, to_int
+from mlflows.local.lang.exprlang.govalues import Function, GoPanic, is_number, type_name
+from mlflows.local.lang.exprlang.operators import BINARY, fetch, sort_by_keys, to_bool, to_int
 
 
 class Run:

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mlflows.local.lang.govalues import (
+from mlflows.local.lang.exprlang.govalues import (
     Function,
     GoPanic,
     deep_equal,
@@ -34,7 +34,7 @@ from mlflows.local.lang.govalues import (
     to_json,
     type_name,
 )
-from mlflows.local.lang.govalues import expand as expand_template
+from mlflows.local.lang.exprlang.govalues import expand as expand_template
 
 # strconv.ParseInt(s, 0, 64): a 0x, 0b, 0o or bare 0 (octal) prefix, underscores only after one
 _GO_INT = re.compile(

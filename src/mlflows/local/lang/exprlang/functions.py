@@ -1,7 +1,7 @@
 """The functions an expression calls by name: expr's builtins and Argo's additions.
 
 expr-lang/expr v1.17.8 ``builtin/`` (``len``, ``int``, ``split``, ``toJSON``, ...; the ones taking
-a predicate, such as ``filter``, are in :mod:`mlflows.local.lang.tree`), and what Argo v4.1.2's
+a predicate, such as ``filter``, are in :mod:`.tree`), and what Argo v4.1.2's
 ``util/expr/env/env.go`` adds: ``asInt``/``asFloat`` (expr's ``int``/``float``), ``jsonpath(json,
 path)`` and ``toJson`` (compact, where expr's ``toJSON`` indents). Time values (``now()``,
 ``date()``, ``duration()``) are not deterministic and the bitwise functions are not done, so the
@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mlflows.local.lang.govalues import (
+from mlflows.local.lang.exprlang.govalues import (
     Function,
     GoPanic,
     from_json,
@@ -28,7 +28,7 @@ from mlflows.local.lang.govalues import (
     to_json,
     type_name,
 )
-from mlflows.local.lang.operators import equal, fetch, sort_by_keys, to_int
+from mlflows.local.lang.exprlang.operators import equal, fetch, sort_by_keys, to_int
 
 
 def _int(value: Any) -> int:

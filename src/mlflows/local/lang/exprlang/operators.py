@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from mlflows.local.lang.govalues import (
+from mlflows.local.lang.exprlang.govalues import (
     GoPanic,
     deep_equal,
     is_int,
