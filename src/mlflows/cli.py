@@ -37,6 +37,9 @@ COMMANDS = {
         "mlflows.schema",
         "check rendered workflows and TFJob/InferenceService manifests against the schemas",
     ),
+    "schemas": Command(
+        "mlflows.schema_fetch", "download the engines' published schemas that validate uses"
+    ),
     "setup-manifests": Command(
         "mlflows.cluster",
         "print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
