@@ -24,6 +24,7 @@ from mlflows.inference_service import (
     inference_service_step,
 )
 from mlflows.memoize import MemoCache, memoized
+from mlflows.names import image_reference
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
@@ -60,6 +61,9 @@ class Workloads:
     gang_scheduling: GangScheduling | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
+
+    def __post_init__(self) -> None:
+        image_reference(self.image, "image")
 
     # Paths on the shared volume, as the containers see them.
     def data_dir(self) -> str:
