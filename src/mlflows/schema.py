@@ -510,7 +510,7 @@ def _validate_command(args: argparse.Namespace) -> int:
 def _local_runner_problems(workflow: dict) -> list[str]:
     """What the local runner refuses up front, as ``argo lint`` would: a missing template, a
     dependency cycle, an undefined parameter... (the first it finds)."""
-    from mlflows.local.validate import validate_workflow as check_runnable  # only for Workflows
+    from mlflows.local.spec.validate import validate_workflow as check_runnable  # only for Workflows
 
     try:
         check_runnable(workflow)
