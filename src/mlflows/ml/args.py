@@ -7,6 +7,7 @@ argparse normally prints its usage and exits by itself; here a bad or missing fl
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from mlflows.errors import UserError
@@ -70,15 +71,33 @@ def output_files(args: argparse.Namespace, *flags: str) -> None:
         _creatable(flag, path)
 
 
-def replaced_apart(args: argparse.Namespace, replaced: str, *others: str) -> None:
-    """``replaced`` names a directory the command replaces whole: refuse it if it is, or holds,
-    the directory of one of ``others`` (which replacing it would destroy)."""
+def replaced_whole(
+    args: argparse.Namespace, replaced: str, *others: str, ours: Callable[[Path], bool]
+) -> None:
+    """``replaced`` names a directory the command replaces whole, so nothing else may go with it:
+    refuse the working directory or one holding it, a directory that is or holds one of
+    ``others``, and an existing directory that is neither empty nor ``ours`` (written by this
+    command before, so replacing it loses nothing)."""
     (_, target), *_ = _given(args, (replaced,))
     target_path = Path(target).resolve()
+    cwd = Path.cwd().resolve()
+    if target_path == cwd or target_path in cwd.parents:
+        raise UserError(
+            f"{replaced}: {target} is or holds the working directory {cwd}, which saving there "
+            f"would replace; give {replaced} a directory of its own"
+        )
     for flag, path in _given(args, others):
         other = Path(path).resolve()
         if other == target_path or target_path in other.parents:
             raise UserError(
                 f"{replaced}: {target} holds {flag} {path}, which saving there would replace; "
                 f"give {replaced} a directory of its own"
+            )
+    if target_path.is_dir() and not ours(target_path):
+        entries = sorted(entry.name for entry in target_path.iterdir())
+        if entries:
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise UserError(
+                f"{replaced}: {target} already holds files ({shown}) that saving there would "
+                f"replace; give {replaced} a new or empty directory"
             )

@@ -37,9 +37,15 @@ def write_json(path: str | Path, data) -> None:
     write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute with ``.`` and ``..`` taken out, so it has a real name and parent
+    (``model/..`` or ``.`` have neither, and a temporary name built from them goes astray)."""
+    return Path(os.path.abspath(path))
+
+
 def staging_dir(final: str | Path) -> Path:
     """A fresh, hidden directory beside ``final`` to build it in."""
-    final = Path(final)
+    final = _absolute(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
     os.chmod(staging, DIR_MODE)
@@ -52,7 +58,7 @@ def replace_dir(staging: Path, final: str | Path) -> None:
     The old directory is first renamed aside, so ``final`` is, at every moment, either the old
     complete directory, briefly absent, or the new complete one.
     """
-    final = Path(final)
+    final = _absolute(final)
     retired = None
     if final.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.retired.", dir=final.parent))

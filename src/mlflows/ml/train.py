@@ -22,14 +22,14 @@ import time
 from collections.abc import Sequence
 
 from mlflows.cli import run_cli
-from mlflows.ml import cluster, datasets, models
+from mlflows.ml import cluster, datasets, export, models
 from mlflows.ml.args import (
     ArgumentParser,
     directories,
     output_files,
     positive_float,
     positive_int,
-    replaced_apart,
+    replaced_whole,
 )
 from mlflows.ml.files import write_json
 
@@ -53,7 +53,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
-    replaced_apart(args, "--saved-model-dir", "--data-dir", "--checkpoint-dir")
+    replaced_whole(
+        args, "--saved-model-dir", "--data-dir", "--checkpoint-dir", ours=export.saved_here
+    )
     output_files(args, "--metrics-file")  # before training, not after it
     return args
 
@@ -63,7 +65,7 @@ def train(args: argparse.Namespace, role: cluster.Role) -> dict:
     started = time.monotonic()
     import tensorflow as tf
 
-    from mlflows.ml import export, pipeline
+    from mlflows.ml import pipeline
     from mlflows.ml.callbacks import Progress, training_callbacks
 
     # The strategy first: it configures the collective ops, which must precede any other op.
