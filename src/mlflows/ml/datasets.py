@@ -15,6 +15,7 @@ import numpy as np
 from mlflows.datasets import DATASET_VERSIONS
 from mlflows.errors import UserError
 from mlflows.ml import digits
+from mlflows.ml.quiet import tensorflow
 
 NAMES = tuple(DATASET_VERSIONS)
 SPLITS = ("train", "test")
@@ -47,6 +48,7 @@ def label_name(name: str, label: int) -> str:
 
 
 def _tfds_builder(name: str, version: str, data_dir: str | Path):
+    tensorflow()  # tensorflow-datasets imports it: quietly first
     import tensorflow_datasets as tfds
 
     try:
@@ -78,12 +80,11 @@ def prepare(name: str, version: str, data_dir: str | Path) -> str:
 
 def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST):
     """The split as a ``tf.data.Dataset`` of ``(image uint8 28x28x1, label int64)``, unshuffled."""
-    import tensorflow as tf
-
     check_name(name)
     check_split(split)
     if name == "digits":
-        return tf.data.Dataset.from_tensor_slices(digits.load(data_dir, split))
+        arrays = digits.load(data_dir, split)  # a missing dataset is reported before TF starts
+        return tensorflow().data.Dataset.from_tensor_slices(arrays)
     builder = _tfds_builder(name, version, data_dir)
     try:
         return builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)

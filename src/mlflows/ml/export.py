@@ -23,6 +23,7 @@ from pathlib import Path
 from mlflows.ml import files
 from mlflows.ml.cluster import Role
 from mlflows.ml.datasets import IMAGE_SHAPE
+from mlflows.ml.quiet import tensorflow
 
 ENCODED_SIGNATURE = "serving_default"
 RAW_SIGNATURE = "serving_raw"
@@ -34,7 +35,7 @@ MARKER = "mlflows-model.json"
 
 def decode_image(encoded):
     """One encoded image to a 28x28x1 float32 tensor in [0, 1]."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     image = tf.io.decode_image(encoded, channels=1, expand_animations=False)
     # Resizing a 28x28 image to 28x28 returns its pixels unchanged, so the two signatures agree.
@@ -42,7 +43,7 @@ def decode_image(encoded):
 
 
 def serving_signatures(model) -> dict:
-    import tensorflow as tf
+    tf = tensorflow()
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=ENCODED_INPUT)])
     def predict_encoded(image_bytes):
@@ -80,7 +81,7 @@ def save(model, saved_model_dir: str | Path, role: Role) -> None:
     Each worker writes into its own hidden directory beside ``saved_model_dir``; the chief's
     replaces ``saved_model_dir`` in one rename, so a half-written model is never visible.
     """
-    import tensorflow as tf
+    tf = tensorflow()
 
     staging = files.staging_dir(saved_model_dir)
     try:

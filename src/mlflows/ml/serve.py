@@ -29,6 +29,7 @@ from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
 from mlflows.ml.args import ArgumentParser, directories, positive_float
 from mlflows.ml.predictor import Predictor, is_saved_model
+from mlflows.ml.quiet import tensorflow
 
 log = logging.getLogger("mlflows.serve")
 
@@ -83,8 +84,6 @@ def served_model_class():
                 self._loading.release()
 
         def watch(self, poll_seconds: float, stop: threading.Event) -> None:
-            import tensorflow  # noqa: F401  (seconds to import: pay before a version appears)
-
             self.load()
             while not stop.wait(poll_seconds):
                 self.load()
@@ -183,6 +182,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def serve(args: argparse.Namespace) -> None:
     sock = bind(args.host, args.port)
+    # Seconds to start: paid before a version appears, and before the server's threads write to
+    # stderr (TensorFlow starts with it held back).
+    tensorflow()
     from kserve import ModelServer
     from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
     from kserve.protocol.rest.server import RESTServer

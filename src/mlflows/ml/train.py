@@ -32,6 +32,7 @@ from mlflows.ml.args import (
     replaced_whole,
 )
 from mlflows.ml.files import write_json
+from mlflows.ml.quiet import tensorflow
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -63,7 +64,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def train(args: argparse.Namespace, role: cluster.Role) -> dict:
     """Train, evaluate and save as this worker; returns the metrics."""
     started = time.monotonic()
-    import tensorflow as tf
+    tf = tensorflow()
 
     from mlflows.ml import pipeline
     from mlflows.ml.callbacks import Progress, training_callbacks
