@@ -31,6 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", required=True, help="where the data is stored")
     parser.add_argument("--record-file", help="write the JSON record here too")
     args = parser.parse_args(argv)
+    datasets.check_name(args.dataset)
     directories(args, "--data-dir")
     output_files(args, "--record-file")
     return args
