@@ -7,6 +7,8 @@ argparse normally prints its usage and exits by itself; here a bad or missing fl
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,13 +48,23 @@ def _given(args: argparse.Namespace, flags: tuple[str, ...]):
             yield flag, path
 
 
-def _creatable(flag: str, path: str) -> None:
-    """Nothing can be created below a file: refuse a path whose nearest existing parent is one."""
-    for parent in Path(path).parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"{flag}: {path} is below {parent}, a file; give another path")
-            return
+def _nearest_existing(flag: str, path: str) -> Path:
+    """The nearest existing parent of ``path``; refused if it is a file (nothing goes below)."""
+    parent = next(parent for parent in Path(path).parents if parent.exists())
+    if not parent.is_dir():
+        raise UserError(f"{flag}: {path} is below {parent}, a file; give another path")
+    return parent
+
+
+def _writable_in(flag: str, path: str, directory: Path) -> None:
+    """Create and remove an entry in ``directory``, as writing ``path`` will: permissions, a
+    read-only or pseudo file system (``/proc``) all show now rather than after the work."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".mlflows-write-check.", dir=directory))
+    except OSError as err:
+        raise UserError(
+            f"{flag}: cannot write {path} ({err.strerror or err}); give a writable path"
+        ) from None
 
 
 def directories(args: argparse.Namespace, *flags: str) -> None:
@@ -60,15 +72,20 @@ def directories(args: argparse.Namespace, *flags: str) -> None:
     for flag, path in _given(args, flags):
         if Path(path).exists() and not Path(path).is_dir():
             raise UserError(f"{flag}: {path} is a file; give a directory")
-        _creatable(flag, path)
+        _nearest_existing(flag, path)
 
 
 def output_files(args: argparse.Namespace, *flags: str) -> None:
-    """Flags naming a file to write, checked before any work: not a directory, not below a file."""
+    """Flags naming a file to write, checked before any work: not a directory, not below a file,
+    and writable: a device or a pipe (``/dev/stdout``) itself, any other file where it goes."""
     for flag, path in _given(args, flags):
         if Path(path).is_dir():
             raise UserError(f"{flag}: {path} is a directory; give a file path")
-        _creatable(flag, path)
+        if Path(path).exists() and not Path(path).is_file():  # written in place, see files
+            if not os.access(path, os.W_OK):
+                raise UserError(f"{flag}: cannot write {path} (not writable); give another path")
+            continue
+        _writable_in(flag, path, _nearest_existing(flag, path))
 
 
 def replaced_whole(

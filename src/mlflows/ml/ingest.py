@@ -20,7 +20,7 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets
 from mlflows.ml.args import ArgumentParser, directories, output_files
-from mlflows.ml.files import write_json
+from mlflows.ml.files import json_text, write_output
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--splits: no split given; pass e.g. --splits train,test")
     record = ingest(args.dataset, args.version, splits, args.data_dir)
     if args.record_file:
-        write_json(args.record_file, record)
+        write_output("--record-file", args.record_file, json_text(record))
     print(summary(record, args.record_file))
     return 0
 

@@ -24,7 +24,7 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
 from mlflows.ml.args import ArgumentParser, directories, fraction, output_files, positive_int
-from mlflows.ml.files import write_atomically, write_json
+from mlflows.ml.files import json_text, write_output
 
 NO_CHAMPION = -1.0
 
@@ -151,7 +151,9 @@ def best(args: argparse.Namespace) -> dict:
 
 def write_accuracy(path: str | None, accuracy: float) -> None:
     if path:
-        write_atomically(path, "-1" if accuracy == NO_CHAMPION else f"{accuracy:.4f}")
+        write_output(
+            "--accuracy-file", path, "-1" if accuracy == NO_CHAMPION else f"{accuracy:.4f}"
+        )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -173,7 +175,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"promoted {args.model_dir} to {published} (accuracy {args.accuracy:.4f})")
     else:
         result = best(args)
-        write_json(args.result_file, result)
+        write_output("--result-file", args.result_file, json_text(result))
         write_accuracy(args.accuracy_file, result["best"]["accuracy"])
 
 

@@ -31,7 +31,7 @@ from mlflows.ml.args import (
     positive_int,
     replaced_whole,
 )
-from mlflows.ml.files import write_json
+from mlflows.ml.files import json_text, write_output
 from mlflows.ml.quiet import tensorflow
 
 
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"replica(s): test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}"
     )
     if args.metrics_file:
-        write_json(args.metrics_file, metrics)
+        write_output("--metrics-file", args.metrics_file, json_text(metrics))
     where = f", metrics to {args.metrics_file}" if args.metrics_file else ""
     print(f"saved model to {args.saved_model_dir}{where}")
     return 0
