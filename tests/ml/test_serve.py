@@ -124,6 +124,28 @@ def test_the_v2_protocol_serves_tensors_and_encoded_images(served, newest, examp
     assert status == 400 and "datatype" in answer["error"]
 
 
+def test_raw_0_255_pixels_are_refused_in_both_protocols_naming_the_fix(served, examples):
+    """The model's input is [0, 1]: 0-255 pixels would get a confident wrong answer."""
+    pixels = examples[0][:2].astype(float)  # 0..255, as an image file holds them
+    assert pixels.max() > 1
+    v1 = {"instances": pixels.tolist()}
+    v2 = {"inputs": [{"name": "image", "shape": [2, 28, 28, 1], "datatype": "FP32",
+                      "data": pixels.ravel().tolist()}]}  # fmt: skip
+
+    for url, body, where in [
+        (client.predict_url(served.url, NAME), v1, "instances"),
+        (f"{served.url}/v2/models/{NAME}/infer", v2, "inputs[0]"),
+    ]:
+        status, answer = post(url, json.dumps(body).encode())
+        assert status == 400, answer
+        assert answer["error"].startswith(f"{where}: values must be in [0, 1]")
+        assert f"got 0 to {pixels.max():g}; divide 0-255 pixels by 255" in answer["error"]
+
+    edges = [np.zeros((28, 28, 1)).tolist(), np.ones((28, 28, 1)).tolist()]
+    status, answer = predict(served.url, {"instances": edges})
+    assert status == 200 and len(answer["predictions"]) == 2
+
+
 ZERO = [[[0.0]] * 28] * 28
 MALFORMED = {
     "not json": b'{"instances": [',
@@ -159,6 +181,7 @@ MALFORMED_V2 = {
     "a scalar": {**FP32, "shape": [], "data": [0.5]},
     "wrong shape": {**FP32, "shape": [1, 3], "data": [0.0, 0.5, 1.0]},
     "not finite": {**FP32, "shape": [1, 28, 28], "data": [float("nan")] * 784},
+    "below 0": {**FP32, "shape": [1, 28, 28], "data": [-0.5] * 784},
     "too many": {**FP32, "shape": [1025, 1], "data": [0.0] * 1025},
     "no files": {"name": "image_bytes", "datatype": "BYTES", "shape": [0], "data": []},
     "not base64": {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": ["@@@"]},

@@ -8,7 +8,8 @@ versions directory is served as soon as its first version is promoted.
 Endpoints (kserve's): ``GET /v1/models/<name>`` readiness, ``POST /v1/models/<name>:predict``
 with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference protocol)
 ``/v2/models/<name>/infer`` with one input: FP32 ``[N, 28, 28, 1]`` images in [0, 1], or BYTES
-``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500.
+``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500;
+so are image arrays outside [0, 1] in either protocol (0-255 pixels: divide them by 255).
 """
 
 from __future__ import annotations
