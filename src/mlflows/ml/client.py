@@ -75,16 +75,20 @@ def _one_line(text, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.client", description=__doc__)
     parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://host:8080")
-    parser.add_argument("--model-name", required=True)
+    parser.add_argument("--model-name", required=True, help="the served model's name in its URL")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="an image file to send")
     source.add_argument("--dataset", help="send an example of this dataset's test split")
     parser.add_argument("--data-dir", help="where ingest stored --dataset")
     parser.add_argument("--index", type=int, default=0, help="which test example (from 0)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if args.dataset and not args.data_dir:
         raise UserError("--data-dir: needed with --dataset; give where ingest stored it")
     return args

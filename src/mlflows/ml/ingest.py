@@ -23,14 +23,18 @@ from mlflows.ml.args import ArgumentParser, directories, output_files
 from mlflows.ml.files import json_text, write_output
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.ingest", description=__doc__)
     parser.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
     parser.add_argument("--version", default=datasets.LATEST, help="e.g. 3.0.1, or latest")
     parser.add_argument("--splits", default="train,test", help="comma-separated: train,test")
     parser.add_argument("--data-dir", required=True, help="where the data is stored")
     parser.add_argument("--record-file", help="write the JSON record here too")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir")
     output_files(args, "--record-file")

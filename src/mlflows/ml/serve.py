@@ -167,14 +167,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.serve", description=__doc__)
     parser.add_argument("--model-dir", required=True, help="a SavedModel or a versions directory")
     parser.add_argument("--model-name", default="model", help="the name in the URL paths")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on all interfaces")
-    parser.add_argument("--poll-seconds", type=positive_float, default=1.0)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--poll-seconds",
+        type=positive_float,
+        default=1.0,
+        help="how often to look for a newer version (default %(default)s)",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port: {args.port} is not a port number; give 0..65535")
     directories(args, "--model-dir")

@@ -35,7 +35,7 @@ from mlflows.ml.files import json_text, write_output
 from mlflows.ml.quiet import tensorflow
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m mlflows.ml.train",
         description="Train a model under MultiWorkerMirroredStrategy (cluster from TF_CONFIG).",
@@ -43,14 +43,41 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model-type", default="cnn", help=", ".join(models.MODELS))
     parser.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
     parser.add_argument("--data-dir", required=True, help="where ingest stored the dataset")
-    parser.add_argument("--saved-model-dir", required=True, help="the chief saves the model here")
+    parser.add_argument(
+        "--saved-model-dir",
+        required=True,
+        help="the chief saves the model here, replacing the directory: new, empty, or a model "
+        "saved before",
+    )
     parser.add_argument("--checkpoint-dir", required=True, help="backups and TensorBoard logs")
-    parser.add_argument("--epochs", type=positive_int, default=3)
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=70)
-    parser.add_argument("--batch-size-per-replica", type=positive_int, default=64)
-    parser.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    parser.add_argument(
+        "--epochs", type=positive_int, default=3, help="epochs to train (default %(default)s)"
+    )
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=positive_int,
+        default=70,
+        help="training steps per epoch, each one global batch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size-per-replica",
+        type=positive_int,
+        default=64,
+        help="examples per replica per step; the global batch is this times the replicas "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=1e-3,
+        help="Adam's initial learning rate, cut tenfold at fixed epochs (default %(default)s)",
+    )
     parser.add_argument("--metrics-file", help="the chief writes the metrics JSON here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
