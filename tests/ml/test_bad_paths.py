@@ -147,3 +147,14 @@ def test_a_device_given_as_an_output_file_is_written_in_place(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('{\n  "name": "digits"')
     assert stdout.is_symlink()
+
+
+def test_relative_paths_in_the_working_directory_are_fine(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = cli(
+        ingest.main, ["--dataset", "digits", "--data-dir", ".", "--record-file", "r"]
+    )
+
+    assert code == 0, err
+    assert (tmp_path / "r").read_text().startswith('{\n  "name": "digits"')

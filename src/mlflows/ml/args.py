@@ -50,7 +50,9 @@ def _given(args: argparse.Namespace, flags: tuple[str, ...]):
 
 def _nearest_existing(flag: str, path: str) -> Path:
     """The nearest existing parent of ``path``; refused if it is a file (nothing goes below)."""
-    parent = next(parent for parent in Path(path).parents if parent.exists())
+    absolute = Path(os.path.abspath(path))  # "." has no parents
+    # The root, the last parent of any absolute path, exists; "/" has none but is the root.
+    parent = next(parent for parent in [*absolute.parents, absolute] if parent.exists())
     if not parent.is_dir():
         raise UserError(f"{flag}: {path} is below {parent}, a file; give another path")
     return parent
