@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlflows.errors import UserError
+from mlflows.errors import Unavailable, UserError
 from mlflows.ml import client, serve, versions
 from mlflows.ml.datasets import digits
 from mlflows.ml.predictor import Predictor
@@ -249,7 +249,7 @@ def test_an_unreachable_server_is_one_error_line(cli, free_port, tmp_path):
     png.write_bytes(b"anything")
     argv = ["--url", f"http://127.0.0.1:{free_port()}", "--model-name", NAME, "--image", str(png)]
     code, _, err = cli(client.main, argv)
-    assert code == UserError.exit_code and "cannot reach" in err
+    assert code == Unavailable.exit_code and "cannot reach" in err  # may pass: not a usage error
 
 
 @pytest.mark.parametrize("url", ["notaurl", "localhost:8080", "ftp://host/", "http://"])
@@ -271,6 +271,27 @@ class NotAModelServer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class NotReady(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (the handler's name)
+        self.send_error(503, "no model loaded yet")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_is_not_ready_is_unavailable_not_a_usage_error(cli, tmp_path):
+    png = tmp_path / "digit.png"
+    png.write_bytes(b"anything")
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotReady)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    argv = ["--url", f"http://127.0.0.1:{server.server_address[1]}", "--model-name", NAME]
+    try:
+        code, _, err = cli(client.main, [*argv, "--image", str(png)])
+    finally:
+        server.server_close()
+    assert code == Unavailable.exit_code and "answered 503" in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("kind", ["web page", "not http"])
 def test_a_server_that_answers_no_prediction_is_one_error_line(cli, tmp_path, kind):
     png = tmp_path / "digit.png"
@@ -279,12 +300,19 @@ def test_a_server_that_answers_no_prediction_is_one_error_line(cli, tmp_path, ki
         server = http.server.HTTPServer(("127.0.0.1", 0), NotAModelServer)
         threading.Thread(target=server.handle_request, daemon=True).start()
         port, expected = server.server_address[1], "unexpected answer"
-    else:  # answers every connection with a line that is not HTTP, as an SSH server does
+    else:  # answers with a line that is not HTTP, as an SSH server does
         server = socket.create_server(("127.0.0.1", 0))
 
         def greet():
             connection, _ = server.accept()
-            with connection:
+            with connection, connection.makefile("rb") as request:
+                # The whole request first: closing with bytes unread would reset the connection,
+                # and the client would see a reset (an outage) instead of a wrong answer.
+                length = 0
+                for line in iter(request.readline, b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                request.read(length)
                 connection.sendall(b"SSH-2.0-OpenSSH\r\n")
 
         threading.Thread(target=greet, daemon=True).start()

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mlflows.cli import run_cli
-from mlflows.errors import UserError
+from mlflows.errors import Unavailable, UserError
 from mlflows.ml import protocol
 from mlflows.ml.args import ArgumentParser
 
@@ -59,10 +59,14 @@ def predict_classes(
             answer = response.read()
     except urllib.error.HTTPError as err:
         detail = _one_line(err.read().decode(errors="replace"))
-        raise UserError(f"--url: the server answered {err.code}: {detail}") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-        reason = getattr(err, "reason", err)  # HTTPException: something not speaking HTTP
-        raise UserError(f"--url: cannot reach {base_url} ({_one_line(reason)})") from None
+        # 5xx: the server's trouble (503: no model loaded yet), which may pass; 4xx: the request's.
+        error = Unavailable if err.code >= 500 else UserError
+        raise error(f"--url: the server answered {err.code}: {detail}") from None
+    except http.client.HTTPException as err:  # something there, not speaking HTTP
+        raise UserError(f"--url: cannot reach {base_url} ({_one_line(err)})") from None
+    except OSError as err:  # refused, unresolvable, timed out: may pass (URLError is one)
+        reason = getattr(err, "reason", err)
+        raise Unavailable(f"--url: cannot reach {base_url} ({_one_line(reason)})") from None
     try:
         return protocol.predicted_classes(json.loads(answer))
     except (protocol.BadRequest, ValueError, TypeError, KeyError):  # ValueError: not JSON
