@@ -44,22 +44,30 @@ def _stdout_failed(err: OSError) -> None:
     raise UserError(f"cannot write to standard output: {err.strerror or err}") from None
 
 
-def write_file(path: str | Path, text: str, field: str) -> None:
-    """Write ``text`` to ``path``: a regular file (or a new one) is replaced at once, through a
-    temporary file beside it, so it is never left half-written; a device or pipe is written to.
-    A failure is a UserError naming ``field``."""
-    path = Path(path)
+def write_file(path: str | Path, text: str, field: str, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` whole or not at all (:func:`write_atomically`); a failure, such as
+    a full disk, is a UserError naming ``field``."""
     try:
-        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
-            with path.open("w") as file:
-                file.write(text)
-            return
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            with temporary.open("x") as file:  # "x": the umask's permissions, as open("w") gives
-                file.write(text)
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_atomically(path, text, mode)
     except OSError as err:
         raise UserError(f"{field}: cannot write {path}: {err.strerror or err}") from None
+
+
+def write_atomically(path: str | Path, text: str, mode: int | None = None) -> None:
+    """Replace a regular file (or create one) through a temporary file beside it,
+    so no reader sees half of it; a device or pipe (``/dev/stdout``) is written in place, since a
+    rename would replace the device itself. ``mode`` defaults to what the umask gives."""
+    path = Path(path)
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        with path.open("w") as file:
+            file.write(text)
+        return
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("x") as file:  # "x": the umask's permissions, as open("w") gives
+            file.write(text)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -129,7 +129,7 @@ def test_a_full_disk_at_the_final_write_is_one_error_line(tmp_path, cli):
     code, _, err = cli(ingest.main, [*argv, "--record-file", str(full)])
 
     assert code == UserError.exit_code
-    assert err == f"error: --record-file: cannot write {full} (No space left on device)\n"
+    assert err == f"error: --record-file: cannot write {full}: No space left on device\n"
     assert full.is_symlink()  # written through, not replaced
 
 

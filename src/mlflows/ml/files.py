@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mlflows import output
 from mlflows.errors import UserError
 
 # tempfile creates owner-only entries; results live on a shared volume that other pods (a model
@@ -23,21 +24,8 @@ DIR_MODE = 0o755
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        with path.open("w") as handle:
-            handle.write(text)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(staging, FILE_MODE)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    output.write_atomically(path, text, FILE_MODE)
 
 
 def json_text(data) -> str:
@@ -53,7 +41,7 @@ def write_output(flag: str, path: str | Path, text: str) -> None:
     try:
         write_atomically(path, text)
     except OSError as err:
-        raise UserError(f"{flag}: cannot write {path} ({err.strerror or err})") from None
+        raise UserError(f"{flag}: cannot write {path}: {err.strerror or err}") from None
 
 
 def _absolute(path: str | Path) -> Path:
