@@ -158,6 +158,10 @@ spec:
           failed:
             expression: tasks["b"].status == "Failed" && workflow.status == "Running"
             template: failing
+          output:
+            expression: tasks.b.status == "Failed"
+            template: echo
+            arguments: {parameters: [{name: msg, value: "o={{tasks.b.outputs.parameters.o}}"}]}
       - name: c
         depends: a
         template: echo
@@ -200,6 +204,7 @@ def test_task_hooks_and_exit_handlers(run_local):
         "taskhooks.a.onExit": ("a.onExit", "Pod", "Succeeded"),
         "taskhooks.b": ("b", "Pod", "Failed"),
         "taskhooks.b.hooks.failed": ("b.hooks.failed", "Pod", "Failed"),
+        "taskhooks.b.hooks.output": ("b.hooks.output", "Pod", "Succeeded"),
         "taskhooks.b.onExit": ("b.onExit", "Pod", "Succeeded"),
         "taskhooks.c": ("c", "Pod", "Succeeded"),
         "taskhooks.d": ("d", "Skipped", "Skipped"),
@@ -209,6 +214,7 @@ def test_task_hooks_and_exit_handlers(run_local):
     # onExit without arguments takes the workflow's; hooks.exit sees the status and outputs
     assert result.node("a.onExit").outputs.result == "from-the-workflow"
     assert result.node("b.onExit").outputs.result == "b Failed o=v"
+    assert result.node("b.hooks.output").outputs.result == "o=v"
     assert result.node("d.hooks.skipped").outputs.result == "d skipped"
     for name in ("a.hooks.running", "a.onExit", "b.onExit", "b.hooks.failed"):
         node = report(result, f"taskhooks.{name}")

@@ -1,12 +1,14 @@
 """The controller's ``executeTemplate``, played with threads and local processes.
 
 One call of :meth:`Engine.execute` runs one template invocation to its end and returns its node:
-bind the inputs and substitute ``{{...}}``, hold the template's mutexes, consult the memo cache,
-then run the body (a process, a resource, a DAG, steps or a suspend) — under ``retryStrategy`` as
-numbered attempts below a Retry node. DAG and steps bodies start their children on threads
-(:mod:`mlflows.local.controller.dag`, :mod:`mlflows.local.controller.steps`); pods wait for one of
-the run's ``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets
-:attr:`Engine.stop`: processes are killed, nothing new starts, and the nodes fail with the reason.
+resolve its template (:mod:`mlflows.local.spec.templates`), bind the inputs and substitute
+``{{...}}``, hold the template's mutexes, consult the memo cache, then run the body (a process, a
+resource, a DAG, steps or a suspend) — under ``retryStrategy`` as numbered attempts below a Retry
+node — and the call's hooks (:mod:`mlflows.local.controller.hooks`). DAG and steps bodies start
+their children on threads (:mod:`mlflows.local.controller.dag`,
+:mod:`mlflows.local.controller.steps`); pods wait for one of the run's ``parallelism`` slots.
+Stopping (the workflow deadline or Ctrl-C) sets :attr:`Engine.stop`: processes are killed,
+nothing new starts, and the nodes fail with the reason.
 """
 
 from __future__ import annotations
@@ -265,8 +267,8 @@ class Engine:
 
     def execute(self, call: Call) -> Node:
         template = self.template_for(call.holder, call.boundary_id)
-        if call.holder.get("inline") is not None:  # substituted with its task or step, as Argo
-            try:  # substitutes the whole task (resolveDependencyReferences)
+        if call.holder.get("inline") is not None:
+            try:  # Argo substitutes the whole task or step (resolveDependencyReferences)
                 template = substitute(template, call.scope, STRICT_PREFIXES)
             except UnresolvedReference as err:
                 return self.not_run(call, NotRun("Error", str(err)))

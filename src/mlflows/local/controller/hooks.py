@@ -156,7 +156,8 @@ class Watch:
         engine: Engine,
         hooks: dict[str, dict],
         call: Call,
-        scope: Callable[[Node], Scope],
+        scope: Callable[[Node], Scope],  # what the expressions see
+        arguments_scope: Callable[[Node], Scope],  # what the hooks' arguments are substituted with
         local: Callable[[Node], Scope],  # variables for the hook's template
         pending: bool = False,  # also evaluate while the node is Pending (the workflow's hooks)
     ):
@@ -164,6 +165,7 @@ class Watch:
         self.hooks = hooks
         self.call = call
         self.scope = scope
+        self.arguments_scope = arguments_scope
         self.local = local
         self.pending = pending
         self.error = ""
@@ -214,7 +216,7 @@ class Watch:
             local=self.local(node),
             hooked=True,
         )
-        scope = {**self.scope(node), **call.local}
+        scope = {**self.arguments_scope(node), **call.local}
         thread = threading.Thread(
             target=_run_hook, args=(self.engine, call, hook, scope), name=call.name, daemon=True
         )
@@ -252,8 +254,16 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
         variables = {**engine.globals, **_while_running(engine), **inputs, **call.scope}
         return {**variables, f"{kind}.{name}.status": current.phase}
 
+    def with_outputs(current: Node) -> Scope:
+        """For arguments: the node's output parameters too (resolveExitTmplArgument)."""
+        outputs = current.outputs.parameters if current.outputs else {}
+        prefix = f"{kind}.{name}.outputs.parameters"
+        return {**scope(current), **{f"{prefix}.{p}": v for p, v in outputs.items()}}
+
     if hooks:
-        watch = Watch(engine, hooks, call, scope, lambda current: _while_running(engine))
+        watch = Watch(
+            engine, hooks, call, scope, with_outputs, lambda current: _while_running(engine)
+        )
         with watch.polling(node.id):
             body()
         watch.evaluate(node)
@@ -265,9 +275,7 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
         body()
     if exit_handler is None or node.phase not in COMPLETED or engine.stop.is_set():
         return
-    exit_scope = scope(node)
-    for param, value in (node.outputs.parameters if node.outputs else {}).items():
-        exit_scope[f"{kind}.{name}.outputs.parameters.{param}"] = value
+    exit_scope = with_outputs(node)
     if exit_handler.get("expression"):
         try:
             if not hook_fires(exit_handler["expression"], exit_scope):
@@ -314,7 +322,8 @@ class WorkflowHooks:
         if not self.hooks:
             entry = engine.execute(call)
         else:
-            watch = Watch(engine, self.hooks, call, self._scope, self._variables, pending=True)
+            scope, variables = self._scope, self._variables
+            watch = Watch(engine, self.hooks, call, scope, scope, variables, pending=True)
             with watch.polling(engine.nodes.node_id(call.name)):
                 entry = engine.execute(call)
             watch.evaluate(entry)

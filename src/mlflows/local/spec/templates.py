@@ -123,7 +123,7 @@ class Library:
             where = f"{manifest.where}: {manifest.kind} {manifest.name}"
             spec = _mapping(f"{where}: spec", manifest.body.get("spec"))
             self.specs[key] = spec
-            self.bases[key] = TemplateBase(scope, manifest.name, _index(where, spec))
+            self.bases[key] = TemplateBase(scope, manifest.name, _index(f"{where}: spec", spec))
 
     def base(self, ref: dict, where: str) -> TemplateBase:
         scope = "cluster" if ref.get("clusterScope") else "namespaced"
