@@ -28,12 +28,19 @@ class Call:
 
     name: str
     display_name: str
-    template: str
+    holder: dict  # the task, step or hook: its template, templateRef or inline, its hooks
     arguments: list[dict]
     boundary_id: str | None = None
     parent: Node | None = None  # the containing node, for display
     after: list[Node] = field(default_factory=list)  # Argo's children edges point here from these
     local: Scope = field(default_factory=dict)  # tasks.name / steps.name
+    scope: Scope = field(default_factory=dict)  # what the task or step was resolved against
+    hooked: bool = False  # a hook or exit handler (Argo's nodeFlag.hooked)
+
+    @property
+    def template(self) -> str | None:
+        """The template's name, if the call names one (Argo's templateName)."""
+        return self.holder.get("template")
 
 
 class NotRun(Exception):

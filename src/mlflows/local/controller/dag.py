@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from mlflows.errors import UserError
 from mlflows.local.controller.calls import (
     Call,
     ChildRuns,
@@ -123,8 +124,19 @@ class DagRun:
         self.dependencies = {name: task_dependencies(task) for name, task in self.tasks.items()}
         depended_on = {dep for deps in self.dependencies.values() for dep in deps}
         self.targets = (dag.get("target") or "").split() or sorted(set(self.tasks) - depended_on)
+        self._keep_only_what_targets_need()
         self.fail_fast = dag.get("failFast", True)
         self.children = ChildRuns(engine, template.get("parallelism"))
+
+    def _keep_only_what_targets_need(self) -> None:
+        """Argo runs the targets and what they depend on (executeDAGTask recurses upwards from
+        each target); other tasks get no node."""
+        for name in self.targets:
+            if name not in self.tasks:  # a target given by a parameter
+                raise UserError(f"dag.target names {name!r}, which is not a task of this DAG")
+        needed = set(self.targets).union(*(self._ancestors(name) for name in self.targets))
+        self.tasks = {name: task for name, task in self.tasks.items() if name in needed}
+        self.dependencies = {name: self.dependencies[name] for name in self.tasks}
 
     def run(self) -> None:
         engine = self.engine
@@ -172,7 +184,7 @@ class DagRun:
         call = Call(
             name=f"{self.node.name}.{name}",
             display_name=name,
-            template=task["template"],
+            holder=task,
             arguments=[],
             boundary_id=self.node.id,
             parent=self.node,
@@ -182,7 +194,8 @@ class DagRun:
         try:
             if not self._depends_holds(name):
                 raise NotRun("Omitted", "omitted: depends condition not met")
-            call.arguments = resolve_call(task, self._scope(self._ancestors(name)))
+            call.scope = self._scope(self._ancestors(name))
+            call.arguments = resolve_call(task, call.scope)
         except NotRun as decided:
             self.children.not_run(name, call, decided)
             return
@@ -214,6 +227,6 @@ class DagRun:
     def _scope(self, names: list[str]) -> Scope:
         scope = dict(self.engine.globals)
         for name in names:
-            template = self.engine.templates[self.tasks[name]["template"]]
+            template = self.engine.template_for(self.tasks[name], self.node.id)
             scope.update(node_scope("tasks", name, self.children.finished[name], template))
         return scope

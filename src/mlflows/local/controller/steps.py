@@ -49,13 +49,14 @@ class StepsRun:
                 boundary_id=node.id,
                 parent_id=node.id,
                 phase="Running",
+                template_scope=engine.base_of(node.id).label,
             )
             for before in previous:
                 engine.nodes.link(before, group_node)
             children = self._run_group(group_node, steps, scope)
             by_name = {step["name"]: step for step in steps}
             for name, child in children.finished.items():
-                template = engine.templates[by_name[name]["template"]]
+                template = engine.template_for(by_name[name], node.id)
                 scope.update(node_scope("steps", name, child, template))
             failure = children.first_failure(
                 lambda name, phase, steps=by_name: continues(steps[name], phase)
@@ -85,12 +86,13 @@ class StepsRun:
             call = Call(
                 name=f"{group_node.name}.{name}",
                 display_name=name,
-                template=step["template"],
+                holder=step,
                 arguments=[],
                 boundary_id=self.node.id,
                 parent=group_node,
                 after=[group_node],
                 local={"steps.name": name},
+                scope=scope,
             )
             try:
                 call.arguments = resolve_call(step, scope)
