@@ -508,12 +508,22 @@ def _validate_command(args: argparse.Namespace) -> int:
 
 
 def _local_runner_problems(workflow: dict) -> list[str]:
-    """What the local runner refuses up front, as ``argo lint`` would: a missing template, a
-    dependency cycle, an undefined parameter... (the first it finds)."""
-    from mlflows.local.spec.validate import validate_workflow as check_runnable  # only for Workflows
+    """What the local runner finds wrong up front, as ``argo lint`` would: a missing template, a
+    dependency cycle, an undefined parameter... (the first it finds). A feature the runner only
+    does not run is no problem of the workflow's, nor is a WorkflowTemplate it cannot see."""
+    from mlflows.local.cluster.configmaps import ConfigMaps
+    from mlflows.local.cluster.objects import ObjectStore
+    from mlflows.local.spec.templates import Library, TemplateStore
+    from mlflows.local.spec.validate import NotRunnableHere, check_document, validate_workflow
+    from mlflows.local.spec.workflow import workflow_name
 
     try:
-        check_runnable(workflow)
+        check_document(workflow)
+        namespace = workflow["metadata"].get("namespace") or "default"
+        store = TemplateStore(workflow, Library([], namespace), workflow_name(workflow))
+        validate_workflow(store.workflow, store, ConfigMaps(ObjectStore(namespace), namespace))
+    except NotRunnableHere:
+        return []
     except UserError as err:
         return [str(err)]
     return []

@@ -134,9 +134,13 @@ DEPENDS_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z
 TASK_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned"}
 
 
-def refuse(where: str, feature: str, hint: str = "") -> UserError:
+class NotRunnableHere(UserError):
+    """Valid for Argo, but a feature this runner does not run: a refusal, not a mistake."""
+
+
+def refuse(where: str, feature: str, hint: str = "") -> NotRunnableHere:
     detail = f"; {hint}" if hint else ""
-    return UserError(f"{where}: {feature} is not supported by the local runner{detail}")
+    return NotRunnableHere(f"{where}: {feature} is not supported by the local runner{detail}")
 
 
 def check_fields(where: str, data, run: set[str], ignored: set[str] = frozenset()) -> dict:
