@@ -29,9 +29,10 @@ from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.errors import UserError
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
+from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
-from mlflows.specs import ModelSpec, check_specs, select_specs, with_overrides
+from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
 # One line per model; a hyperparameter sweep is more lines.
@@ -86,7 +87,15 @@ def served_summary(result: local.RunResult) -> str:
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+# Options that override a field of every spec (checked against the spec's own limits).
+SPEC_OPTIONS = {
+    "--workers": ("workers", "TFJob workers per model"),
+    "--epochs": ("epochs", "training epochs per model"),
+    "--steps-per-epoch": ("steps_per_epoch", "training steps per epoch"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
     )
@@ -107,15 +116,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated model specs to train, one branch each (known: "
         f"{', '.join(spec.name for spec in MODELS)})",
     )
-    flow.add_argument(
-        "--workers", type=int, help="TFJob workers per model (default: each spec's own)"
-    )
-    flow.add_argument(
-        "--epochs", type=int, help="training epochs per model (default: each spec's own)"
-    )
-    flow.add_argument(
-        "--steps-per-epoch", type=int, help="training steps per epoch (default: each spec's own)"
-    )
+    for option, (field, what) in SPEC_OPTIONS.items():
+        flow.add_argument(
+            option, type=int, help=f"{what}, {LIMITS[field]} (default: each spec's own)"
+        )
     flow.add_argument(
         "--dataset",
         default="fashion_mnist",
@@ -152,18 +156,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--local", action="store_true", help="run the pipeline here, not on a cluster"
     )
     local.add_arguments(running)
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.local and args.submit:
         raise UserError("--local and --submit: choose one, run here or on the cluster")
+    overrides = {field: getattr(args, field) for field, _ in SPEC_OPTIONS.values()}
+    for option, (field, _) in SPEC_OPTIONS.items():
+        if overrides[field] is not None:
+            LIMITS[field].admit(overrides[field], option)
     models = with_overrides(
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
-        workers=args.workers,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
+        **overrides,
     )
     workflow = build_workflow(
         models,
@@ -176,11 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = render(workflow, args.argo_version)
     text = to_yaml(manifest)
     if args.output:  # first, so a bad path stops everything before a run or a submission
-        try:
-            with open(args.output, "w") as file:
-                file.write(text)
-        except OSError as err:
-            raise UserError(f"--output: cannot write {args.output}: {err.strerror}") from None
+        write_file(args.output, text, "--output")
     if args.local:
         result = local.run_from_args(manifest, args)
         if result.succeeded:
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.submit:
         return submit.submit_from_args(manifest, args)
     if not args.output:
-        sys.stdout.write(text)
+        write_stdout(text)
     return 0
 
 

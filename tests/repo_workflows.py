@@ -4,6 +4,7 @@ test directory has a conftest, and they would shadow each other)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import runpy
 from pathlib import Path
 
@@ -22,3 +23,12 @@ def load_flow(path: Path):
 def example_workflow(path: Path):
     """The ``workflow`` an example file builds."""
     return runpy.run_path(str(path))["workflow"]
+
+
+def child_environment(**variables: str) -> dict[str, str]:
+    """Only ``variables`` and PATH for a child process, plus PYTHONPATH when set: a git worktree
+    runs its tests with its own src there, and its children must import that mlflows too."""
+    environment = {"PATH": os.environ["PATH"], **variables}
+    if os.environ.get("PYTHONPATH"):
+        environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return environment

@@ -9,7 +9,9 @@ import sys
 import threading
 
 import pytest
-from repo_workflows import REPO
+from repo_workflows import REPO, child_environment
+
+from mlflows.specs import LIMITS
 
 
 @pytest.fixture
@@ -41,8 +43,13 @@ def tripwire_server():
         (["--models", "cnn,cnn"], "models[1].name"),
         (["--models", "cnn,resnet"], "models"),
         (["--models", ""], "models"),
-        (["--workers", "0"], "models[0].workers"),
-        (["--epochs", "-1"], "models[0].epochs"),
+        (["--workers", "0"], "--workers"),
+        (["--workers", "1000000"], "--workers"),
+        (["--epochs", "-1"], "--epochs"),
+        (["--epochs", "99999999999999999999"], "--epochs"),
+        (["--steps-per-epoch", "10000001"], "--steps-per-epoch"),
+        (["--image", ""], "image"),
+        (["--image", "Trainer:latest"], "image"),
         (["--cache-max-age", "one day"], "cache max age"),
         (["--local"], "--local and --submit"),
         (["--output", "/nonexistent-dir/workflow.yaml"], "--output"),
@@ -50,16 +57,32 @@ def tripwire_server():
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
     server, calls = tripwire_server
-    result = subprocess.run(
-        [sys.executable, "flows/e2e.py", *options, "--submit"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "ARGO_SERVER": server, "ARGO_TOKEN": "t"},
-    )
+    result = run_e2e(*options, "--submit", ARGO_SERVER=server, ARGO_TOKEN="t")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {field}:"), result.stderr
     assert result.stdout == ""
     assert calls == []
+
+
+def run_e2e(*options: str, **environment: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "flows/e2e.py", *options],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=child_environment(**environment),
+    )
+
+
+@pytest.mark.parametrize("option, field", [("--workers", "workers"), ("--epochs", "epochs")])
+def test_a_number_out_of_range_names_the_allowed_range(option, field):
+    limits = LIMITS[field]
+    for value in (limits.low - 1, limits.high + 1):
+        result = run_e2e(option, str(value))
+        assert result.stderr == (
+            f"error: {option}: {value} is out of range; use a whole number from {limits.low} to "
+            f"{limits.high}\n"
+        )
+    assert run_e2e(option, str(limits.high)).returncode == 0

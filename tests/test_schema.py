@@ -442,13 +442,100 @@ def test_validate_command_prints_each_problem_and_exits_1(schema_dir, capsys, tm
     )
 
 
-def test_validate_command_without_schemas_says_how_to_set_them(capsys, monkeypatch, tmp_path):
+def test_validate_command_without_schemas_says_how_to_get_them(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv(schema.SCHEMA_DIR_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     file = write_documents(tmp_path / "wf.yaml", {"kind": "Workflow"})
     code, out, err = run_validate(capsys, file)
     assert (code, out) == (2, "")
-    assert err.startswith("error: MLFLOWS_SCHEMA_DIR is not set: set it to the directory")
-    assert len(err.splitlines()) == 1
+    assert err == (
+        "error: no schemas to validate with: run 'mlflows schemas fetch' to download them into "
+        f"{tmp_path}/cache/mlflows-schemas, or set MLFLOWS_SCHEMA_DIR (or pass --schema-dir) to "
+        "a folder holding them\n"
+    )
+
+
+def workflow_with(templates: list[dict], entrypoint: str = "main") -> dict:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "lint-"},
+        "spec": {"entrypoint": entrypoint, "templates": templates},
+    }
+
+
+ECHO = {"container": {"image": "busybox:1.36", "command": ["echo", "hi"]}}
+
+
+@pytest.mark.parametrize(
+    "workflow, problem",
+    [
+        (
+            workflow_with([{"name": "main", **ECHO}], entrypoint="mian"),
+            "spec.entrypoint: no template named 'mian'",
+        ),
+        (
+            workflow_with([{"name": "main", "steps": [[{"name": "a", "template": "gone"}]]}]),
+            "no template named 'gone'",
+        ),
+        (
+            workflow_with(
+                [
+                    {"name": "main", "dag": {"tasks": [
+                        {"name": "a", "template": "echo", "depends": "b"},
+                        {"name": "b", "template": "echo", "depends": "a"},
+                    ]}},
+                    {"name": "echo", **ECHO},
+                ]
+            ),
+            "dependency cycle a -> b -> a",
+        ),
+    ],
+    ids=["missing entrypoint", "missing template", "cycle"],
+)  # fmt: skip
+def test_validate_command_runs_the_local_runners_checks(
+    schema_dir, capsys, tmp_path, workflow, problem
+):
+    """Valid against Argo's schema, but Argo (and the local runner) would refuse to run it."""
+    assert schema.validate_workflow(workflow, schemas=schema_dir) == []
+    file = write_documents(tmp_path / "wf.yaml", workflow)
+    code, out, err = run_validate(capsys, file)
+    assert (code, err) == (1, "")
+    [line] = out.splitlines()
+    assert line.startswith(f"{file} document 1 (Workflow): ") and problem in line
+
+
+def test_validate_command_with_a_name_that_is_a_number_is_a_problem_line(
+    schema_dir, capsys, tmp_path
+):
+    workflow = workflow_with([{"name": "main", **ECHO}])
+    workflow["metadata"]["generateName"] = 5
+    file = write_documents(tmp_path / "wf.yaml", workflow)
+    code, out, err = run_validate(capsys, file)
+    assert (code, err) == (1, "")
+    assert (
+        out == f"{file} document 1 (Workflow): metadata.generateName: 5 is not of type 'string'\n"
+    )
+
+
+def test_schema_dir_option_then_variable_then_user_cache(schema_dir, capsys, monkeypatch, tmp_path):
+    file = write_documents(tmp_path / "wf.yaml", hera_workflow())
+    cache = tmp_path / "cache" / "mlflows-schemas"
+    cache.mkdir(parents=True)
+    for name in schema.REQUIRED_FILES:
+        (cache / name).write_text("not the published file")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv(schema.SCHEMA_DIR_VARIABLE, str(tmp_path / "nowhere"))
+    assert run_validate(capsys, file, "--schema-dir", str(schema_dir)) == (0, "valid\n", "")
+    assert run_validate(capsys, file)[2] == (
+        f"error: {schema.SCHEMA_DIR_VARIABLE}={tmp_path}/nowhere is not a directory\n"
+    )
+    monkeypatch.delenv(schema.SCHEMA_DIR_VARIABLE)
+    code, _, err = run_validate(capsys, file)
+    assert code == 2
+    assert err.startswith(f"error: {cache}/argo-workflows-v4.1.2.schema.json is not the file as")
+    code, _, err = run_validate(capsys, file, "--schema-dir", str(tmp_path))
+    assert err.startswith(f"error: --schema-dir {tmp_path} lacks argo-workflows-v4.1.2.schema")
 
 
 @pytest.mark.parametrize(

@@ -188,3 +188,28 @@ def test_one_workloads_builds_several_complete_workflows():
     names = [template["name"] for template in rendered[1]["spec"]["templates"]]
     assert len(names) == len(set(names))
     assert {"champion", "publish", "promote", "serve"} <= set(names)
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+def test_a_retried_entry_point_is_never_retried_after_a_usage_error(e2e, argo_version, tmp_path):
+    """Argo ANDs ``retryStrategy.expression`` with the policy; the expression must name the exit
+    code an entry point really gives a usage error, and not the one of a passing outage."""
+    from mlflows.cli import run_cli
+    from mlflows.errors import Unavailable
+    from mlflows.ml import ingest
+
+    retried = {
+        name: template["retryStrategy"]
+        for name, template in templates(render(e2e.build_workflow(), argo_version)).items()
+        if "retryStrategy" in template
+        and template.get("container", {}).get("command", [])[:2] == ["python", "-m"]
+    }
+    assert set(retried) == {"ingest"}
+    for strategy in retried.values():
+        [code] = re.fullmatch(
+            r"asInt\(lastRetry\.exitCode\) != (\d+)", strategy["expression"]
+        ).groups()
+        assert strategy["retryPolicy"] == "Always"  # a failed download is retried...
+        usage = run_cli(lambda: ingest.main(["--dataset", "cifar10", "--data-dir", str(tmp_path)]))
+        assert usage == int(code)  # ...a usage error is not
+        assert Unavailable.exit_code != int(code)

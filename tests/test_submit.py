@@ -24,14 +24,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from argo_server.mock import PRISM, SPEC_FILE, Recorded, Recorder, free_port, prism_proxy
+from argo_server.mock import PRISM, SPEC_FILE, Raw, Recorded, Recorder, free_port, prism_proxy
 from hera.workflows import DAG, Container, Workflow
 from hera.workflows import models as m
 from hera.workflows.service import WorkflowsService
+from repo_workflows import child_environment
 
 from mlflows import schema, submit
 from mlflows.cli import run_cli
 from mlflows.rendering import render
+from mlflows.watch import NeverStarted, follow
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token-value"
@@ -335,6 +337,66 @@ def test_wait_ends_with_success(argo, capsys):
     assert out.splitlines() == [root, f"{root}  Succeeded", f"workflow {root} Succeeded"]
 
 
+def test_wait_gives_up_on_a_workflow_no_controller_takes_up(argo, capsys):
+    url, upstream = argo
+    manifest = hera_manifest()
+    created = created_workflow(manifest, "argo")
+    upstream.answer(200, created)
+    upstream.answer(200, created)  # no status: no controller has seen it
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--wait",
+        "--start-timeout", "0",
+    )  # fmt: skip
+    name = created["metadata"]["name"]
+    assert one_error_line(err) == (
+        f"error: workflow {name} has no phase 0 s after it was created: no workflow controller "
+        "has taken it up; check that Argo's controller is running and watches namespace argo, "
+        "or give it longer with --start-timeout"
+    )
+    assert code != 0 and out == f"{name}\n"
+    assert [r.method for r in upstream.requests] == ["POST", "GET"]
+
+
+class FakeClock:
+    """Time that passes only when slept: the deadline is tested without waiting for it."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_follow_waits_for_a_first_phase_until_the_start_timeout_only():
+    clock = FakeClock()
+    polls: list[dict] = []
+
+    def never_taken_up() -> dict:
+        polls.append({})
+        return {"metadata": {"name": "w"}}
+
+    with pytest.raises(NeverStarted):
+        follow(
+            never_taken_up, interval=5, start_timeout=12, sleep=clock.sleep, clock=lambda: clock.now
+        )
+    assert clock.slept == [5, 5, 2] and len(polls) == 4
+
+    # Once it has a phase, it may run far longer than the start timeout.
+    clock = FakeClock()
+    phases = iter([None, "Pending", *["Running"] * 10, "Succeeded"])
+
+    def taken_up_late() -> dict:
+        return {"status": {"phase": next(phases)}}
+
+    final = follow(
+        taken_up_late, interval=5, start_timeout=6, sleep=clock.sleep, clock=lambda: clock.now
+    )
+    assert final["status"]["phase"] == "Succeeded"
+    assert clock.now == 5 * 12
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Hera's service calls pydantic's .json()
 def test_why_not_hera_create_workflow_it_drops_what_its_v4_models_lack(recorder):
     """What Hera's own WorkflowsService.create_workflow sends for a v3.7 rendering: the memo
@@ -381,13 +443,119 @@ def test_bad_namespace_is_refused_before_any_request(
     assert recorder.requests == []
 
 
-@pytest.mark.parametrize("interval", ["-1", "nan", "inf"])
-def test_bad_poll_interval_is_refused_before_any_request(recorder, capsys, interval):
-    options = ("--argo-server", recorder.url, "--wait", "--poll-interval", interval)
+@pytest.mark.parametrize("option", ["--poll-interval", "--start-timeout"])
+@pytest.mark.parametrize("seconds", ["-1", "nan", "inf"])
+def test_bad_wait_seconds_are_refused_before_any_request(recorder, capsys, option, seconds):
+    options = ("--argo-server", recorder.url, "--wait", option, seconds)
     code, out, err = run_submit(capsys, hera_manifest(), *options)
-    assert one_error_line(err).startswith("error: --poll-interval: give a number of seconds")
+    assert one_error_line(err).startswith(f"error: {option}: give a number of seconds")
     assert code != 0 and out == ""
     assert recorder.requests == []
+
+
+@pytest.mark.parametrize("field", ["name", "generateName"])
+def test_a_name_that_is_not_text_is_refused_before_any_request(recorder, capsys, field):
+    manifest = hera_manifest()
+    manifest["metadata"] = {field: 5}
+    code, out, err = run_submit(capsys, manifest, "--argo-server", recorder.url)
+    assert one_error_line(err) == f"error: metadata.{field}: give a string, not 5"
+    assert code != 0 and out == ""
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "token, option, what",
+    [
+        (TOKEN + "\n", None, "a line break"),
+        (f"Bearer {TOKEN}\r\nX-Injected: 1", "--argo-token", "a line break"),
+        (TOKEN + "\t", None, "a control character"),
+        (TOKEN + "\u2019", "--argo-token", "a character that is not ASCII"),
+    ],
+)
+def test_malformed_token_is_named_and_nothing_sent(
+    recorder, capsys, monkeypatch, token, option, what
+):
+    if option:
+        options = (option, token)
+    else:
+        monkeypatch.setenv("ARGO_TOKEN", token)
+        options = ()
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", recorder.url, *options)
+    source = option or "ARGO_TOKEN"
+    assert one_error_line(err) == (
+        f"error: {source} is malformed: it holds {what}; give the token alone, on one line"
+    )
+    assert TOKEN not in err
+    assert code != 0 and out == ""
+    assert recorder.requests == []
+
+
+ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html><head><style>body { font-family: sans-serif; }</style>\n"
+    "<title>502 Bad Gateway</title></head>\n<body><h1>Bad Gateway</h1>\n"
+    + "<p>The upstream server did not answer in time.</p>\n" * 100
+    + "</body></html>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body, shown",
+    [
+        (Raw(ERROR_PAGE.encode()), "502 Bad Gateway"),
+        (Raw(ERROR_PAGE.replace("<title>502 Bad Gateway</title>", "").encode()), "Bad Gateway"),
+        (Raw(b"\n\nupstream connect error " + b"x" * 5000, "text/plain"), None),
+        ({"code": 13, "message": "y" * 5000}, None),
+    ],
+    ids=["html", "html without title", "long text", "long JSON message"],
+)
+def test_an_error_page_is_cut_to_one_short_line(recorder, capsys, body, shown):
+    """What a proxy in front of the Argo server answers (so not held to Argo's API: no Prism)."""
+    recorder.answer(500, body)
+    code, out, err = run_submit(capsys, hera_manifest(), "--argo-server", recorder.url)
+    line = one_error_line(err)
+    prefix = (
+        f"error: the Argo server at {recorder.url}/ answered 500 Internal Server Error when asked "
+        "to create workflows in namespace argo: "
+    )
+    assert line.startswith(prefix)
+    said = line.removeprefix(prefix)
+    if shown:
+        assert said == shown
+    else:
+        assert len(said) == submit.MESSAGE_LIMIT and said.endswith("...")
+    assert code != 0 and out == ""
+
+
+def test_a_redirect_to_another_host_is_refused_with_nothing_sent_there(recorder, capsys):
+    elsewhere = Recorder(argo_create)
+    try:
+        location = f"{elsewhere.url}/api/v1/workflows/argo"
+        recorder.answer(307, Raw(b"", headers=(("Location", location),)))
+        code, out, err = run_submit(
+            capsys, hera_manifest(), "--argo-server", recorder.url, "--argo-token", TOKEN
+        )
+        assert one_error_line(err) == (
+            f"error: the Argo server at {recorder.url}/ redirected to {elsewhere.url} "
+            "(307 Temporary Redirect); the workflow and the token are not sent to another host: "
+            "if that is the Argo server, set ARGO_SERVER to it"
+        )
+        assert code != 0 and out == ""
+        assert elsewhere.requests == []
+    finally:
+        elsewhere.close()
+
+
+def test_a_redirect_on_the_same_server_is_followed(recorder, capsys):
+    recorder.answer(307, Raw(b"", headers=(("Location", "/argo/api/v1/workflows/argo"),)))
+    manifest = hera_manifest()
+    code, out, _ = run_submit(
+        capsys, manifest, "--argo-server", recorder.url, "--argo-token", TOKEN
+    )
+    assert (code, out) == (0, "submit-test-x7k2p\n")
+    first, second = recorder.requests
+    assert second.path == "/argo/api/v1/workflows/argo"
+    assert second.body == first.body == {"namespace": "argo", "workflow": manifest}
+    assert second.headers["authorization"] == f"Bearer {TOKEN}"
 
 
 @pytest.mark.parametrize(
@@ -522,7 +690,7 @@ def test_e2e_submit_to_an_unreachable_server_is_one_line():
     result = subprocess.run(
         [sys.executable, "flows/e2e.py", "--submit"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
-        env={"PATH": os.environ["PATH"], "ARGO_SERVER": closed, "ARGO_TOKEN": TOKEN},
+        env=child_environment(ARGO_SERVER=closed, ARGO_TOKEN=TOKEN),
     )  # fmt: skip
     assert result.returncode != 0
     assert (

@@ -1,5 +1,10 @@
 """The ``mlflows`` command: one subcommand per module, each registering itself.
 
+A subcommand's module is imported only when that subcommand runs (as Hera's CLI invokes its
+commands by name): ``mlflows --help`` imports none, ``mlflows run`` not Hera, ``mlflows validate``
+not Kubernetes. So a core install (no extras) runs every command that does not need TensorFlow,
+and starts at once.
+
 Every user mistake surfaces as a :class:`~mlflows.errors.UserError` and is printed here as a
 single ``error: ...`` line with a non-zero exit, never as a traceback.
 """
@@ -9,22 +14,45 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 
 from mlflows.errors import UserError
+from mlflows.output import flush_stdout
 
-# Modules that contribute subcommands through ``register(subparsers)``.
-COMMAND_MODULES = (
-    "mlflows.cluster",
-    "mlflows.local.cli",
-    "mlflows.schema",
-)
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # registers this command (and maybe others) through ``register(subparsers)``
+    help: str  # what ``mlflows --help`` lists without importing the module; the module's own
+
+
+# In the order ``mlflows --help`` lists them; a module's commands are next to each other.
+COMMANDS = {
+    "run": Command(
+        "mlflows.local.cli", "run a Workflow YAML file on this machine with Argo's semantics"
+    ),
+    "cache": Command("mlflows.local.cli", "list or prune the local memoization cache"),
+    "validate": Command(
+        "mlflows.schema",
+        "check rendered workflows and TFJob/InferenceService manifests against the schemas",
+    ),
+    "schemas": Command(
+        "mlflows.schema_fetch", "download the engines' published schemas that validate uses"
+    ),
+    "setup-manifests": Command(
+        "mlflows.cluster",
+        "print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
+    ),
+}
 
 
 def run_cli(main: Callable[[], int | None]) -> int:
     """Call ``main`` and turn a UserError (or Ctrl-C) into one line on stderr and an exit code."""
     try:
-        return main() or 0
+        code = main() or 0
+        flush_stdout()
+        return code
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
@@ -33,18 +61,25 @@ def run_cli(main: Callable[[], int | None]) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser with the options of the ``chosen`` commands; the others are only listed."""
     parser = argparse.ArgumentParser(
         prog="mlflows",
         description="Distributed ML pipelines as Argo Workflows: render, set up, run locally.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    modules = {COMMANDS[name].module for name in chosen}
+    for name, command in COMMANDS.items():
+        if command.module not in modules:
+            subparsers.add_parser(name, help=command.help)
+        elif name not in subparsers.choices:  # the module added it with its other commands
+            importlib.import_module(command.module).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # mlflows itself has no option taking a value: its first other word names the command.
+    named = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser([named] if named in COMMANDS else []).parse_args(argv)
     return run_cli(lambda: args.func(args))

@@ -7,11 +7,11 @@ account per kind of step, and Roles granting each only the verbs its steps use.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 
 from mlflows.manifest import to_yaml
 from mlflows.names import k8s_name
+from mlflows.output import write_stdout
 from mlflows.storage import SharedVolume
 from mlflows.workloads import ServiceAccounts
 
@@ -108,5 +108,5 @@ def register(subparsers) -> None:
 def _print_setup_manifests(args: argparse.Namespace) -> int:
     volume = SharedVolume(claim_name=args.claim, size=args.size, storage_class=args.storage_class)
     manifests = setup_manifests(args.namespace, volume)
-    sys.stdout.write("---\n".join(to_yaml(manifest) for manifest in manifests))
+    write_stdout("---\n".join(to_yaml(manifest) for manifest in manifests))
     return 0

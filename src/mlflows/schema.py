@@ -1,11 +1,12 @@
 """Strict validation of rendered workflows against the engines' published schemas.
 
-The schema files live outside the package, in the directory named by ``MLFLOWS_SCHEMA_DIR``
-(``shared/schemas``: Argo's JSON Schema for v4.1.2 and v3.7.18, the TFJob and InferenceService
-CRDs). They do not forbid unknown fields, but Argo's controller and ``argo lint`` decode strictly
-and ``kubectl`` validates strictly by default, so a misplaced field is an error on a cluster. We
-therefore close every object schema that lists ``properties`` (unless it already says
-``additionalProperties`` or ``x-kubernetes-preserve-unknown-fields``).
+The schema files (Argo's JSON Schema for v4.1.2 and v3.7.18, the TFJob and InferenceService CRDs)
+live outside the package: in the directory given by ``--schema-dir`` or ``MLFLOWS_SCHEMA_DIR``,
+else in the user cache that ``mlflows schemas fetch`` fills. They do not forbid unknown fields,
+but Argo's controller and ``argo lint`` decode strictly and ``kubectl`` validates strictly by
+default, so a misplaced field is an error on a cluster. We therefore close every object schema
+that lists ``properties`` (unless it already says ``additionalProperties`` or
+``x-kubernetes-preserve-unknown-fields``).
 
 Argo expressions: in a Workflow, a string holding ``{{...}}`` stands for a value of any type once
 Argo substitutes it. A resource template's ``manifest`` is text that Argo substitutes *before*
@@ -38,6 +39,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from mlflows.errors import UserError
+from mlflows.output import write_stdout
 
 SCHEMA_DIR_VARIABLE = "MLFLOWS_SCHEMA_DIR"
 
@@ -96,30 +98,54 @@ CONTENT_KEYWORDS = ("enum", "const", "pattern", "minLength", "maxLength")
 
 # --- the schema directory -------------------------------------------------------------------
 
+# The files validation reads.
+REQUIRED_FILES = (*ARGO_SCHEMA_FILES.values(), *(r.crd_file for r in CUSTOM_RESOURCES.values()))
+
+
+def user_schema_dir() -> Path:
+    """Where ``mlflows schemas fetch`` puts the files. Beside the memo cache
+    ($XDG_CACHE_HOME/mlflows), not in it: every ``*/*.json`` there is read as a memo entry, and
+    ``mlflows cache clear`` empties it."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlflows-schemas"
+
 
 def schema_dir() -> Path | None:
     """The directory named by MLFLOWS_SCHEMA_DIR, or None when the variable is unset."""
     value = os.environ.get(SCHEMA_DIR_VARIABLE, "").strip()
     if not value:
         return None
-    directory = Path(value)
+    return _complete(Path(value), f"{SCHEMA_DIR_VARIABLE}={value}")
+
+
+def _complete(directory: Path, named: str) -> Path:
     if not directory.is_dir():
-        raise UserError(f"{SCHEMA_DIR_VARIABLE}={value} is not a directory")
-    required = [*ARGO_SCHEMA_FILES.values(), *(r.crd_file for r in CUSTOM_RESOURCES.values())]
-    missing = [name for name in required if not (directory / name).is_file()]
+        raise UserError(f"{named} is not a directory")
+    missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
     if missing:
-        raise UserError(f"{SCHEMA_DIR_VARIABLE}={value} lacks {', '.join(missing)}")
+        raise UserError(f"{named} lacks {', '.join(missing)}")
     return directory
+
+
+def find_schema_dir(given: Path | None = None) -> Path:
+    """The schemas to validate with: ``given`` (``--schema-dir``), else $MLFLOWS_SCHEMA_DIR,
+    else the user cache; when none holds them, a UserError saying how to get them."""
+    if given is not None:
+        return _complete(given, f"--schema-dir {given}")
+    directory = schema_dir()
+    if directory is not None:
+        return directory
+    cached = user_schema_dir()
+    if all((cached / name).is_file() for name in REQUIRED_FILES):
+        return cached
+    raise UserError(
+        f"no schemas to validate with: run 'mlflows schemas fetch' to download them into "
+        f"{cached}, or set {SCHEMA_DIR_VARIABLE} (or pass --schema-dir) to a folder holding them"
+    )
 
 
 def _resolve_dir(schemas: Path | None) -> Path:
-    directory = schemas or schema_dir()
-    if directory is None:
-        raise UserError(
-            f"{SCHEMA_DIR_VARIABLE} is not set: set it to the directory of the published schemas, "
-            f"e.g. export {SCHEMA_DIR_VARIABLE}=../shared/schemas"
-        )
-    return directory
+    return schemas or find_schema_dir()
 
 
 # --- loading and closing the schemas --------------------------------------------------------
@@ -159,17 +185,35 @@ def _subschemas(schema: dict) -> Iterator[Any]:
         yield from schema.get(key, [])
 
 
+class SchemaFileError(UserError):
+    """A schema file that cannot be read as the published one: a Git LFS pointer, an error page,
+    another file under its name."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(
+            f"{path} is not the file as published ({problem}); "
+            "download it again (mlflows schemas fetch) or copy it from its source"
+        )
+        self.path = path
+        self.problem = problem
+
+
 @contextmanager
 def _schema_file(directory: Path, name: str) -> Iterator[Path]:
-    """The path of schema file ``name``: one that cannot be read as the published file (a Git LFS
-    pointer, another file under its name) is a UserError naming it, not a traceback."""
+    """The path of schema file ``name``; reading it as something else is a SchemaFileError."""
     try:
         yield directory / name
     except (OSError, ValueError, LookupError, TypeError, yaml.YAMLError) as err:
-        raise UserError(
-            f"{SCHEMA_DIR_VARIABLE}={directory}: {name} is not the file as published "
-            f"({type(err).__name__}: {_one_line(err)}); copy it again from its source"
-        ) from None
+        raise SchemaFileError(directory / name, f"{type(err).__name__}: {_one_line(err)}") from None
+
+
+def check_files(directory: Path) -> None:
+    """Read every file validation needs from ``directory``: a SchemaFileError names the first
+    that is not the published one."""
+    for argo_version in ARGO_SCHEMA_FILES:
+        _argo_definitions(directory, argo_version)
+    for kind in CUSTOM_RESOURCES:
+        _crd_schema(directory, kind)
 
 
 @functools.cache
@@ -193,6 +237,8 @@ def _crd_schema(directory: Path, kind: str) -> dict[str, Any]:
     version = resource.api_version.split("/")[1]
     with _schema_file(directory, resource.crd_file) as path:
         crd = yaml.load(path.read_text(), Loader=loader)
+        if crd["spec"]["names"]["kind"] != kind:  # another CRD under this one's name
+            raise ValueError(f"it defines {crd['spec']['names']['kind']}, not {kind}")
         [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
         schema = close_objects(served["schema"]["openAPIV3Schema"])
         # The CRD leaves metadata open; the API server checks it as ObjectMeta (shared with Argo's).
@@ -405,16 +451,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check rendered workflows and TFJob/InferenceService manifests against the schemas",
-        description=f"Strictly validate every document of FILE against the published schemas "
-        f"in ${SCHEMA_DIR_VARIABLE}.",
+        description="Strictly validate every document of FILE against the engines' published "
+        f"schemas (from --schema-dir, else ${SCHEMA_DIR_VARIABLE}, else those 'mlflows schemas "
+        "fetch' downloaded); a Workflow must also pass the local runner's checks (templates "
+        "that exist, no dependency cycle, parameters that are defined).",
     )
-    parser.add_argument("file", type=Path, metavar="FILE.yaml")
-    parser.add_argument("--argo-version", choices=sorted(ARGO_SCHEMA_FILES), default="4.1")
+    parser.add_argument(
+        "file", type=Path, metavar="FILE.yaml", help="the YAML file, one or more documents"
+    )
+    parser.add_argument(
+        "--argo-version",
+        choices=sorted(ARGO_SCHEMA_FILES),
+        default="4.1",
+        help="the Argo Workflows version to validate for (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--schema-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"the folder with the schema files (default: ${SCHEMA_DIR_VARIABLE}, else "
+        f"{user_schema_dir()})",
+    )
     parser.set_defaults(func=_validate_command)
 
 
 def _validate_command(args: argparse.Namespace) -> int:
-    directory = _resolve_dir(None)
+    directory = find_schema_dir(args.schema_dir)
     try:
         # Bytes: YAML finds the encoding, and text that is not UTF-8 is a YAMLError.
         documents = [d for d in yaml.safe_load_all(args.file.read_bytes()) if d is not None]
@@ -429,6 +491,8 @@ def _validate_command(args: argparse.Namespace) -> int:
         kind = document.get("kind") if isinstance(document, dict) else None
         if kind in ARGO_KINDS:
             found = validate_workflow(document, args.argo_version, directory)
+            if kind == "Workflow":
+                found += _local_runner_problems(document)
         elif kind in CUSTOM_RESOURCES:
             found = validate_manifest(document, directory)
         else:
@@ -439,9 +503,27 @@ def _validate_command(args: argparse.Namespace) -> int:
     if not checked:
         kinds = ", ".join([*ARGO_KINDS, *CUSTOM_RESOURCES])
         raise UserError(f"{args.file} holds nothing to validate (no {kinds})")
-    for problem in problems:
-        print(problem)
-    if problems:
-        return 1
-    print("valid")
-    return 0
+    write_stdout("".join(f"{problem}\n" for problem in problems) or "valid\n")
+    return 1 if problems else 0
+
+
+def _local_runner_problems(workflow: dict) -> list[str]:
+    """What the local runner finds wrong up front, as ``argo lint`` would: a missing template, a
+    dependency cycle, an undefined parameter... (the first it finds). A feature the runner only
+    does not run is no problem of the workflow's, nor is a WorkflowTemplate it cannot see."""
+    from mlflows.local.cluster.configmaps import ConfigMaps
+    from mlflows.local.cluster.objects import ObjectStore
+    from mlflows.local.spec.templates import Library, TemplateStore
+    from mlflows.local.spec.validate import NotRunnableHere, check_document, validate_workflow
+    from mlflows.local.spec.workflow import workflow_name
+
+    try:
+        check_document(workflow)
+        namespace = workflow["metadata"].get("namespace") or "default"
+        store = TemplateStore(workflow, Library([], namespace), workflow_name(workflow))
+        validate_workflow(store.workflow, store, ConfigMaps(ObjectStore(namespace), namespace))
+    except NotRunnableHere:
+        return []
+    except UserError as err:
+        return [str(err)]
+    return []

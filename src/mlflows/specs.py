@@ -1,6 +1,7 @@
 """Model specs: an architecture plus the hyperparameters it trains with.
 
-One spec is one training branch, so a hyperparameter sweep is just a longer list. Specs are checked
+One spec is one training branch, so a hyperparameter sweep is just a longer list. Each spec's
+numbers must lie within LIMITS (a spec refuses others when it is made); specs are checked
 together: names must be unique Kubernetes names, and no two specs may train the same model (the
 book's third branch trained ``dropout`` a second time — a copy-paste bug this makes impossible).
 """
@@ -19,6 +20,42 @@ ARCHITECTURES = ("cnn", "dropout", "batch_norm")
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The values a number may take: ``low`` (or above it, when ``low_excluded``) to ``high``."""
+
+    low: int | float
+    high: int | float
+    whole: bool = True
+    low_excluded: bool = False
+
+    def admit(self, value: object, field: str) -> None:
+        """UserError naming ``field`` and the allowed range unless ``value`` lies within."""
+        number = not isinstance(value, bool) and isinstance(
+            value, int if self.whole else (int, float)
+        )
+        low_ok = number and (value > self.low if self.low_excluded else value >= self.low)
+        if not (low_ok and value <= self.high):  # nan fails both comparisons
+            raise UserError(f"{field}: {value!r} is out of range; use {self}")
+
+    def __str__(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        if self.low_excluded:
+            return f"{kind} above {self.low}, at most {self.high}"
+        return f"{kind} from {self.low} to {self.high}"
+
+
+# Low ends are what training needs; high ends are far beyond a real run, so that a slip
+# (--workers 1000000, 20 digits of epochs) is refused instead of rendered.
+LIMITS = {
+    "learning_rate": Limits(0, 10, whole=False, low_excluded=True),
+    "batch_size_per_replica": Limits(1, 65_536),
+    "epochs": Limits(1, 100_000),
+    "steps_per_epoch": Limits(1, 1_000_000),
+    "workers": Limits(1, 1_024),
+}
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     architecture: str
@@ -27,6 +64,10 @@ class ModelSpec:
     epochs: int = 3
     steps_per_epoch: int = 100
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        for field, limits in LIMITS.items():
+            limits.admit(getattr(self, field), f"ModelSpec {self.name!r}: {field}")
 
     @property
     def hyperparameters(self) -> tuple:
@@ -52,13 +93,6 @@ def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
                 f"{field}.architecture: unknown architecture {spec.architecture!r}; "
                 f"known: {', '.join(ARCHITECTURES)}"
             )
-        for number in ("workers", "epochs", "steps_per_epoch", "batch_size_per_replica"):
-            if getattr(spec, number) < 1:
-                raise UserError(
-                    f"{field}.{number}: {getattr(spec, number)} is too small; use 1 or more"
-                )
-        if not spec.learning_rate > 0:
-            raise UserError(f"{field}.learning_rate: {spec.learning_rate} must be positive")
         if spec.hyperparameters in seen:
             raise UserError(
                 f"{field}: {spec.name!r} trains the same model as {seen[spec.hyperparameters]!r} "

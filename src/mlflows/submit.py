@@ -18,12 +18,14 @@ The namespace, first found: the flow's ``--namespace``; the manifest's ``metadat
 and the namespace is checked before anything is sent.
 
 Every problem (nothing to connect to, a refused token, a name taken...) is a UserError of one
-line naming what is wrong; the token is never printed.
+line naming what is wrong; the token is never printed, and never sent elsewhere: a redirect to
+another host is refused, not followed with the workflow and the token.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import os
@@ -34,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -44,10 +46,13 @@ from kubernetes import config as kube_config
 
 from mlflows.errors import UserError
 from mlflows.names import k8s_name
-from mlflows.watch import follow, print_node_phase
+from mlflows.output import write_stdout
+from mlflows.watch import NeverStarted, follow, print_node_phase
 
 DEFAULT_NAMESPACE = "argo"
 REQUEST_TIMEOUT = (10.0, 60.0)  # seconds to connect, to read an answer
+START_TIMEOUT = 120.0  # seconds --wait gives a controller to take the workflow up
+MESSAGE_LIMIT = 200  # characters of a server's error message worth showing
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"  # the Workflow resource
 
 
@@ -75,7 +80,19 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         "exit non-zero unless it succeeds",
     )
     parser.add_argument(
-        "--poll-interval", type=float, default=5.0, metavar="SECONDS", help="how often --wait asks"
+        "--poll-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often --wait asks for the workflow's status (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=START_TIMEOUT,
+        metavar="SECONDS",
+        help="how long --wait gives a workflow controller to take the workflow up (give it a "
+        "phase) before giving up (default: %(default)s)",
     )
     # Defaults are read when submitting, so that --help never shows the token.
     parser.add_argument(
@@ -100,10 +117,12 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 def submit_from_args(manifest: dict, args: argparse.Namespace) -> int:
     """Submit ``manifest`` as the options say, print the workflow's name, and with ``--wait``
     follow it: 0 when it succeeded (or was only submitted), 1 when it ended Failed or Error."""
-    if not 0 <= args.poll_interval < math.inf:  # checked before submitting; nan fails too
-        raise UserError(
-            f"--poll-interval: give a number of seconds, 0 or more, not {args.poll_interval}"
-        )
+    for option, seconds in (
+        ("--poll-interval", args.poll_interval),
+        ("--start-timeout", args.start_timeout),
+    ):
+        if not 0 <= seconds < math.inf:  # checked before submitting; nan fails too
+            raise UserError(f"{option}: give a number of seconds, 0 or more, not {seconds}")
     client = connect(
         args.via,
         getattr(args, "argo_server", None),
@@ -111,10 +130,10 @@ def submit_from_args(manifest: dict, args: argparse.Namespace) -> int:
         verify_tls=not args.insecure_skip_tls_verify,
     )
     created = _create(client, manifest, getattr(args, "namespace", None))
-    print(created.name, flush=True)
+    write_stdout(f"{created.name}\n")
     if not args.wait:
         return 0
-    final = follow(lambda: client.get(created.name, created.namespace), interval=args.poll_interval)
+    final = _follow(client, created, print_node_phase, args.poll_interval, args.start_timeout)
     status = final.get("status") or {}
     message = f": {status['message']}" if status.get("message") else ""
     print(f"workflow {created.name} {status.get('phase')}{message}", flush=True)
@@ -146,13 +165,14 @@ def watch(
     token: str | None = None,
     verify_tls: bool = True,
     interval: float = 5.0,
+    start_timeout: float = START_TIMEOUT,
     on_change: Callable[[str, str], None] = print_node_phase,
 ) -> str:
     """Follow workflow ``name`` until it ends, calling ``on_change(node, phase)`` on each change;
     returns its final phase (Succeeded, Failed or Error)."""
     namespace = k8s_name(namespace, "namespace")
     client = connect(via, server, token, verify_tls)
-    workflow = follow(lambda: client.get(name, namespace), on_change, interval)
+    workflow = _follow(client, Created(name, namespace), on_change, interval, start_timeout)
     return workflow["status"]["phase"]
 
 
@@ -171,9 +191,12 @@ def connect(
     Nothing is sent yet."""
     if via == "argo":
         insecure = os.environ.get("ARGO_INSECURE_SKIP_VERIFY", "").lower() == "true"
+        token, source = (
+            (token, "--argo-token") if token else (os.environ.get("ARGO_TOKEN"), "ARGO_TOKEN")
+        )
         return ArgoServerClient(
             argo_server_url(server),
-            token or os.environ.get("ARGO_TOKEN") or None,
+            _check_token(token or None, source),
             verify_tls=verify_tls and not insecure,
         )
     if via == "kube":
@@ -191,6 +214,11 @@ def _create(client: WorkflowClient, manifest: dict, namespace: str | None) -> Cr
     metadata = manifest.get("metadata") or {}
     if manifest.get("kind", "Workflow") != "Workflow":
         raise UserError(f"kind: only a Workflow can be submitted, not a {manifest['kind']}")
+    if not isinstance(metadata, dict):
+        raise UserError(f"metadata: expected a mapping, not {metadata!r}")
+    for field in ("name", "generateName"):
+        if metadata.get(field) is not None and not isinstance(metadata[field], str):
+            raise UserError(f"metadata.{field}: give a string, not {metadata[field]!r}")
     if not (metadata.get("name") or metadata.get("generateName")):
         raise UserError("metadata: the workflow has neither name nor generateName")
     namespace = resolve_namespace(metadata.get("namespace"), namespace, client.default_namespace)
@@ -199,6 +227,28 @@ def _create(client: WorkflowClient, manifest: dict, namespace: str | None) -> Cr
     if not name:
         raise UserError("the server created the workflow but answered without its name")
     return Created(name, namespace)
+
+
+def _follow(
+    client: WorkflowClient,
+    workflow: Created,
+    on_change: Callable[[str, str], None],
+    interval: float,
+    start_timeout: float,
+) -> dict:
+    try:
+        return follow(
+            lambda: client.get(workflow.name, workflow.namespace),
+            on_change,
+            interval,
+            start_timeout,
+        )
+    except NeverStarted:
+        raise UserError(
+            f"workflow {workflow.name} has no phase {start_timeout:g} s after it was created: no "
+            f"workflow controller has taken it up; check that Argo's controller is running and "
+            f"watches namespace {workflow.namespace}, or give it longer with --start-timeout"
+        ) from None
 
 
 def resolve_namespace(
@@ -274,14 +324,28 @@ def _reason(status: int) -> str:
 
 
 def _server_message(body: str) -> str:
-    """The message of an Argo (gRPC gateway), Kubernetes (Status) or problem+json error body."""
+    """The message of an Argo (gRPC gateway), Kubernetes (Status) or problem+json error body, or
+    the first line of any other (a proxy's HTML error page), cut to MESSAGE_LIMIT characters."""
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
-        body = parsed.get("message") or parsed.get("detail") or parsed.get("title") or ""
-    return _one_line(body)
+        text = parsed.get("message") or parsed.get("detail") or parsed.get("title") or ""
+    else:
+        text = _first_line(body)
+    text = _one_line(text)
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3].rstrip() + "..."
+
+
+def _first_line(body: str) -> str:
+    """An HTML page's title, else the first line of its text (or of plain text)."""
+    title = re.search(r"<title[^>]*>(.*?)</title", body, re.IGNORECASE | re.DOTALL)
+    if title and title.group(1).strip():
+        return html.unescape(title.group(1))
+    body = re.sub(r"<(script|style)\b.*?</\1\s*>", "", body, flags=re.IGNORECASE | re.DOTALL)
+    text = html.unescape(re.sub(r"<[^>]*>", "\n", body))
+    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 def _one_line(text: object) -> str:
@@ -323,6 +387,20 @@ def _unreachable(server: Server, error: Exception, tls_failed: bool) -> UserErro
 
 
 # --- the Argo Server ------------------------------------------------------------------------
+
+
+def _check_token(token: str | None, source: str) -> str | None:
+    """``token`` if an HTTP header can carry it: printable ASCII on one line (a token file read
+    with its newline is the usual mistake); else a UserError naming where it came from."""
+    odd = next((c for c in token or "" if not " " <= c <= "~"), None)
+    if odd is None:
+        return token
+    what = (
+        "a line break" if odd in "\r\n"
+        else "a character that is not ASCII" if odd > "~"
+        else "a control character"
+    )  # fmt: skip
+    raise UserError(f"{source} is malformed: it holds {what}; give the token alone, on one line")
 
 
 def argo_server_url(server: str | None) -> str:
@@ -384,6 +462,7 @@ class ArgoServerClient:
                     verify=service.verify_ssl,
                     cert=service.client_certs,
                     timeout=REQUEST_TIMEOUT,
+                    hooks={"response": self._refuse_redirect_elsewhere},
                 )
         except requests.exceptions.RequestException as err:
             raise _unreachable(
@@ -396,6 +475,29 @@ class ArgoServerClient:
         except ValueError:
             answer = None
         return _json_object(self.server, answer)
+
+    def _refuse_redirect_elsewhere(self, response: requests.Response, **_: object) -> None:
+        """Called on each answer before requests follows a redirect, which would re-send the
+        workflow (307, 308) and the token to wherever it points."""
+        if not response.is_redirect:
+            return
+        target = urlsplit(urljoin(response.url, response.headers["Location"]))
+        if _origin(target) != _origin(urlsplit(response.url)):
+            raise UserError(
+                f"{self.server.where} redirected to {target.scheme}://"
+                f"{target.netloc.rpartition('@')[2]} ({response.status_code} "
+                f"{_reason(response.status_code)}); the workflow and the token are not sent to "
+                "another host: if that is the Argo server, set ARGO_SERVER to it"
+            )
+
+
+def _origin(url: SplitResult) -> tuple[str, str | None, int | None] | None:
+    """Scheme, host and port, as browsers compare them; None for a URL with a bad port."""
+    try:
+        port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    except ValueError:
+        return None
+    return url.scheme, url.hostname, port
 
 
 # --- the Kubernetes API ---------------------------------------------------------------------

@@ -18,12 +18,14 @@ from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
 from hera.workflows._context import _context
 
+from mlflows.errors import UserError
 from mlflows.inference_service import (
     Autoscaling,
     inference_service_manifest,
     inference_service_step,
 )
 from mlflows.memoize import MemoCache, memoized
+from mlflows.names import image_reference
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
@@ -34,6 +36,11 @@ DATASET_VERSION = "{{workflow.parameters.dataset-version}}"
 RUN = "runs/{{workflow.name}}"
 SERVING = f"{RUN}/serving"  # numbered model versions, the newest served
 OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
+# An entry point exits with UserError's code on a usage error, which fails the same way every
+# time, so no retry policy retries it. Argo ANDs this with the retryPolicy; lastRetry.exitCode
+# is "-1" when the attempt has none (an Error such as a deleted pod), which stays retried
+# (argo-workflows docs/retries.md, "Conditional retries").
+NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,9 @@ class Workloads:
     gang_scheduling: GangScheduling | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
+
+    def __post_init__(self) -> None:
+        image_reference(self.image, "image")
 
     # Paths on the shared volume, as the containers see them.
     def data_dir(self) -> str:
@@ -162,9 +172,9 @@ class Workloads:
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
             outputs=[self._output("record")],
             # Downloads fail transiently; a retry a little later usually succeeds.
-            retry_strategy=m.RetryStrategy(
+            retry_strategy=entry_point_retries(
                 limit=3,
-                retry_policy="Always",
+                policy="Always",
                 backoff=m.Backoff(duration="30s", factor=2, max_duration="10m"),
             ),
         )
@@ -302,6 +312,17 @@ class Workloads:
             },
             inputs=[Parameter(name="url")],
         )
+
+
+def entry_point_retries(
+    *, limit: int, policy: str, backoff: m.Backoff | None = None
+) -> m.RetryStrategy:
+    """The retryStrategy of a step whose container runs an ``mlflows.ml`` entry point: retried by
+    ``policy``, except after a usage error. (A resource step's exit code is Argo's executor's,
+    not an entry point's, so its retries take no expression.)"""
+    return m.RetryStrategy(
+        limit=limit, retry_policy=policy, backoff=backoff, expression=NOT_A_USAGE_ERROR
+    )
 
 
 def flags(options: dict[str, str | list[str]]) -> list[str]:

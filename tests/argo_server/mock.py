@@ -9,7 +9,8 @@ Prism's own mock mode cannot serve this API: it gives up generating the recursiv
 ("schema too complex"), and its generated error bodies break the spec's ``format: byte``.
 
 The upstream plays the part of the Argo Server's logic (names from generateName, 401/403/409,
-workflow status): it records what reached it and answers from a script.
+workflow status): it records what reached it and answers from a script. Alone (without Prism) it
+also plays what can stand in front of a server: a proxy's HTML error page, a redirect.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflows.schema_fetch import ARGO_SERVER_API_FILE
+
 PRISM = Path(__file__).resolve().parent / "node_modules" / ".bin" / "prism"
-SPEC_FILE = "argo-workflows-v4.1.2.swagger.json"
+SPEC_FILE = ARGO_SERVER_API_FILE
 # The operations mlflows.submit uses: create a workflow, read one.
 OPERATIONS = {
     "/api/v1/workflows/{namespace}": ("post",),
@@ -45,7 +48,16 @@ class Recorded:
     body: object
 
 
-Answer = tuple[int, object]  # status, JSON body
+@dataclass(frozen=True)
+class Raw:
+    """An answer body sent as it is, not as JSON."""
+
+    content: bytes
+    content_type: str = "text/html"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Answer = tuple[int, object]  # status, JSON body (or Raw)
 
 
 class Recorder:
@@ -70,12 +82,18 @@ class Recorder:
                 )
                 recorder.requests.append(request)
                 status, body = recorder.script.popleft() if recorder.script else default(request)
-                data = json.dumps(body).encode()
+                raw = (
+                    body
+                    if isinstance(body, Raw)
+                    else Raw(json.dumps(body).encode(), "application/json")
+                )
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", raw.content_type)
+                self.send_header("Content-Length", str(len(raw.content)))
+                for name, value in raw.headers:
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(raw.content)
 
             do_GET = do_POST = handle_one
 

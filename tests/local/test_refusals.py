@@ -30,8 +30,11 @@ REFUSED = [
     ),
     ("activeDeadlineSeconds", "10m", "spec.activeDeadlineSeconds: give a whole number"),
     ("templates/2/container/envFrom", [{"configMapRef": {"name": "x"}}], "'envFrom'"),
-    ("templates/0/dag/tasks/1/hooks", {"exit": {"template": "other"}}, "'hooks'"),
-    ("templates/0/dag/tasks/1/templateRef", {"name": "x", "template": "y"}, "'templateRef'"),
+    (
+        "templates/0/dag/tasks/1/templateRef",
+        {"name": "x", "template": "y"},
+        "task second: give exactly one of template, templateRef or inline",
+    ),
     ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
     ("templates/2/daemon", True, "'daemon'"),
     ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
@@ -39,7 +42,7 @@ REFUSED = [
     ("templates/2/volumes", [{"name": "v", "hostPath": {"path": "/"}}], "volume type hostPath"),
     ("templates/2/container/args", ["echo {{=sprig.sha256sum('x')}}"], "sprig.sha256sum()"),
     ("templates/2/container/env", [{"name": "X", "valueFrom": {"secretKeyRef": {}}}], "valueFrom"),
-    ("templateDefaults", {"timeout": "1m"}, "'templateDefaults'"),
+    ("templateDefaults", {"sidecars": [{"name": "s"}]}, "spec.templateDefaults: 'sidecars'"),
     (
         "templates/2/memoize",
         {"key": "k", "maxAge": "7d", "cache": {"configMap": {"name": "c"}}},

@@ -3,6 +3,10 @@ below a file: one error line naming the flag before any work, no traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from mlflows.errors import UserError
@@ -98,3 +102,59 @@ def test_a_path_below_a_file_is_refused_before_any_work(tmp_path, cli, main, arg
     assert (
         err == f"error: {flag}: {below} is below {tmp_path / 'file'}, a file; give another path\n"
     )
+
+
+@pytest.mark.parametrize(("main", "argv"), OUTPUT_FILES.values(), ids=OUTPUT_FILES.keys())
+def test_an_output_file_that_cannot_be_created_is_refused_before_any_work(
+    tmp_path, cli, main, argv
+):
+    flag = argv[argv.index("{out}") - 1]
+    unwritable = "/proc/nope/out"  # a pseudo file system: nothing can be created there
+
+    code, out, err = cli(main, [arg.format(dir=tmp_path, out=unwritable) for arg in argv])
+
+    assert code == UserError.exit_code and out == ""
+    assert err.startswith(f"error: {flag}: cannot write {unwritable} (") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # no data ingested, no probe left behind
+
+
+# Through a link in tmp_path: code that renamed a result onto the path would replace the link,
+# not the machine's device (as root it could replace /dev/full itself).
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="needs /dev/full")
+def test_a_full_disk_at_the_final_write_is_one_error_line(tmp_path, cli):
+    full = tmp_path / "full"
+    full.symlink_to("/dev/full")
+    argv = ["--dataset", "digits", "--data-dir", str(tmp_path / "data")]
+
+    code, _, err = cli(ingest.main, [*argv, "--record-file", str(full)])
+
+    assert code == UserError.exit_code
+    assert err == f"error: --record-file: cannot write {full}: No space left on device\n"
+    assert full.is_symlink()  # written through, not replaced
+
+
+def test_a_device_given_as_an_output_file_is_written_in_place(tmp_path):
+    stdout = tmp_path / "stdout"
+    stdout.symlink_to("/proc/self/fd/1")
+    argv = ["--dataset", "digits", "--data-dir", str(tmp_path / "data")]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflows.ml.ingest", *argv, "--record-file", str(stdout)],
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('{\n  "name": "digits"')
+    assert stdout.is_symlink()
+
+
+def test_relative_paths_in_the_working_directory_are_fine(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = cli(
+        ingest.main, ["--dataset", "digits", "--data-dir", ".", "--record-file", "r"]
+    )
+
+    assert code == 0, err
+    assert (tmp_path / "r").read_text().startswith('{\n  "name": "digits"')

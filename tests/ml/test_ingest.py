@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from mlflows.errors import UserError
-from mlflows.ml import datasets, digits, ingest
+from mlflows.errors import Unavailable, UserError
+from mlflows.ml import datasets, digits, ingest, network
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    """``proxy(port)``: send the downloads' connections to 127.0.0.1:port, as a proxy would."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+    def use(port: int) -> None:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
+
+    return use
 
 
 def test_digits_record_counts_every_example_and_names_where(tmp_path, cli):
@@ -49,10 +69,13 @@ def test_train_and_test_splits_do_not_overlap(digits_dir):
 
 
 @pytest.mark.parametrize("name", ["fashion_mnist", "mnist"])
-def test_tfds_datasets_are_recorded_from_their_builder(tmp_path, name):
+def test_tfds_datasets_are_recorded_from_their_builder(tmp_path, proxy, name):
     import tensorflow_datasets as tfds
 
-    with tfds.testing.mock_data(num_examples=12):
+    # tfds' mock stands in for the download, not for the check that its host answers: a
+    # listening local "proxy" answers for the host.
+    with socket.create_server(("127.0.0.1", 0)) as listening, tfds.testing.mock_data(12):
+        proxy(listening.getsockname()[1])
         record = ingest.ingest(name, "latest", ["train", "test"], tmp_path)
         again = ingest.ingest(name, "3.0.1", ["train", "test"], tmp_path)
         image, label = datasets.example(name, "test", tmp_path, 11)
@@ -85,6 +108,36 @@ def test_bad_flags_are_one_error_line_and_store_nothing(tmp_path, cli, argv, fie
 
     assert code == UserError.exit_code
     assert err.startswith("error: ") and err.count("\n") == 1 and field in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_offline_a_tfds_dataset_fails_at_once_naming_the_offline_dataset(tmp_path, proxy):
+    """No internet here: the download host is not reachable, and that is said in one line
+    instead of tfds retrying for minutes; nothing is left in the data dir."""
+    if not network.unreachable(["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]):
+        pytest.skip("this machine reaches the download host: not offline")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    argv = ["--dataset", "fashion_mnist", "--data-dir", str(data_dir)]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflows.ml.ingest", *argv],
+        capture_output=True, text=True, timeout=120, env={**os.environ},
+    )  # fmt: skip
+
+    assert done.returncode == Unavailable.exit_code and done.stdout == ""
+    assert done.stderr.startswith("error: --dataset: cannot download fashion_mnist: cannot reach ")
+    assert done.stderr.count("\n") == 1 and "use --dataset digits" in done.stderr
+    assert list(data_dir.iterdir()) == []
+
+
+def test_an_unreachable_proxy_is_named_and_nothing_is_stored(tmp_path, proxy, free_port):
+    port = free_port()
+    proxy(port)
+    with pytest.raises(
+        Unavailable, match=rf"cannot reach 127\.0\.0\.1:{port} \(Connection refused\)"
+    ):
+        ingest.ingest("mnist", "latest", ["train"], tmp_path / "data")
     assert not (tmp_path / "data").exists()
 
 

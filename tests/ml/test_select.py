@@ -129,6 +129,33 @@ def test_promoting_something_that_is_not_a_model_publishes_nothing(tmp_path, cli
     assert not (tmp_path / "serving").exists() or not list((tmp_path / "serving").iterdir())
 
 
+def test_promotion_never_lands_on_an_entry_already_there(tmp_path, cli, untrained_model):
+    """A stray file named like a version is neither replaced nor retried forever."""
+    versions_dir = tmp_path / "serving"
+    versions.promote(untrained_model, versions_dir, 0.1)
+    (versions_dir / "2").write_text("not a version, but not ours to replace")
+
+    argv = ["promote", "--model-dir", str(untrained_model), "--accuracy", "0.2"]
+    code, out, err = cli(select.main, [*argv, "--versions-dir", str(versions_dir)])
+
+    assert code == 0, err
+    assert f"to {versions_dir / '3'}" in out
+    assert (versions_dir / "2").read_text() == "not a version, but not ours to replace"
+    assert versions.numbers(versions_dir) == [1, 3]
+
+
+def test_a_versions_dir_inside_the_model_is_refused(tmp_path, cli, untrained_model):
+    model = tmp_path / "model"
+    shutil.copytree(untrained_model, model)
+    argv = ["promote", "--model-dir", str(model), "--accuracy", "0.2"]
+
+    code, _, err = cli(select.main, [*argv, "--versions-dir", str(model / "serving")])
+
+    assert code == UserError.exit_code and err.startswith("error: --versions-dir:")
+    names = sorted(p.name for p in untrained_model.iterdir())
+    assert sorted(p.name for p in model.iterdir()) == names
+
+
 def test_best_promotes_the_really_better_model_and_skips_what_is_missing_or_broken(
     tmp_path, cli, good, untrained_model, digits_dir
 ):

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlflows.errors import UserError
+from mlflows.errors import Unavailable, UserError
 from mlflows.ml import client, serve, versions
 from mlflows.ml.datasets import digits
 from mlflows.ml.predictor import Predictor
@@ -124,6 +124,28 @@ def test_the_v2_protocol_serves_tensors_and_encoded_images(served, newest, examp
     assert status == 400 and "datatype" in answer["error"]
 
 
+def test_raw_0_255_pixels_are_refused_in_both_protocols_naming_the_fix(served, examples):
+    """The model's input is [0, 1]: 0-255 pixels would get a confident wrong answer."""
+    pixels = examples[0][:2].astype(float)  # 0..255, as an image file holds them
+    assert pixels.max() > 1
+    v1 = {"instances": pixels.tolist()}
+    v2 = {"inputs": [{"name": "image", "shape": [2, 28, 28, 1], "datatype": "FP32",
+                      "data": pixels.ravel().tolist()}]}  # fmt: skip
+
+    for url, body, where in [
+        (client.predict_url(served.url, NAME), v1, "instances"),
+        (f"{served.url}/v2/models/{NAME}/infer", v2, "inputs[0]"),
+    ]:
+        status, answer = post(url, json.dumps(body).encode())
+        assert status == 400, answer
+        assert answer["error"].startswith(f"{where}: values must be in [0, 1]")
+        assert f"got 0 to {pixels.max():g}; divide 0-255 pixels by 255" in answer["error"]
+
+    edges = [np.zeros((28, 28, 1)).tolist(), np.ones((28, 28, 1)).tolist()]
+    status, answer = predict(served.url, {"instances": edges})
+    assert status == 200 and len(answer["predictions"]) == 2
+
+
 ZERO = [[[0.0]] * 28] * 28
 MALFORMED = {
     "not json": b'{"instances": [',
@@ -159,6 +181,7 @@ MALFORMED_V2 = {
     "a scalar": {**FP32, "shape": [], "data": [0.5]},
     "wrong shape": {**FP32, "shape": [1, 3], "data": [0.0, 0.5, 1.0]},
     "not finite": {**FP32, "shape": [1, 28, 28], "data": [float("nan")] * 784},
+    "below 0": {**FP32, "shape": [1, 28, 28], "data": [-0.5] * 784},
     "too many": {**FP32, "shape": [1025, 1], "data": [0.0] * 1025},
     "no files": {"name": "image_bytes", "datatype": "BYTES", "shape": [0], "data": []},
     "not base64": {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": ["@@@"]},
@@ -226,7 +249,7 @@ def test_an_unreachable_server_is_one_error_line(cli, free_port, tmp_path):
     png.write_bytes(b"anything")
     argv = ["--url", f"http://127.0.0.1:{free_port()}", "--model-name", NAME, "--image", str(png)]
     code, _, err = cli(client.main, argv)
-    assert code == UserError.exit_code and "cannot reach" in err
+    assert code == Unavailable.exit_code and "cannot reach" in err  # may pass: not a usage error
 
 
 @pytest.mark.parametrize("url", ["notaurl", "localhost:8080", "ftp://host/", "http://"])
@@ -248,6 +271,27 @@ class NotAModelServer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class NotReady(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (the handler's name)
+        self.send_error(503, "no model loaded yet")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_is_not_ready_is_unavailable_not_a_usage_error(cli, tmp_path):
+    png = tmp_path / "digit.png"
+    png.write_bytes(b"anything")
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotReady)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    argv = ["--url", f"http://127.0.0.1:{server.server_address[1]}", "--model-name", NAME]
+    try:
+        code, _, err = cli(client.main, [*argv, "--image", str(png)])
+    finally:
+        server.server_close()
+    assert code == Unavailable.exit_code and "answered 503" in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("kind", ["web page", "not http"])
 def test_a_server_that_answers_no_prediction_is_one_error_line(cli, tmp_path, kind):
     png = tmp_path / "digit.png"
@@ -256,12 +300,19 @@ def test_a_server_that_answers_no_prediction_is_one_error_line(cli, tmp_path, ki
         server = http.server.HTTPServer(("127.0.0.1", 0), NotAModelServer)
         threading.Thread(target=server.handle_request, daemon=True).start()
         port, expected = server.server_address[1], "unexpected answer"
-    else:  # answers every connection with a line that is not HTTP, as an SSH server does
+    else:  # answers with a line that is not HTTP, as an SSH server does
         server = socket.create_server(("127.0.0.1", 0))
 
         def greet():
             connection, _ = server.accept()
-            with connection:
+            with connection, connection.makefile("rb") as request:
+                # The whole request first: closing with bytes unread would reset the connection,
+                # and the client would see a reset (an outage) instead of a wrong answer.
+                length = 0
+                for line in iter(request.readline, b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                request.read(length)
                 connection.sendall(b"SSH-2.0-OpenSSH\r\n")
 
         threading.Thread(target=greet, daemon=True).start()

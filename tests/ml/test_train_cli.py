@@ -74,3 +74,55 @@ def test_a_model_dir_that_would_replace_other_data_is_refused(
     assert code == UserError.exit_code
     assert err.startswith("error: --saved-model-dir:") and other in err and err.count("\n") == 1
     assert sorted(path.name for path in digits_dir.iterdir()) == before
+
+
+def test_a_model_dir_holding_other_files_is_refused_before_training(
+    tmp_path, digits_dir, cli, train_argv
+):
+    """Saving replaces --saved-model-dir whole: a slip like ~/project must not delete the work."""
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "notes.txt").write_text("a week of work")
+    argv = train_argv("cnn", digits_dir, tmp_path)
+
+    code, out, err = cli(train.main, [*argv, "--saved-model-dir", str(project)])
+
+    assert code == UserError.exit_code and out == ""
+    assert f"--saved-model-dir: {project} already holds files (notes.txt, src)" in err
+    assert err.count("\n") == 1
+    assert (project / "notes.txt").read_text() == "a week of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # no checkpoints, no staging
+
+
+@pytest.mark.parametrize("model_dir", [".", "..", "sub/.."])
+def test_the_working_directory_or_one_holding_it_is_refused(
+    tmp_path, digits_dir, cli, train_argv, monkeypatch, model_dir
+):
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    argv = train_argv("cnn", digits_dir, tmp_path / "out")
+
+    code, _, err = cli(train.main, [*argv, "--saved-model-dir", model_dir])
+
+    assert code == UserError.exit_code and err.count("\n") == 1
+    assert err.startswith(f"error: --saved-model-dir: {model_dir} is or holds the working dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # nothing retired, nothing staged
+    assert [p.name for p in work.iterdir()] == ["sub"]
+
+
+def test_a_model_dir_is_replaceable_when_new_empty_or_a_previous_save_and_nothing_more(
+    tmp_path, digits_dir, untrained_model, train_argv
+):
+    import shutil
+
+    argv = train_argv("cnn", digits_dir, tmp_path / "out")
+    previous = tmp_path / "previous"
+    shutil.copytree(untrained_model, previous)
+    (tmp_path / "empty").mkdir()
+    for model_dir in ("new", "empty", "previous"):
+        train.parse_args([*argv, "--saved-model-dir", str(tmp_path / model_dir)])
+
+    (previous / "README").write_text("added by hand after the save")
+    with pytest.raises(UserError, match=r"already holds files \(README, "):
+        train.parse_args([*argv, "--saved-model-dir", str(previous)])

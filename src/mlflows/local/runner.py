@@ -21,13 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.apply import seed_objects
+from mlflows.local.cluster.configmaps import ConfigMaps
+from mlflows.local.cluster.objects import ObjectStore
 from mlflows.local.cluster.resources import LocalCluster
 from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
 from mlflows.local.controller.report import workflow_status, write_json
 from mlflows.local.executor.volumes import VolumeStore
-from mlflows.local.spec.validate import validate_workflow
+from mlflows.local.spec.manifests import read_manifests
+from mlflows.local.spec.templates import Library, TemplateStore
+from mlflows.local.spec.validate import check_document, validate_workflow
 from mlflows.local.spec.workflow import (
     globals_scope,
     workflow_dict,
@@ -84,31 +89,56 @@ def run(
     report_json: str | Path | None = None,
     namespace: str | None = None,
     quiet: bool = False,
+    templates: list[str | Path] | None = None,
+    apply: list[str | Path] | None = None,
 ) -> RunResult:
     """Run ``workflow`` (a Hera Workflow, a dict or a YAML path) here with Argo's semantics.
+
+    ``templates`` are files or directories of the WorkflowTemplates and ClusterWorkflowTemplates
+    it references; ``apply`` of objects to create before it starts (ConfigMaps, Secrets, and
+    WorkflowTemplates too), as ``kubectl apply -f`` would.
 
     Raises UserError (one line) before anything runs if the workflow or an option is wrong, or
     uses a feature the runner does not support. Ctrl-C stops the run, writes the report and
     re-raises KeyboardInterrupt.
     """
     spec_dict = workflow_dict(workflow)
-    validate_workflow(spec_dict)
-    if parallelism is not None and parallelism < 1:
-        raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    check_document(spec_dict)
     name = workflow_name(spec_dict)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
-    values = workflow_parameters(spec_dict, {k: str(v) for k, v in (parameters or {}).items()})
+    applied = read_manifests(apply or [], "--apply")
+    library = Library(
+        read_manifests(templates or [], "--templates")
+        + [manifest for manifest in applied if manifest.kind in Library.KINDS],
+        namespace,
+    )
+    objects = ObjectStore(namespace)
+    seed_objects([manifest for manifest in applied if manifest.kind not in Library.KINDS], objects)
+    config_maps = ConfigMaps(objects, namespace)
+    store = TemplateStore(spec_dict, library, name)
+    spec_dict = store.workflow
+    validate_workflow(spec_dict, store, config_maps)
+    if parallelism is not None and parallelism < 1:
+        raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    given = {k: str(v) for k, v in (parameters or {}).items()}
+    from_config_maps = config_maps.argument_values(
+        (spec_dict["spec"].get("arguments") or {}).get("parameters") or [], set(given)
+    )
+    values = workflow_parameters(spec_dict, {**from_config_maps, **given})
+    reached = [template.template for template in store.reached()]
 
     work_dir = Path(work_dir).resolve()
     run_dir = work_dir / "runs" / name
     volumes = VolumeStore(work_dir / "volumes")
     shutil.rmtree(run_dir, ignore_errors=True)
-    cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
+    cluster = _local_cluster(reached, objects, volumes, run_dir, namespace, name, keep_serving)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     view = RunView(quiet=quiet)
     engine = Engine(
         spec_dict,
+        templates=store,
+        config_maps=config_maps,
         globals_=globals_scope(spec_dict, name, namespace, values),
         arguments=[{"name": key, "value": value} for key, value in values.items()],
         run_dir=run_dir,
@@ -118,7 +148,7 @@ def run(
         parallelism=parallelism,
         on_change=view.node_changed,
     )
-    if any(template_kind(t) in ("container", "script") for t in spec_dict["spec"]["templates"]):
+    if any(template_kind(t) in ("container", "script") for t in reached):
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
     started = time.time()
     try:
@@ -143,18 +173,21 @@ def run(
 
 
 def _local_cluster(
-    workflow: dict,
+    templates: list[dict],
+    objects: ObjectStore,
     volumes: VolumeStore,
     run_dir: Path,
     namespace: str,
     name: str,
     keep_serving: bool,
 ):
-    """The local Kubernetes stand-in, if any template needs it, with every resource checked."""
-    resources = [t for t in workflow["spec"]["templates"] if "resource" in t]
+    """The local Kubernetes stand-in over ``objects``, if any template needs it, with every
+    resource checked."""
+    resources = [t for t in templates if "resource" in t]
     if not resources:
         return None
     cluster = LocalCluster(
+        objects=objects,
         volumes=volumes,
         run_dir=run_dir,
         namespace=namespace,
@@ -164,7 +197,7 @@ def _local_cluster(
     try:
         for template in resources:
             outputs = (template.get("outputs") or {}).get("parameters") or []
-            cluster.check(template["name"], template["resource"], outputs)
+            cluster.check(template.get("name", "inline"), template["resource"], outputs)
     except BaseException:
         cluster.close()
         raise
@@ -208,6 +241,22 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         action="store_true",
         help="keep InferenceServices serving after the run, until Ctrl-C",
     )
+    parser.add_argument(
+        "--templates",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="WorkflowTemplates and ClusterWorkflowTemplates that templateRef and "
+        "workflowTemplateRef name: YAML files (several documents each) or directories of them",
+    )
+    parser.add_argument(
+        "--apply",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="objects to create before the run, as kubectl apply -f: ConfigMaps (read by "
+        "valueFrom.configMapKeyRef), Secrets, WorkflowTemplates",
+    )
 
 
 def run_from_args(
@@ -223,6 +272,8 @@ def run_from_args(
         keep_serving=args.keep_serving,
         report_json=args.report_json,
         namespace=getattr(args, "namespace", None),
+        templates=args.templates,
+        apply=args.apply,
     )
 
 

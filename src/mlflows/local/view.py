@@ -44,6 +44,13 @@ def make_console() -> Console:
     return console
 
 
+def _template_label(node: Node) -> str:
+    """As ``argo get`` shows it: a templateRef as ``<WorkflowTemplate>/<template>``."""
+    if node.template_ref:
+        return f"{node.template_ref['name']}/{node.template_ref['template']}"
+    return node.template_name or ""
+
+
 def _memo(node: Node) -> str:
     if node.memoization is None:
         return ""
@@ -162,7 +169,7 @@ class RunView:
             memo = " (memoized)" if node.memoization and node.memoization["hit"] else ""
             table.add_row(
                 "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
-                escape(node.template_name or ""),
+                escape(_template_label(node)),
                 format_duration(node.duration) if node.type in ("Pod", "Retry", "Suspend") else "",
                 escape(node.message) + memo,
             )

@@ -8,8 +8,10 @@ time is set here, once, before any module imports TensorFlow:
 
 * ``TF_USE_LEGACY_KERAS=1``: Keras 3 cannot train under ``MultiWorkerMirroredStrategy`` (``fit``
   fails converting a ``PerReplica``); tf-keras can, so all model code imports ``tf_keras``.
-* ``TF_CPP_MIN_LOG_LEVEL=2``: keeps TensorFlow's C++ start-up chatter out of the steps' logs,
-  so what an entry point prints is what it did. Set it to 0 to see everything.
+* ``TF_CPP_MIN_LOG_LEVEL=2``: keeps TensorFlow's C++ info and warnings out of the steps' logs,
+  so what an entry point prints is what it did; the start-up lines that ignore it are held back
+  by :mod:`mlflows.ml.quiet`, through which every module gets TensorFlow. Set it to 0 to see
+  everything.
 
 Both are defaults: a value already in the environment wins.
 """

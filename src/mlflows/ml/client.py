@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mlflows.cli import run_cli
-from mlflows.errors import UserError
+from mlflows.errors import Unavailable, UserError
 from mlflows.ml import protocol
 from mlflows.ml.args import ArgumentParser
 
@@ -59,10 +59,14 @@ def predict_classes(
             answer = response.read()
     except urllib.error.HTTPError as err:
         detail = _one_line(err.read().decode(errors="replace"))
-        raise UserError(f"--url: the server answered {err.code}: {detail}") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-        reason = getattr(err, "reason", err)  # HTTPException: something not speaking HTTP
-        raise UserError(f"--url: cannot reach {base_url} ({_one_line(reason)})") from None
+        # 5xx: the server's trouble (503: no model loaded yet), which may pass; 4xx: the request's.
+        error = Unavailable if err.code >= 500 else UserError
+        raise error(f"--url: the server answered {err.code}: {detail}") from None
+    except http.client.HTTPException as err:  # something there, not speaking HTTP
+        raise UserError(f"--url: cannot reach {base_url} ({_one_line(err)})") from None
+    except OSError as err:  # refused, unresolvable, timed out: may pass (URLError is one)
+        reason = getattr(err, "reason", err)
+        raise Unavailable(f"--url: cannot reach {base_url} ({_one_line(reason)})") from None
     try:
         return protocol.predicted_classes(json.loads(answer))
     except (protocol.BadRequest, ValueError, TypeError, KeyError):  # ValueError: not JSON
@@ -75,16 +79,20 @@ def _one_line(text, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.client", description=__doc__)
     parser.add_argument("--url", required=True, help="the server's base URL, e.g. http://host:8080")
-    parser.add_argument("--model-name", required=True)
+    parser.add_argument("--model-name", required=True, help="the served model's name in its URL")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="an image file to send")
     source.add_argument("--dataset", help="send an example of this dataset's test split")
     parser.add_argument("--data-dir", help="where ingest stored --dataset")
     parser.add_argument("--index", type=int, default=0, help="which test example (from 0)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if args.dataset and not args.data_dir:
         raise UserError("--data-dir: needed with --dataset; give where ingest stored it")
     return args

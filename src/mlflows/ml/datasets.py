@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from mlflows.datasets import DATASET_VERSIONS
-from mlflows.errors import UserError
-from mlflows.ml import digits
+from mlflows.errors import Unavailable, UserError
+from mlflows.ml import digits, network
+from mlflows.ml.quiet import tensorflow
 
 NAMES = tuple(DATASET_VERSIONS)
 SPLITS = ("train", "test")
 LATEST = "latest"
 IMAGE_SHAPE = (28, 28, 1)
+OFFLINE = "tensorflow-datasets needs internet; offline, use --dataset digits"
 NUM_CLASSES = 10
 
 # tensorflow-datasets' label names for fashion_mnist, kept here so a client can name a class
@@ -47,6 +49,7 @@ def label_name(name: str, label: int) -> str:
 
 
 def _tfds_builder(name: str, version: str, data_dir: str | Path):
+    tensorflow()  # tensorflow-datasets imports it: quietly first
     import tensorflow_datasets as tfds
 
     try:
@@ -66,24 +69,31 @@ def prepare(name: str, version: str, data_dir: str | Path) -> str:
         digits.store(data_dir)
         return digits.VERSION
     builder = _tfds_builder(name, version, data_dir)
+    if not builder.is_prepared():
+        # Before tfds' download manager, which would retry an unreachable host for minutes.
+        failed = network.unreachable(builder.url_infos)
+        if failed:
+            where, why = next(iter(failed.items()))
+            raise Unavailable(
+                f"--dataset: cannot download {name}: cannot reach {where} ({why}); {OFFLINE}"
+            )
     try:
         builder.download_and_prepare()
     except Exception as err:  # any download failure; the cause goes into the one line
-        raise UserError(
-            f"--dataset: could not download {name} into {data_dir} ({type(err).__name__}: "
-            f"{err}); tensorflow-datasets needs internet, or use --dataset digits offline"
+        cause = " ".join(f"{type(err).__name__}: {err}".split())
+        raise Unavailable(
+            f"--dataset: could not download {name} into {data_dir} ({cause}); {OFFLINE}"
         ) from None
     return str(builder.info.version)
 
 
 def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST):
     """The split as a ``tf.data.Dataset`` of ``(image uint8 28x28x1, label int64)``, unshuffled."""
-    import tensorflow as tf
-
     check_name(name)
     check_split(split)
     if name == "digits":
-        return tf.data.Dataset.from_tensor_slices(digits.load(data_dir, split))
+        arrays = digits.load(data_dir, split)  # a missing dataset is reported before TF starts
+        return tensorflow().data.Dataset.from_tensor_slices(arrays)
     builder = _tfds_builder(name, version, data_dir)
     try:
         return builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)

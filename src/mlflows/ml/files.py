@@ -2,7 +2,8 @@
 
 Files and directories are written under a temporary name beside their final path (same
 filesystem, so the rename is atomic) and renamed into place. A crash leaves at most a hidden
-temporary entry, never a truncated result under the real name.
+temporary entry, never a truncated result under the real name. A device or a pipe given as the
+file (``/dev/stdout``) is written in place: renaming onto it would replace it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mlflows import output
+from mlflows.errors import UserError
+
 # tempfile creates owner-only entries; results live on a shared volume that other pods (a model
 # server running as another user) read, so they get the usual world-readable modes.
 FILE_MODE = 0o644
@@ -20,26 +24,35 @@ DIR_MODE = 0o755
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(staging, FILE_MODE)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    output.write_atomically(path, text, FILE_MODE)
+
+
+def json_text(data) -> str:
+    return json.dumps(data, indent=2) + "\n"
 
 
 def write_json(path: str | Path, data) -> None:
-    write_atomically(path, json.dumps(data, indent=2) + "\n")
+    write_atomically(path, json_text(data))
+
+
+def write_output(flag: str, path: str | Path, text: str) -> None:
+    """Write the file ``flag`` named; failing (a full disk) is one error line naming the flag."""
+    try:
+        write_atomically(path, text)
+    except OSError as err:
+        raise UserError(f"{flag}: cannot write {path}: {err.strerror or err}") from None
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute with ``.`` and ``..`` taken out, so it has a real name and parent
+    (``model/..`` or ``.`` have neither, and a temporary name built from them goes astray)."""
+    return Path(os.path.abspath(path))
 
 
 def staging_dir(final: str | Path) -> Path:
     """A fresh, hidden directory beside ``final`` to build it in."""
-    final = Path(final)
+    final = _absolute(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging.", dir=final.parent))
     os.chmod(staging, DIR_MODE)
@@ -52,7 +65,7 @@ def replace_dir(staging: Path, final: str | Path) -> None:
     The old directory is first renamed aside, so ``final`` is, at every moment, either the old
     complete directory, briefly absent, or the new complete one.
     """
-    final = Path(final)
+    final = _absolute(final)
     retired = None
     if final.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.retired.", dir=final.parent))

@@ -20,17 +20,22 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets
 from mlflows.ml.args import ArgumentParser, directories, output_files
-from mlflows.ml.files import write_json
+from mlflows.ml.files import json_text, write_output
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.ingest", description=__doc__)
     parser.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
     parser.add_argument("--version", default=datasets.LATEST, help="e.g. 3.0.1, or latest")
     parser.add_argument("--splits", default="train,test", help="comma-separated: train,test")
     parser.add_argument("--data-dir", required=True, help="where the data is stored")
     parser.add_argument("--record-file", help="write the JSON record here too")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    datasets.check_name(args.dataset)
     directories(args, "--data-dir")
     output_files(args, "--record-file")
     return args
@@ -77,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--splits: no split given; pass e.g. --splits train,test")
     record = ingest(args.dataset, args.version, splits, args.data_dir)
     if args.record_file:
-        write_json(args.record_file, record)
+        write_output("--record-file", args.record_file, json_text(record))
     print(summary(record, args.record_file))
     return 0
 

@@ -7,6 +7,8 @@ back across replicas), and shard by DATA so every worker reads its own part of e
 
 from __future__ import annotations
 
+from mlflows.ml.quiet import tensorflow
+
 SHUFFLE_BUFFER = 10_000
 # Every worker shuffles with the same seed, so all see the same order and DATA sharding hands
 # each a disjoint part of it; unseeded, the workers' parts would overlap.
@@ -14,13 +16,13 @@ SHUFFLE_SEED = 1234
 
 
 def scale(image, label):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.cast(image, tf.float32) / 255.0, label
 
 
 def _sharded_by_data():
-    import tensorflow as tf
+    tf = tensorflow()
 
     # DATA, not the default AUTO: AUTO shards by file, and a split stored as fewer files than
     # there are workers (digits is one array; small tfds splits are one file) cannot be.
@@ -31,7 +33,7 @@ def _sharded_by_data():
 
 def training_dataset(examples, batch_size_per_replica: int, replicas_in_sync: int):
     """An endless, shuffled stream of global batches; ``fit`` bounds it by steps per epoch."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     return (
         examples.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
@@ -46,7 +48,7 @@ def training_dataset(examples, batch_size_per_replica: int, replicas_in_sync: in
 
 def evaluation_dataset(examples, batch_size: int = 256):
     """Every example once, scaled, in order (split between workers when distributed)."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     return (
         examples.map(scale, num_parallel_calls=tf.data.AUTOTUNE)

@@ -12,6 +12,7 @@ import numpy as np
 
 from mlflows.errors import UserError
 from mlflows.ml import export
+from mlflows.ml.quiet import tensorflow
 
 
 def is_saved_model(path: str | Path) -> bool:
@@ -23,13 +24,11 @@ class Predictor:
     """Class probabilities from a SavedModel written by :func:`mlflows.ml.export.save`."""
 
     def __init__(self, path: str | Path):
-        import tensorflow as tf
-
         self.path = Path(path)
         if not is_saved_model(self.path):
             raise UserError(f"model {self.path}: not a SavedModel (no saved_model.pb in it)")
         try:
-            loaded = tf.saved_model.load(str(self.path))
+            loaded = tensorflow().saved_model.load(str(self.path))
         except Exception as err:  # corrupt or incompatible files; the cause goes in the line
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise UserError(f"model {self.path}: cannot load it ({reason})") from None
@@ -45,14 +44,14 @@ class Predictor:
 
     def from_arrays(self, images) -> np.ndarray:
         """``images``: N x 28 x 28 x 1 floats in [0, 1] (array or tensor)."""
-        import tensorflow as tf
+        tf = tensorflow()
 
         batch = tf.convert_to_tensor(images, dtype=tf.float32)
         return self._raw(**{export.RAW_INPUT: batch})[export.OUTPUT].numpy()
 
     def from_encoded(self, encoded: list[bytes]) -> np.ndarray:
         """``encoded``: PNG/JPEG/GIF/BMP file contents; ``ValueError`` if one won't decode."""
-        import tensorflow as tf
+        tf = tensorflow()
 
         try:
             result = self._encoded(**{export.ENCODED_INPUT: tf.constant(encoded, tf.string)})

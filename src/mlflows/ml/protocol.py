@@ -2,10 +2,11 @@
 
 Request: ``{"instances": [...]}`` where every instance is either an encoded image,
 ``{"b64": "<base64 PNG/JPEG/GIF/BMP>"}`` (TF Serving's REST form for string inputs), or a
-28x28x1 (or 28x28) array of floats in [0, 1]. Response: ``{"predictions": [[p0, ..., p9],
-...]}``, one row of class probabilities per instance, as TF Serving answers for a signature
-with one output. The same request works against KServe's tensorflow runtime on a cluster and
-against :mod:`mlflows.ml.serve` here.
+28x28x1 (or 28x28) array of floats in [0, 1], the model's input range: raw 0-255 pixels are a
+400 saying to divide them by 255 (the model would answer them confidently and wrongly).
+Response: ``{"predictions": [[p0, ..., p9], ...]}``, one row of class probabilities per
+instance, as TF Serving answers for a signature with one output. The same request works against
+KServe's tensorflow runtime on a cluster and against :mod:`mlflows.ml.serve` here.
 """
 
 from __future__ import annotations
@@ -89,8 +90,14 @@ def raw_images(instances, where: str = "instances") -> np.ndarray:
         images = images[..., np.newaxis]
     if images.shape[1:] != IMAGE_SHAPE:
         raise BadRequest(f"{where}: each must be {RAW_FORM}; got shape {images.shape[1:]}")
-    if not np.isfinite(images).all():
-        raise BadRequest(f"{where}: values must be finite numbers in [0, 1]")
+    # Out of range is refused, not scaled: a 0-255 image in a [0, 1] model gets a confident wrong
+    # answer, and guessing the scale would hide the mistake. NaN fails both comparisons.
+    lowest, highest = images.min(), images.max()
+    if not (lowest >= 0 and highest <= 1):
+        raise BadRequest(
+            f"{where}: values must be in [0, 1], the model's input range, got {lowest:g} to "
+            f"{highest:g}; divide 0-255 pixels by 255 (or send the image file, {ENCODED_FORM})"
+        )
     return images
 
 

@@ -24,9 +24,10 @@ from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
 from mlflows.ml.args import ArgumentParser, directories, fraction, output_files, positive_int
-from mlflows.ml.files import write_atomically, write_json
+from mlflows.ml.files import json_text, write_output
 
 NO_CHAMPION = -1.0
+VERSIONS_DIR_HELP = "the numbered model versions <DIR>/<N>, the newest one served"
 
 
 def test_batches(dataset: str, data_dir: str | Path):
@@ -151,7 +152,9 @@ def best(args: argparse.Namespace) -> dict:
 
 def write_accuracy(path: str | None, accuracy: float) -> None:
     if path:
-        write_atomically(path, "-1" if accuracy == NO_CHAMPION else f"{accuracy:.4f}")
+        write_output(
+            "--accuracy-file", path, "-1" if accuracy == NO_CHAMPION else f"{accuracy:.4f}"
+        )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -173,11 +176,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"promoted {args.model_dir} to {published} (accuracy {args.accuracy:.4f})")
     else:
         result = best(args)
-        write_json(args.result_file, result)
+        write_output("--result-file", args.result_file, json_text(result))
         write_accuracy(args.accuracy_file, result["best"]["accuracy"])
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.select", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -191,29 +194,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         sub.add_argument("--data-dir", required=True, help="where ingest stored the dataset")
 
     evaluate_cmd = command("evaluate", "evaluate one SavedModel on the test split")
-    evaluate_cmd.add_argument("--model-dir", required=True)
+    evaluate_cmd.add_argument("--model-dir", required=True, help="the SavedModel to evaluate")
     dataset_flags(evaluate_cmd)
     evaluate_cmd.add_argument("--accuracy-file", help="write the bare accuracy here")
 
     champion_cmd = command("champion", "the newest promoted version's accuracy, -1 if none")
-    champion_cmd.add_argument("--versions-dir", required=True)
+    champion_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
     champion_cmd.add_argument("--accuracy-file", help="write the bare accuracy here")
 
     promote_cmd = command("promote", "copy a model atomically into the next version")
-    promote_cmd.add_argument("--model-dir", required=True)
-    promote_cmd.add_argument("--accuracy", type=fraction, required=True)
-    promote_cmd.add_argument("--versions-dir", required=True)
+    promote_cmd.add_argument("--model-dir", required=True, help="the SavedModel to promote")
+    promote_cmd.add_argument(
+        "--accuracy", type=fraction, required=True, help="its accuracy (0 to 1), recorded with it"
+    )
+    promote_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
 
     best_cmd = command("best", "evaluate candidates, promote the best")
-    best_cmd.add_argument("--candidates", nargs="+", required=True, metavar="DIR")
+    best_cmd.add_argument(
+        "--candidates",
+        nargs="+",
+        required=True,
+        metavar="DIR",
+        help="the trained SavedModels; one missing or not loading is skipped",
+    )
     dataset_flags(best_cmd)
-    best_cmd.add_argument("--versions-dir", required=True)
+    best_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
     best_cmd.add_argument("--result-file", required=True, help="write the result JSON here")
     best_cmd.add_argument("--accuracy-file", help="write the best accuracy here")
-    best_cmd.add_argument("--top-k", type=positive_int, default=1)
-    best_cmd.add_argument("--threshold", type=fraction, default=0.0)
+    best_cmd.add_argument(
+        "--top-k",
+        type=positive_int,
+        default=1,
+        help="keep the K most accurate candidates in the result; the best is promoted "
+        "(default %(default)s)",
+    )
+    best_cmd.add_argument(
+        "--threshold",
+        type=fraction,
+        default=0.0,
+        help="keep only candidates at least this accurate, 0 to 1; none kept: none promoted "
+        "(default %(default)s)",
+    )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if "dataset" in args:
         datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--versions-dir")

@@ -8,7 +8,8 @@ versions directory is served as soon as its first version is promoted.
 Endpoints (kserve's): ``GET /v1/models/<name>`` readiness, ``POST /v1/models/<name>:predict``
 with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference protocol)
 ``/v2/models/<name>/infer`` with one input: FP32 ``[N, 28, 28, 1]`` images in [0, 1], or BYTES
-``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500.
+``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500;
+so are image arrays outside [0, 1] in either protocol (0-255 pixels: divide them by 255).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
 from mlflows.ml.args import ArgumentParser, directories, positive_float
 from mlflows.ml.predictor import Predictor, is_saved_model
+from mlflows.ml.quiet import tensorflow
 
 log = logging.getLogger("mlflows.serve")
 
@@ -83,8 +85,6 @@ def served_model_class():
                 self._loading.release()
 
         def watch(self, poll_seconds: float, stop: threading.Event) -> None:
-            import tensorflow  # noqa: F401  (seconds to import: pay before a version appears)
-
             self.load()
             while not stop.wait(poll_seconds):
                 self.load()
@@ -167,14 +167,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m mlflows.ml.serve", description=__doc__)
     parser.add_argument("--model-dir", required=True, help="a SavedModel or a versions directory")
     parser.add_argument("--model-name", default="model", help="the name in the URL paths")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on all interfaces")
-    parser.add_argument("--poll-seconds", type=positive_float, default=1.0)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--poll-seconds",
+        type=positive_float,
+        default=1.0,
+        help="how often to look for a newer version (default %(default)s)",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port: {args.port} is not a port number; give 0..65535")
     directories(args, "--model-dir")
@@ -183,6 +192,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def serve(args: argparse.Namespace) -> None:
     sock = bind(args.host, args.port)
+    # Seconds to start: paid before a version appears, and before the server's threads write to
+    # stderr (TensorFlow starts with it held back).
+    tensorflow()
     from kserve import ModelServer
     from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
     from kserve.protocol.rest.server import RESTServer

@@ -22,19 +22,20 @@ import time
 from collections.abc import Sequence
 
 from mlflows.cli import run_cli
-from mlflows.ml import cluster, datasets, models
+from mlflows.ml import cluster, datasets, export, models
 from mlflows.ml.args import (
     ArgumentParser,
     directories,
     output_files,
     positive_float,
     positive_int,
-    replaced_apart,
+    replaced_whole,
 )
-from mlflows.ml.files import write_json
+from mlflows.ml.files import json_text, write_output
+from mlflows.ml.quiet import tensorflow
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m mlflows.ml.train",
         description="Train a model under MultiWorkerMirroredStrategy (cluster from TF_CONFIG).",
@@ -42,18 +43,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model-type", default="cnn", help=", ".join(models.MODELS))
     parser.add_argument("--dataset", default="fashion_mnist", help=", ".join(datasets.NAMES))
     parser.add_argument("--data-dir", required=True, help="where ingest stored the dataset")
-    parser.add_argument("--saved-model-dir", required=True, help="the chief saves the model here")
+    parser.add_argument(
+        "--saved-model-dir",
+        required=True,
+        help="the chief saves the model here, replacing the directory: new, empty, or a model "
+        "saved before",
+    )
     parser.add_argument("--checkpoint-dir", required=True, help="backups and TensorBoard logs")
-    parser.add_argument("--epochs", type=positive_int, default=3)
-    parser.add_argument("--steps-per-epoch", type=positive_int, default=70)
-    parser.add_argument("--batch-size-per-replica", type=positive_int, default=64)
-    parser.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    parser.add_argument(
+        "--epochs", type=positive_int, default=3, help="epochs to train (default %(default)s)"
+    )
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=positive_int,
+        default=70,
+        help="training steps per epoch, each one global batch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size-per-replica",
+        type=positive_int,
+        default=64,
+        help="examples per replica per step; the global batch is this times the replicas "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=1e-3,
+        help="Adam's initial learning rate, cut tenfold at fixed epochs (default %(default)s)",
+    )
     parser.add_argument("--metrics-file", help="the chief writes the metrics JSON here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     models.check_model_type(args.model_type)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--saved-model-dir", "--checkpoint-dir")
-    replaced_apart(args, "--saved-model-dir", "--data-dir", "--checkpoint-dir")
+    replaced_whole(
+        args, "--saved-model-dir", "--data-dir", "--checkpoint-dir", ours=export.saved_here
+    )
     output_files(args, "--metrics-file")  # before training, not after it
     return args
 
@@ -61,9 +91,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def train(args: argparse.Namespace, role: cluster.Role) -> dict:
     """Train, evaluate and save as this worker; returns the metrics."""
     started = time.monotonic()
-    import tensorflow as tf
+    tf = tensorflow()
 
-    from mlflows.ml import export, pipeline
+    from mlflows.ml import pipeline
     from mlflows.ml.callbacks import Progress, training_callbacks
 
     # The strategy first: it configures the collective ops, which must precede any other op.
@@ -124,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"replica(s): test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}"
     )
     if args.metrics_file:
-        write_json(args.metrics_file, metrics)
+        write_output("--metrics-file", args.metrics_file, json_text(metrics))
     where = f", metrics to {args.metrics_file}" if args.metrics_file else ""
     print(f"saved model to {args.saved_model_dir}{where}")
     return 0

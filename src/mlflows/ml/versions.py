@@ -35,6 +35,12 @@ def numbers(versions_dir: str | Path) -> list[int]:
     )
 
 
+def _next_number(versions_dir: Path) -> int:
+    """One above every numbered entry, a file named ``3`` included: a rename never lands on it."""
+    taken = [int(entry.name) for entry in versions_dir.iterdir() if entry.name.isdigit()]
+    return max(taken, default=0) + 1
+
+
 def newest(versions_dir: str | Path) -> Path | None:
     found = numbers(versions_dir)
     return Path(versions_dir) / str(found[-1]) if found else None
@@ -67,6 +73,12 @@ def promote(model_dir: str | Path, versions_dir: str | Path, accuracy: float) ->
     model_dir, versions_dir = Path(model_dir), Path(versions_dir)
     if not is_saved_model(model_dir):
         raise UserError(f"--model-dir: {model_dir} is not a SavedModel (no saved_model.pb)")
+    if model_dir.resolve() in [versions_dir.resolve(), *versions_dir.resolve().parents]:
+        # The copy would take in the versions being written beside it, its own copy included.
+        raise UserError(
+            f"--versions-dir: {versions_dir} is inside the model {model_dir}; give a directory "
+            "outside it"
+        )
     staging = files.staging_dir(versions_dir / "version")
     try:
         shutil.copytree(model_dir, staging, dirs_exist_ok=True)
@@ -78,7 +90,7 @@ def promote(model_dir: str | Path, versions_dir: str | Path, accuracy: float) ->
         }
         files.write_json(staging / METADATA_FILE, record)
         for _ in range(PROMOTE_ATTEMPTS):
-            final = versions_dir / str((numbers(versions_dir) or [0])[-1] + 1)
+            final = versions_dir / str(_next_number(versions_dir))
             try:
                 os.rename(staging, final)
                 return final

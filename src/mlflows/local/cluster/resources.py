@@ -149,6 +149,7 @@ class LocalCluster:
     def __init__(
         self,
         *,
+        objects: ObjectStore | None = None,
         volumes: VolumeStore,
         run_dir: Path,
         namespace: str,
@@ -160,7 +161,7 @@ class LocalCluster:
         self._volumes = volumes
         self._run_dir = Path(run_dir)
         self._keep_serving = keep_serving
-        self._store = ObjectStore(namespace)
+        self._store = objects if objects is not None else ObjectStore(namespace)
         self._controllers: dict[ObjectKey, Controller] = {}
         self._lock = threading.RLock()
 

@@ -39,13 +39,19 @@ class Call:
 
     name: str
     display_name: str
-    template: str
+    holder: dict  # the task, step or hook: its template, templateRef or inline, its hooks
     arguments: list[dict]
     boundary_id: str | None = None
     parent: Node | None = None  # the containing node, for display
     after: list[Node] = field(default_factory=list)  # Argo's children edges point here from these
     local: Scope = field(default_factory=dict)  # tasks.name / steps.name
-    invocation: dict = field(default_factory=dict)  # the task or step it comes from (continueOn)
+    scope: Scope = field(default_factory=dict)  # what the task or step was resolved against
+    hooked: bool = False  # a hook or exit handler (Argo's nodeFlag.hooked)
+
+    @property
+    def template(self) -> str | None:
+        """The template's name, if the call names one (Argo's templateName)."""
+        return self.holder.get("template")
 
 
 class NotRun(Exception):
@@ -194,6 +200,6 @@ class ChildRuns:
             for name in among
             if (node := self.finished.get(name)) is not None
             and node.phase.failed_or_error
-            and not continues(self.calls[name].invocation, node.phase)
+            and not continues(self.calls[name].holder, node.phase)
         ]
         return min(failures, key=lambda node: node.finished_at or 0, default=None)

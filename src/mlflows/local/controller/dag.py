@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from mlflows.errors import UserError
 from mlflows.local.controller.calls import (
     FAIL_FAST_MESSAGE,
     Call,
@@ -120,11 +121,24 @@ class DagRun:
         self.dependencies = {name: task_dependencies(task) for name, task in self.tasks.items()}
         depended_on = {dep for deps in self.dependencies.values() for dep in deps}
         self.targets = (dag.get("target") or "").split() or sorted(set(self.tasks) - depended_on)
+        self._keep_only_what_targets_need()
         self.fail_fast = dag.get("failFast", True)
         self.children = ChildRuns(
             engine, template.get("parallelism"), bool(template.get("failFast"))
         )
         self.expansions: dict[str, Expansion] = {}  # the tasks decided so far
+
+    def _keep_only_what_targets_need(self) -> None:
+        """Argo runs the targets and what they depend on (executeDAGTask recurses upwards from
+        each target); other tasks get no node."""
+        for name in self.targets:
+            if name not in self.tasks:  # a target given by a parameter
+                raise UserError(f"dag.target names {name!r}, which is not a task of this DAG")
+        needed = set(self.targets).union(
+            *(ancestors(name, self.dependencies) for name in self.targets)
+        )
+        self.tasks = {name: task for name, task in self.tasks.items() if name in needed}
+        self.dependencies = {name: self.dependencies[name] for name in self.tasks}
 
     def run(self) -> None:
         engine = self.engine
@@ -226,30 +240,29 @@ class DagRun:
         call = Call(
             name=f"{self.node.name}.{name}",
             display_name=name,
-            template=task["template"],
+            holder=task,
             arguments=[],
             boundary_id=self.node.id,
             parent=self.node,
             after=[node for dep in deps for node in self._outbound(dep)] or [self.node],
             local=current_name(keys.TASKS, name),
-            invocation=task,
         )
         try:
             if not self._depends_holds(name):
                 raise NotRun(Phase.OMITTED, "omitted: depends condition not met")
-            scope = self._scope(ancestors(name, self.dependencies))
+            call.scope = self._scope(ancestors(name, self.dependencies))
             if is_loop(task):
-                return self._expand(call, scope)
-            call.arguments = resolve_call(task, scope)
+                return self._expand(call)
+            call.arguments = resolve_call(task, call.scope)
         except NotRun as decided:
             self.children.not_run(call, decided)
             return Expansion([call.name])
         return Expansion([call.name], deque([call]))
 
-    def _expand(self, call: Call, scope: Scope) -> Expansion:
+    def _expand(self, call: Call) -> Expansion:
         """A loop task's items under a TaskGroup, each skipped or waiting to start."""
         try:
-            iterations = expand(call.invocation, scope)
+            iterations = expand(call.holder, call.scope)
         except ExpansionError as err:
             raise NotRun(Phase.ERROR, str(err)) from None
         if not iterations:
@@ -262,6 +275,8 @@ class DagRun:
             boundary_id=self.node.id,
             parent_id=self.node.id,
             phase=Phase.RUNNING,
+            template_scope=self.engine.base_of(self.node.id).label,
+            template_ref=call.holder.get("templateRef"),
         )
         for before in call.after:
             self.engine.nodes.link(before, group)
@@ -270,13 +285,13 @@ class DagRun:
             item = Call(
                 name=f"{self.node.name}.{iteration.name}",
                 display_name=iteration.name,
-                template=call.template,
+                holder=call.holder,
                 arguments=iteration.arguments,
                 boundary_id=self.node.id,
                 parent=group,
                 after=[group],
                 local=current_name(keys.TASKS, iteration.name),
-                invocation=call.invocation,
+                scope=iteration.scope,
             )
             expansion.children.append(item.name)
             try:
@@ -304,7 +319,7 @@ class DagRun:
         """Globals and what the named tasks produced, a loop's aggregated."""
         scope = dict(self.engine.globals)
         for name in names:
-            template = self.engine.templates[self.tasks[name]["template"]]
+            template = self.engine.template_for(self.tasks[name], self.node.id)
             items = self._items(name)
             if items is not None:
                 scope.update(aggregate_scope(keys.TASKS, name, items))

@@ -1,24 +1,27 @@
 """The controller's ``executeTemplate``, played with threads and local processes.
 
 One call of :meth:`Engine.execute` runs one template invocation to its end and returns its node:
-bind the inputs and substitute ``{{...}}``, hold the template's mutexes, consult the memo cache,
-then run the body (a process, a resource, a DAG, steps or a suspend) — under ``retryStrategy`` as
-numbered attempts below a Retry node. DAG and steps bodies start their children on threads
-(:mod:`mlflows.local.controller.dag`, :mod:`mlflows.local.controller.steps`); pods wait for one of
-the run's ``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets
-:attr:`Engine.stop`: processes are killed, nothing new starts, and the nodes fail with the reason.
+resolve its template (:mod:`mlflows.local.spec.templates`), bind the inputs and substitute
+``{{...}}``, hold the template's mutexes, consult the memo cache, then run the body (a process, a
+resource, a DAG, steps or a suspend) — under ``retryStrategy`` as numbered attempts below a Retry
+node — and the call's hooks (:mod:`mlflows.local.controller.hooks`). DAG and steps bodies start
+their children on threads (:mod:`mlflows.local.controller.dag`,
+:mod:`mlflows.local.controller.steps`); pods wait for one of the run's ``parallelism`` slots.
+Stopping (the workflow deadline or Ctrl-C) sets :attr:`Engine.stop`: processes are killed,
+nothing new starts, and the nodes fail with the reason.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -27,6 +30,7 @@ from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
+from mlflows.local.controller.hooks import WorkflowHooks, run_hooked
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
 from mlflows.local.controller.nodes import (
     Node,
@@ -35,7 +39,6 @@ from mlflows.local.controller.nodes import (
     Outputs,
     Phase,
     file_name,
-    rfc3339,
 )
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
@@ -44,12 +47,17 @@ from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
 from mlflows.local.lang.templating import (
     ABSENT,
+    STRICT_PREFIXES,
     Scope,
     UnresolvedReference,
     argo_string,
     substitute,
     unresolved_tags,
 )
+
+if TYPE_CHECKING:
+    from mlflows.local.cluster.configmaps import ConfigMaps
+    from mlflows.local.spec.templates import TemplateBase, TemplateStore
 
 NODE_TYPES = {
     "container": NodeType.POD,
@@ -130,21 +138,26 @@ class RetryRule:
         )
 
 
-def bind_inputs(template: dict, arguments: list[dict], globals_: Scope) -> dict[str, str]:
-    """Argo's ProcessArgs: each input from its argument, else its value or default."""
+def bind_inputs(
+    template: dict, arguments: list[dict], globals_: Scope, config_maps: ConfigMaps | None = None
+) -> dict[str, str]:
+    """Argo's ProcessArgs: each input from its argument, else its ConfigMap, value or default."""
     supplied = {arg["name"]: arg.get("value") for arg in arguments}
     inputs = {}
     for param in (template.get("inputs") or {}).get("parameters") or []:
         name = param["name"]
         value = param.get("value", param.get("default"))
         argument = supplied.get(name)
-        if argument is ABSENT and value is None:
+        value_from = param.get("valueFrom")
+        if argument is ABSENT and value is None and value_from is None:
             raise InputError(
                 f"inputs.parameters.{name}: argument references an absent optional "
                 "(skipped/omitted node output with no default)"
             )
         if argument is not None and argument is not ABSENT:
             value = argument
+        elif value_from is not None and config_maps is not None:
+            value = config_maps.input_value(name, value_from, globals_)
         if value is None:
             raise InputError(f"inputs.parameters.{name} was not supplied")
         value = substitute(argo_string(value), globals_)
@@ -160,6 +173,7 @@ class Engine:
         self,
         workflow: dict,
         *,
+        templates: TemplateStore,
         globals_: Scope,
         arguments: list[dict],
         run_dir: Path,
@@ -168,11 +182,13 @@ class Engine:
         cluster,
         parallelism: int | None,
         on_change: Callable[[Node], None],
+        config_maps: ConfigMaps | None = None,
     ):
         self.spec = workflow["spec"]
         self.name = globals_[keys.WORKFLOW_NAME()]
         self.namespace = globals_[keys.WORKFLOW_NAMESPACE()]
-        self.templates = {template["name"]: template for template in self.spec["templates"]}
+        self.store = templates
+        self.config_maps = config_maps
         self.globals = dict(globals_)
         self.nodes = NodeStore(self.name, on_change)
         self.run_dir = run_dir
@@ -224,39 +240,18 @@ class Engine:
         return outcome["result"]
 
     def _run_workflow(self) -> tuple[str, str]:
-        entry = self.execute(Call(self.name, self.name, self.spec["entrypoint"], self.arguments))
+        hooks = WorkflowHooks(self, WORKFLOW_PHASES)
+        entrypoint = {"template": self.spec["entrypoint"]}
+        entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
         self._main_done.set()
         phase, message = WORKFLOW_PHASES[entry.phase], entry.message
-        on_exit = self.spec.get("onExit")
-        if on_exit and not self.interrupted:
-            self.globals[keys.WORKFLOW_STATUS()] = phase.value
-            self.globals[keys.WORKFLOW_FAILURES()] = json.dumps(self._failures())
-            self.globals[keys.WORKFLOW_DURATION()] = str(
-                time.time() - self.nodes.get(entry.id).started_at
-            )
-            self.stop = (
-                threading.Event()
-            )  # the exit handler runs even past the deadline, as in Argo
-            name = f"{self.name}.onExit"
-            handler = self.execute(Call(name, name, on_exit, self.arguments))
+        if hooks.exit is not None and not self.interrupted:
+            # the exit handler runs even past the deadline, as in Argo
+            self.stop = threading.Event()
+            handler = hooks.run_exit()
             if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
         return str(phase), message
-
-    def _failures(self) -> list[dict]:
-        """``{{workflow.failures}}``: the failed and errored nodes, as Argo lists them."""
-        return [
-            {
-                "displayName": node.display_name,
-                "message": node.message,
-                "templateName": node.template_name or "",
-                "phase": node.phase,
-                "podName": node.id,
-                "finishedAt": rfc3339(node.finished_at or node.started_at),
-            }
-            for node in self.nodes.all()
-            if node.phase.failed_or_error
-        ]
 
     def halt(self, message: str) -> None:
         """Stop the run: kill processes, start nothing new, fail what runs with ``message``."""
@@ -272,16 +267,36 @@ class Engine:
     # -- one invocation ---------------------------------------------------------------------
 
     def execute(self, call: Call) -> Node:
-        template = self.templates[call.template]
+        template = self.template_for(call.holder, call.boundary_id)
+        if call.holder.get("inline") is not None:
+            try:  # Argo substitutes the whole task or step (resolveDependencyReferences)
+                template = substitute(template, call.scope, STRICT_PREFIXES)
+            except UnresolvedReference as err:
+                return self.not_run(call, NotRun(Phase.ERROR, str(err)))
         kind = template_kind(template)
         node_type = NodeType.RETRY if "retryStrategy" in template else NODE_TYPES[kind]
         node = self._call_node(call, node_type)
-        self._guarded(node, self._execute, node, template, call)
+        run_hooked(
+            self, call, node, partial(self._guarded, node, self._execute, node, template, call)
+        )
         return node
+
+    def template_for(self, holder: dict, boundary_id: str | None) -> dict:
+        """The template a task, step or hook inside ``boundary_id``'s node calls."""
+        return self.store.resolve(holder, self.base_of(boundary_id))[1]
+
+    def base_of(self, boundary_id: str | None) -> TemplateBase:
+        """Where names resolve inside a node (the workflow's, outside every node)."""
+        boundary = self.nodes.get(boundary_id) if boundary_id else None
+        if boundary is None:
+            return self.store.local
+        return self.store.inner_base(boundary.template_scope, boundary.template_ref)
 
     def not_run(self, call: Call, decided: NotRun) -> Node:
         """The node of a task or step decided without running (Omitted, Skipped, ...)."""
-        return self._call_node(call, NodeType.SKIPPED, phase=decided.phase, message=decided.message)
+        node = self._call_node(call, NodeType.SKIPPED, phase=decided.phase, message=decided.message)
+        run_hooked(self, call, node, lambda: None)  # its hooks see it Skipped or Omitted
+        return node
 
     def _call_node(self, call: Call, node_type: NodeType, **fields) -> Node:
         node = self.nodes.create(
@@ -291,6 +306,9 @@ class Engine:
             template_name=call.template,
             boundary_id=call.boundary_id,
             parent_id=call.parent.id if call.parent else None,
+            template_scope=self.base_of(call.boundary_id).label,
+            template_ref=call.holder.get("templateRef"),
+            hooked=call.hooked,
             **fields,
         )
         for before in call.after:
@@ -312,7 +330,7 @@ class Engine:
 
     def _execute(self, node: Node, template: dict, call: Call) -> None:
         try:
-            inputs = bind_inputs(template, call.arguments, self.globals)
+            inputs = bind_inputs(template, call.arguments, self.globals, self.config_maps)
             scope = {
                 **self.globals,
                 **call.local,
@@ -427,6 +445,8 @@ class Engine:
                 template_name=node.template_name,
                 boundary_id=node.boundary_id,
                 parent_id=node.id,
+                template_scope=node.template_scope,
+                template_ref=node.template_ref,
             )
             self.nodes.link(node, attempt)
             if rule.max_duration is not None and max_deadline is None:

@@ -172,11 +172,13 @@ def node_name(name: str, index: int, item: Item) -> str:
 
 @dataclass
 class Iteration:
-    """One item's task or step: its name, ``when`` and arguments, substituted."""
+    """One item's task or step: its name, ``when`` and arguments, substituted, and the scope
+    they were substituted with (an inline template is substituted with it too)."""
 
     name: str
     when: str
     arguments: list[dict]
+    scope: Scope
 
 
 def expand(invocation: dict, scope: Scope) -> list[Iteration]:
@@ -189,7 +191,7 @@ def expand(invocation: dict, scope: Scope) -> list[Iteration]:
         for index, item in enumerate(_items(invocation, scope, lenient=never)):
             name = node_name(invocation["name"], index, item)
             if never:  # skipped whatever the item: nothing else needs to resolve
-                iterations.append(Iteration(name, when, []))
+                iterations.append(Iteration(name, when, [], scope))
                 continue
             local = {**scope, **item_scope(item.value(), item.members())}
             iterations.append(
@@ -197,6 +199,7 @@ def expand(invocation: dict, scope: Scope) -> list[Iteration]:
                     name,
                     substitute(when, local, ITEM_PREFIXES),
                     resolve_arguments(invocation, local, ITEM_PREFIXES),
+                    local,
                 )
             )
         return iterations

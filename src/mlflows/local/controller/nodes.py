@@ -108,6 +108,9 @@ class Node:
     inputs: dict[str, str] = field(default_factory=dict)
     outputs: Outputs | None = None
     memoization: dict | None = None  # {"hit", "key", "cacheName"} like Argo's memoizationStatus
+    template_scope: str = ""  # where its call was resolved: local/<wf>, namespaced/<wftmpl>, ...
+    template_ref: dict | None = None  # its call's templateRef
+    hooked: bool = False  # run as a hook or exit handler
 
     @property
     def fulfilled(self) -> bool:

@@ -2,8 +2,9 @@
 
 Fields follow the Argo v4 schema (``io.argoproj.workflow.v1alpha1.WorkflowStatus``): ``phase``,
 ``startedAt``, ``finishedAt``, ``message``, ``progress`` and ``nodes`` keyed by node ID, each with
-``displayName``, ``templateName``, ``type``, ``phase``, times, ``children``, ``inputs``,
-``outputs`` and ``memoizationStatus``. Times carry microseconds (still RFC 3339).
+``displayName``, ``templateName``, ``templateRef``, ``templateScope``, ``type``, ``phase``, times,
+``children``, ``inputs``, ``outputs``, ``memoizationStatus`` and ``nodeFlag``. Times carry
+microseconds (still RFC 3339).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ def node_status(node: Node) -> dict:
         "name": node.name,
         "displayName": node.display_name,
         "type": str(node.type),  # plain strings: the status is data, YAML-dumped too
-        "templateScope": "local/",
+        "templateScope": node.template_scope,
         "phase": str(node.phase),
         "startedAt": rfc3339(node.started_at),
     }
     optional = {
         "templateName": node.template_name,
+        "templateRef": node.template_ref,
         "boundaryID": node.boundary_id,
         "message": node.message,
         "finishedAt": rfc3339(node.finished_at) if node.finished_at else None,
@@ -35,6 +37,7 @@ def node_status(node: Node) -> dict:
         else None,
         "outputs": node.outputs.to_json() if node.outputs else None,
         "memoizationStatus": node.memoization,
+        "nodeFlag": {"hooked": True} if node.hooked else None,
     }
     status.update({key: value for key, value in optional.items() if value})
     return status

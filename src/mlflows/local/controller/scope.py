@@ -50,10 +50,8 @@ def inputs_scope(inputs: dict[str, str]) -> Scope:
 
 def node_keys(workflow_name: str, node: Node, template: dict) -> Scope:
     """Variables that depend on the node: its name, pod name and output paths."""
-    scope = {
-        keys.NODE_NAME(): node.name,
-        keys.POD_NAME(): f"{workflow_name}-{template['name']}-{fnv32a(node.name)}",
-    }
+    prefix = "-".join(filter(None, (workflow_name, template.get("name"))))  # inline: no name
+    scope = {keys.NODE_NAME(): node.name, keys.POD_NAME(): f"{prefix}-{fnv32a(node.name)}"}
     for param in (template.get("outputs") or {}).get("parameters") or []:
         path = (param.get("valueFrom") or {}).get("path")
         if path:

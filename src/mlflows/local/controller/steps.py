@@ -74,6 +74,7 @@ class StepsRun:
                 boundary_id=node.id,
                 parent_id=node.id,
                 phase=Phase.RUNNING,
+                template_scope=engine.base_of(node.id).label,
             )
             for before in previous:
                 engine.nodes.link(before, group_node)
@@ -112,7 +113,7 @@ class StepsRun:
     def _plan(self, group_node: Node, step: dict, scope: Scope) -> Planned:
         """Resolve one step, or expand a loop into its items (ExpansionError if it cannot)."""
         name = step["name"]
-        call = self._call(group_node, step, name)
+        call = self._call(group_node, step, name, scope)
         if not is_loop(step):
             try:
                 call.arguments = resolve_call(step, scope)
@@ -124,7 +125,7 @@ class StepsRun:
             return Planned(step, [(call, NotRun(Phase.SKIPPED, "Skipped, empty params"))])
         children: list[tuple[Call, NotRun | None]] = []
         for iteration in iterations:
-            item = self._call(group_node, step, iteration.name)
+            item = self._call(group_node, step, iteration.name, iteration.scope)
             item.arguments = iteration.arguments
             try:
                 check_when(iteration.when)
@@ -134,17 +135,17 @@ class StepsRun:
             children.append((item, None))
         return Planned(step, children, looped=True)
 
-    def _call(self, group_node: Node, step: dict, name: str) -> Call:
+    def _call(self, group_node: Node, step: dict, name: str, scope: Scope) -> Call:
         return Call(
             name=f"{group_node.name}.{name}",
             display_name=name,
-            template=step["template"],
+            holder=step,
             arguments=[],
             boundary_id=self.node.id,
             parent=group_node,
             after=[group_node],
             local=current_name(keys.STEPS, name),
-            invocation=step,
+            scope=scope,
         )
 
     def _run_group(self, planned: list[Planned]) -> list[list[str]]:
@@ -173,7 +174,7 @@ class StepsRun:
         """What later groups see of a step: its node's outputs, or a loop's aggregated with the
         step group standing for its node."""
         name = plan.step["name"]
-        template = self.engine.templates[plan.step["template"]]
+        template = self.engine.template_for(plan.step, self.node.id)
         nodes = [self.children.finished[child] for child in names]
         if not plan.looped:
             return node_scope(keys.STEPS, name, nodes[0], template)

@@ -12,9 +12,14 @@ malformed file is one line, never a traceback or a failed node.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
+from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
+from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags
@@ -27,11 +32,17 @@ from mlflows.local.spec.ancestry import (
     task_dependencies,
 )
 
+if TYPE_CHECKING:
+    from mlflows.local.cluster.configmaps import ConfigMaps
+    from mlflows.local.spec.templates import TemplateStore
+
 SPEC_RUN = {
     "entrypoint",
     "arguments",
     "templates",
+    "templateDefaults",
     "onExit",
+    "hooks",
     "parallelism",
     "activeDeadlineSeconds",
     "volumes",
@@ -119,17 +130,22 @@ CONTAINER_IGNORED = {
     "stdinOnce",
     "tty",
 }
-TASK_RUN = {"name", "template", "arguments", "dependencies", "depends", "when", "continueOn"}
-STEP_RUN = {"name", "template", "arguments", "when", "continueOn"}
-PARAMETER_FIELDS = {"name", "value", "default", "description", "enum"}
+CALL = {"template", "templateRef", "inline", "arguments", "hooks", "onExit"}
+TASK_RUN = CALL | {"name", "dependencies", "depends", "when", "continueOn", *LOOP_FIELDS}
+STEP_RUN = CALL | {"name", "when", "continueOn", *LOOP_FIELDS}
+PARAMETER_FIELDS = {"name", "value", "default", "description", "enum", "valueFrom"}
 VOLUME_MOUNT_RUN = {"name", "mountPath", "subPath"}
 VOLUME_MOUNT_IGNORED = {"readOnly", "mountPropagation", "recursiveReadOnly"}
 RETRY_POLICIES = {"Always", "OnFailure", "OnError", "OnTransientError"}
 
 
-def refuse(where: str, feature: str, hint: str = "") -> UserError:
+class NotRunnableHere(UserError):
+    """Valid for Argo, but a feature this runner does not run: a refusal, not a mistake."""
+
+
+def refuse(where: str, feature: str, hint: str = "") -> NotRunnableHere:
     detail = f"; {hint}" if hint else ""
-    return UserError(f"{where}: {feature} is not supported by the local runner{detail}")
+    return NotRunnableHere(f"{where}: {feature} is not supported by the local runner{detail}")
 
 
 def check_fields(where: str, data, run: set[str], ignored: set[str] = frozenset()) -> dict:
@@ -175,32 +191,37 @@ def _named(where: str, items, run: set[str] | None, ignored: set[str] = frozense
     return named
 
 
-def validate_workflow(workflow: dict) -> None:
-    """Raise UserError (one line) for the first thing this runner cannot do as Argo would."""
+@dataclass(frozen=True)
+class _Calls:
+    """What checking a call needs: its template by holder, and the workflow's arguments (an
+    exit handler without arguments of its own takes them)."""
+
+    resolve: Callable[[dict, str], dict]
+    workflow_arguments: dict
+    config_maps: ConfigMaps
+
+
+def check_document(workflow: dict) -> None:
+    """A Workflow, with metadata the runner can read its name and namespace from."""
     if workflow.get("kind", "Workflow") != "Workflow":
         raise UserError(f"kind {workflow.get('kind')!r}: the local runner runs kind: Workflow")
     metadata = _mapping("metadata", workflow.get("metadata"))
     for field in ("labels", "annotations"):
         _mapping(f"metadata.{field}", metadata.get(field))
+
+
+def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigMaps) -> None:
+    """Raise UserError (one line) for the first thing this runner cannot do as Argo would.
+
+    ``workflow`` is the store's (its spec joined with a workflowTemplateRef's); every template
+    the run can reach is checked, a WorkflowTemplate's too.
+    """
+    check_document(workflow)
     spec = check_fields("spec", workflow.get("spec"), SPEC_RUN, SPEC_IGNORED)
-    templates = [
-        _mapping(f"spec.templates[{index}]", template)
-        for index, template in enumerate(_items("spec.templates", spec.get("templates")))
-    ]
-    by_name: dict[str, dict] = {}
-    for template in templates:
-        name = template.get("name")
-        if not name or not isinstance(name, str) or name in by_name:
-            raise UserError(f"spec.templates: template name {name!r} is missing or repeated")
-        by_name[name] = template
-    for field, name in (
-        ("spec.entrypoint", spec.get("entrypoint")),
-        ("spec.onExit", spec.get("onExit")),
-    ):
-        if field == "spec.entrypoint" and not name:
-            raise UserError("spec.entrypoint is missing; name the template to start with")
-        if name and (not isinstance(name, str) or name not in by_name):
-            raise UserError(f"{field}: no template named {name!r}")
+    if not spec.get("entrypoint"):
+        raise UserError("spec.entrypoint is missing; name the template to start with")
+    reached = store.reached()
+    config_maps.expect_writers([r.template for r in reached])
     for field in ("parallelism", "activeDeadlineSeconds"):
         value = spec.get(field)
         if value is not None and (
@@ -208,20 +229,33 @@ def validate_workflow(workflow: dict) -> None:
         ):
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters"})
-    _named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS)
+    for param in _named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
+        _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
     workflow_volumes = _named("spec.volumes", spec.get("volumes"), None)
     for volume in workflow_volumes:
         _check_volume("spec", volume)
-    for template in templates:  # first, as every invocation of a template reads its inputs
-        _check_inputs(f"template {template['name']}", template.get("inputs"))
-    for template in templates:
-        _check_template(template, by_name, workflow_volumes)
-    _check_expression_tags(workflow)
-    _check_inputs_supplied("spec.arguments", by_name[spec["entrypoint"]], arguments)
+    for template in reached:  # first, as every invocation of a template reads its inputs
+        _check_inputs(template.where, template.template.get("inputs"))
+    local = _Calls(
+        lambda holder, where: store.resolve(holder, store.local, where)[1], arguments, config_maps
+    )
+    for name, hook in _check_hooks("spec.hooks", spec.get("hooks")).items():
+        _check_invocation(f"spec.hooks.{name}", hook, HOOK_FIELDS, local, exit_handler=name == EXIT)
+    for template in reached:
+        calls = _Calls(
+            lambda holder, where, base=template.base: store.resolve(holder, base, where)[1],
+            arguments,
+            config_maps,
+        )
+        _check_template(template.where, template.template, calls, workflow_volumes)
+    _check_expression_tags([workflow, *(template.template for template in reached)])
+    entry = local.resolve({"template": spec["entrypoint"]}, "spec.entrypoint")
+    _check_inputs_supplied("spec.arguments", entry, arguments, config_maps)
 
 
-def _check_template(template: dict, by_name: dict[str, dict], workflow_volumes: list[dict]) -> None:
-    where = f"template {template['name']}"
+def _check_template(
+    where: str, template: dict, calls: _Calls, workflow_volumes: list[dict]
+) -> None:
     check_fields(where, template, TEMPLATE_RUN, TEMPLATE_IGNORED)
     kinds = [kind for kind in TEMPLATE_TYPES if kind in template]
     if len(kinds) != 1:
@@ -234,9 +268,9 @@ def _check_template(template: dict, by_name: dict[str, dict], workflow_volumes: 
     if kind in ("container", "script"):
         _check_container(where, kind, template[kind], workflow_volumes + volumes)
     elif kind == "dag":
-        _check_dag(where, template["dag"], by_name)
+        _check_dag(where, template["dag"], calls)
     elif kind == "steps":
-        _check_steps(where, template["steps"], by_name)
+        _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
     if kind not in ("container", "script", "resource"):
@@ -259,7 +293,29 @@ def _check_template(template: dict, by_name: dict[str, dict], workflow_volumes: 
 
 def _check_inputs(where: str, inputs) -> None:
     inputs = check_fields(f"{where}: inputs", inputs, {"parameters"})
-    _named(f"{where}: inputs.parameters", inputs.get("parameters"), PARAMETER_FIELDS)
+    for param in _named(f"{where}: inputs.parameters", inputs.get("parameters"), PARAMETER_FIELDS):
+        _check_value_from(f"{where}: inputs.parameters[{param['name']}]", param)
+
+
+def _check_value_from(where: str, param: dict) -> None:
+    """An input's or workflow argument's ``valueFrom``: a ConfigMap key (cluster.configmaps)."""
+    if "valueFrom" not in param:
+        return
+    value_from = check_fields(f"{where}.valueFrom", param["valueFrom"], VALUE_FROM_RUN)
+    if "configMapKeyRef" not in value_from:
+        raise UserError(
+            f"{where}: 'valueFrom' needs configMapKeyRef (the local runner reads parameters from "
+            "ConfigMaps given with --apply)"
+        )
+    ref = check_fields(
+        f"{where}.valueFrom.configMapKeyRef",
+        value_from["configMapKeyRef"],
+        KEY_REF_RUN,
+        KEY_REF_IGNORED,
+    )
+    for field in ("name", "key"):
+        if not isinstance(ref.get(field), str) or not ref[field]:
+            raise UserError(f"{where}.valueFrom.configMapKeyRef needs a {field}")
 
 
 def _check_outputs(where: str, kind: str, outputs) -> None:
@@ -337,7 +393,7 @@ def _check_volume(where: str, volume: dict) -> None:
         )
 
 
-def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
+def _check_dag(where: str, dag, calls: _Calls) -> None:
     dag = check_fields(f"{where}: dag", dag, {"tasks", "target", "failFast"})
     listed = [
         _mapping(f"{where}: dag.tasks[{index}]", task)
@@ -349,7 +405,7 @@ def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
     tasks = dict(zip(names, listed, strict=True))
     for task in tasks.values():
         here = f"{where}: task {task['name']}"
-        _check_invocation(here, task, TASK_RUN, by_name)
+        _check_invocation(here, task, TASK_RUN, calls)
         if "depends" in task and "dependencies" in task:
             raise UserError(f"{here}: use either depends or dependencies, not both")
         _items(f"{here}: dependencies", task.get("dependencies"))
@@ -370,7 +426,7 @@ def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
     target = dag.get("target") or ""
     if not isinstance(target, str):
         raise UserError(f"{where}: dag.target must be a string of task names, not {target!r}")
-    for name in target.split():
+    for name in [] if TAG.search(target) else target.split():  # a {{...}} target: at run time
         if name not in tasks:
             raise UserError(f"{where}: dag.target names {name!r}, which is not a task")
     _check_acyclic(where, {name: task_dependencies(task) for name, task in tasks.items()})
@@ -393,46 +449,78 @@ def _check_acyclic(where: str, graph: dict[str, list[str]]) -> None:
         visit(name, [])
 
 
-def _check_steps(where: str, groups, by_name: dict[str, dict]) -> None:
+def _check_steps(where: str, groups, calls: _Calls) -> None:
     for index, group in enumerate(_items(f"{where}: steps", groups)):
         here = f"{where}: steps[{index}]"
         if not isinstance(group, list):
             group = check_fields(here, group, {"steps"}).get("steps")
         for step in _items(here, group):
             step = _mapping(here, step)
-            _check_invocation(f"{here} {step.get('name')}", step, STEP_RUN, by_name)
+            _check_invocation(f"{here} {step.get('name')}", step, STEP_RUN, calls)
 
 
-def _check_invocation(where: str, call: dict, run: set[str], by_name: dict[str, dict]) -> None:
-    hints = {
-        "templateRef": "copy the template in",
-        "inline": "give the template a name",
-        "hooks": "",
-        "onExit": "use spec.onExit",
-    }
+def _check_invocation(
+    where: str, call: dict, run: set[str], calls: _Calls, exit_handler: bool = False
+) -> None:
+    """A task, step or hook: its fields, its template (resolved by the store, which names a
+    missing one), its arguments against the template's inputs, and its own hooks."""
     for key in call:
-        if key not in run and key not in LOOP_FIELDS:  # any task or step may loop
-            raise refuse(where, f"'{key}'", hints.get(key, ""))
-    for field in ("depends", "when"):
+        if key not in run:
+            raise refuse(where, f"'{key}'")
+    for field in ("depends", "when", "expression", "onExit"):
         if field in call and not isinstance(call[field], str):
             raise UserError(f"{where}: {field} must be a string, not {call[field]!r}")
     check_loop(where, call)
-    template = by_name.get(call.get("template"))
-    if template is None:
-        raise UserError(f"{where}: no template named {call.get('template')!r}")
+    template = calls.resolve(call, where)
     arguments = check_fields(f"{where}: arguments", call.get("arguments"), {"parameters"})
     _named(f"{where}: arguments.parameters", arguments.get("parameters"), {"name", "value"})
-    _check_inputs_supplied(where, template, arguments)
+    if exit_handler and not arguments.get("parameters"):
+        arguments = calls.workflow_arguments  # GetExitHook's WithArgs
+    _check_inputs_supplied(where, template, arguments, calls.config_maps)
+    if call.get("onExit"):
+        here = f"{where}: onExit"
+        _check_invocation(
+            here, {"template": call["onExit"]}, {"template"}, calls, exit_handler=True
+        )
+    for name, hook in _check_hooks(f"{where}: hooks", call.get("hooks")).items():
+        _check_invocation(
+            f"{where}: hooks.{name}", hook, HOOK_FIELDS, calls, exit_handler=name == EXIT
+        )
 
 
-def _check_inputs_supplied(where: str, template: dict, arguments: dict) -> None:
+def _check_hooks(where: str, hooks) -> dict[str, dict]:
+    """Lifecycle hooks: each a mapping; all but exit need an expression the runner can read."""
+    hooks = _mapping(where, hooks)
+    for name, hook in hooks.items():
+        here = f"{where}.{name}"
+        hook = _mapping(here, hook)
+        expression = hook.get("expression")
+        if name != EXIT and not expression:
+            raise UserError(f"{here}: needs an expression (only the exit hook runs without one)")
+        if isinstance(expression, str) and expression:
+            try:
+                check_expression(expression)
+            except ExpressionError as err:
+                raise refuse(here, str(err)) from None
+    return hooks
+
+
+def _check_inputs_supplied(
+    where: str, template: dict, arguments: dict, config_maps: ConfigMaps
+) -> None:
     supplied = {param["name"] for param in arguments.get("parameters") or []}
     for param in (template.get("inputs") or {}).get("parameters") or []:
-        if param["name"] not in supplied and "value" not in param and "default" not in param:
-            raise UserError(
-                f"{where}: inputs.parameters.{param['name']} of template "
-                f"{template['name']} was not supplied"
-            )
+        if param["name"] in supplied:
+            continue
+        if "valueFrom" in param:  # read even if there is a value or default (ProcessArgs)
+            config_maps.check_input(where, template.get("name", "inline"), param)
+            continue
+        if "value" in param or "default" in param:
+            continue
+        raise UserError(
+            f"{where}: inputs.parameters.{param['name']} of template "
+            f"{template.get('name', 'inline')} was not supplied"
+        )
 
 
 def _check_duration(where: str, field: str, value, parse) -> None:
@@ -501,8 +589,8 @@ def _check_synchronization(where: str, sync: dict | None) -> None:
     _named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
 
 
-def _check_expression_tags(workflow: dict) -> None:
-    for tag in unresolved_tags(workflow):
+def _check_expression_tags(documents: list[dict]) -> None:
+    for tag in unresolved_tags(documents):
         content = tag[2:-2].strip()
         if content.startswith("="):
             try:
