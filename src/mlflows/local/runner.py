@@ -26,6 +26,7 @@ from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
 from mlflows.local.controller.report import workflow_status, write_json
+from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.spec.validate import validate_workflow
 from mlflows.local.spec.workflow import (
@@ -95,6 +96,7 @@ def run(
     validate_workflow(spec_dict)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    isolation = pod_isolation()
     name = workflow_name(spec_dict)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
     values = workflow_parameters(spec_dict, {k: str(v) for k, v in (parameters or {}).items()})
@@ -118,8 +120,11 @@ def run(
         parallelism=parallelism,
         on_change=view.node_changed,
     )
-    if any(template_kind(t) in ("container", "script") for t in spec_dict["spec"]["templates"]):
+    kinds = {template_kind(t) for t in spec_dict["spec"]["templates"]}
+    if kinds & {"container", "script"}:
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
+    if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
+        view.note(isolation.note())
     started = time.time()
     try:
         with view.showing():

@@ -38,6 +38,7 @@ from mlflows.local.controller.nodes import (
     rfc3339,
 )
 from mlflows.local.controller.steps import StepsRun
+from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang.templating import (
@@ -183,7 +184,7 @@ class Engine:
         self._mutexes: dict[str, threading.Lock] = {}
         self._mutexes_lock = threading.Lock()
         self.arguments = arguments
-        self.stop = threading.Event()
+        self.stop = StopEvent()
         self.stop_message = ""
         self.interrupted = False
         self._main_done = threading.Event()
@@ -233,9 +234,7 @@ class Engine:
             self.globals["workflow.duration"] = str(
                 time.time() - self.nodes.get(entry.id).started_at
             )
-            self.stop = (
-                threading.Event()
-            )  # the exit handler runs even past the deadline, as in Argo
+            self.stop = StopEvent()  # the exit handler runs even past the deadline, as in Argo
             name = f"{self.name}.onExit"
             handler = self.execute(Call(name, name, on_exit, self.arguments))
             if phase == "Succeeded" and handler.phase in FAILED_OR_ERROR:
@@ -470,24 +469,20 @@ class Engine:
     # -- leaves -----------------------------------------------------------------------------
 
     @contextmanager
-    def _cancellation(self, deadline: float | None) -> Iterator[threading.Event]:
+    def _cancellation(self, deadline: float | None) -> Iterator[StopEvent]:
         """An event set when the run stops or ``deadline`` passes, while the block runs."""
-        if deadline is None:  # the run's own stop event says it all: no watcher needed
+        if deadline is None:  # the run's own stop event says it all
             yield self.stop
             return
-        cancel, done, stop = threading.Event(), threading.Event(), self.stop
-
-        def watch() -> None:
-            while not done.wait(POLL_SECONDS):
-                if stop.is_set() or time.time() >= deadline:
-                    cancel.set()
-                    return
-
-        threading.Thread(target=watch, daemon=True).start()
+        cancel = StopEvent()
+        timer = threading.Timer(max(0.0, deadline - time.time()), cancel.set)
+        timer.daemon = True
+        timer.start()
         try:
-            yield cancel
+            with self.stop.listening(cancel.set):
+                yield cancel
         finally:
-            done.set()
+            timer.cancel()
 
     def _run_pod(self, node: Node, template: dict, kind: str, deadline: float | None) -> None:
         limits = [deadline] + [
@@ -530,9 +525,7 @@ class Engine:
                 self.pod_slots.release()
         self.finish(node, result.phase, result.message, outputs=result.outputs)
 
-    def _run_resource(
-        self, node: Node, template: dict, cancel: threading.Event, reason
-    ) -> PodResult:
+    def _run_resource(self, node: Node, template: dict, cancel: StopEvent, reason) -> PodResult:
         resource = template["resource"]
         try:
             manifest = yaml.safe_load(resource.get("manifest") or "")
