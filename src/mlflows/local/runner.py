@@ -25,6 +25,7 @@ from mlflows.local.cluster.resources import LocalCluster
 from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
+from mlflows.local.controller.parallelism import pod_slots
 from mlflows.local.controller.report import workflow_status, write_json
 from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
@@ -96,6 +97,7 @@ def run(
     validate_workflow(spec_dict)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
     isolation = pod_isolation()
     name = workflow_name(spec_dict)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.cluster.objects import Unresolved, now
+from mlflows.local.cluster.objects import Unresolved, api_group, now
 from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
 from mlflows.local.executor.isolation import PodSpec
 from mlflows.local.executor.process import check_container, container_command
@@ -96,6 +96,24 @@ def check_tfjob(manifest: dict) -> None:
         raise UserError("TFJob spec.tfReplicaSpecs is empty; give at least a Worker replica")
     for name, replica_spec in replica_specs.items():
         _check_replica_spec(_replica_type(name), _mapping(replica_spec, f"tfReplicaSpecs.{name}"))
+
+
+def replica_count(manifest: object) -> int | None:
+    """How many pods a TFJob manifest runs: all its replicas. None for anything else, or when a
+    count is an Argo expression still."""
+    if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
+        return None
+    if api_group(manifest) != "kubeflow.org":
+        return None
+    specs = (manifest.get("spec") or {}).get("tfReplicaSpecs")
+    if not isinstance(specs, dict):
+        return None
+    counts = [
+        spec.get("replicas", 1) if isinstance(spec, dict) else None for spec in specs.values()
+    ]
+    if not all(isinstance(count, int) and not isinstance(count, bool) for count in counts):
+        return None
+    return sum(counts)
 
 
 def _check_run_policy(run_policy: dict) -> None:

@@ -5,8 +5,9 @@ bind the inputs and substitute ``{{...}}``, hold the template's mutexes, consult
 then run the body (a process, a resource, a DAG, steps or a suspend) — under ``retryStrategy`` as
 numbered attempts below a Retry node. DAG and steps bodies start their children on threads
 (:mod:`mlflows.local.controller.dag`, :mod:`mlflows.local.controller.steps`); pods wait for one of
-the run's ``parallelism`` slots. Stopping (the workflow deadline or Ctrl-C) sets
-:attr:`Engine.stop`: processes are killed, nothing new starts, and the nodes fail with the reason.
+the run's ``parallelism`` slots (:mod:`mlflows.local.controller.parallelism`). Stopping (the
+workflow deadline or Ctrl-C) sets :attr:`Engine.stop`: processes are killed, nothing new starts,
+and the nodes fail with the reason.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mlflows.local.controller.nodes import (
     fnv32a,
     rfc3339,
 )
+from mlflows.local.controller.parallelism import pod_slots, pods_of
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.pod import PodResult, run_pod
@@ -179,8 +181,7 @@ class Engine:
         self.volumes = volumes
         self.memo = memo
         self.cluster = cluster
-        slots = parallelism or self.spec.get("parallelism")
-        self.pod_slots = threading.Semaphore(int(slots)) if slots else None
+        self.pod_slots = pod_slots(self.spec, parallelism)
         self._mutexes: dict[str, threading.Lock] = {}
         self._mutexes_lock = threading.Lock()
         self.arguments = arguments
@@ -484,6 +485,16 @@ class Engine:
         finally:
             timer.cancel()
 
+    def _take_slots(self, node: Node, pods: int) -> bool:
+        """Take the node's parallelism slots, showing that it waits; False if stopped first."""
+        if self.pod_slots.take_now(pods):
+            return True
+        self.nodes.update(node, message="Waiting for a parallelism slot")
+        taken = self.pod_slots.take(pods, self.stop)
+        if taken:
+            self.nodes.update(node, message="")
+        return taken
+
     def _run_pod(self, node: Node, template: dict, kind: str, deadline: float | None) -> None:
         limits = [deadline] + [
             node.started_at + _seconds(field, template[field])
@@ -495,9 +506,11 @@ class Engine:
         if leftover:
             self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
             return
-        if self.pod_slots is not None and not self._acquire(
-            self.pod_slots, node, "Waiting for a parallelism slot"
-        ):
+        pods = pods_of(template)
+        if self.pod_slots is not None and pods > self.pod_slots.size:
+            self.finish(node, "Error", self.pod_slots.refusal(pods))
+            return
+        if self.pod_slots is not None and not self._take_slots(node, pods):
             self.finish(node, "Failed", self.stop_message)
             return
         try:
@@ -522,7 +535,7 @@ class Engine:
                     )
         finally:
             if self.pod_slots is not None:
-                self.pod_slots.release()
+                self.pod_slots.give(pods)
         self.finish(node, result.phase, result.message, outputs=result.outputs)
 
     def _run_resource(self, node: Node, template: dict, cancel: StopEvent, reason) -> PodResult:
