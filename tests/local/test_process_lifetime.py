@@ -1,7 +1,8 @@
-"""A run's processes end with it. Ctrl-C stops a real ``mlflows run``: its pods are stopped, the
-running nodes are marked and the report is written; ``kill -9`` of the runner leaves nothing behind
-either, since the pods die with it. Each run has a long step with a background child and a TFJob
-whose two replicas each hold a port, as TensorFlow's servers do."""
+"""A run's processes end with it. Ctrl-C, SIGTERM (a timeout, a CI cancellation) and SIGHUP (the
+terminal closed) stop a real ``mlflows run``: its pods are stopped, the running nodes are marked
+and the report is written; ``kill -9`` of the runner leaves nothing behind either, since the pods
+die with it. Each run has a long step with a background child and a TFJob whose two replicas
+each hold a port, as TensorFlow's servers do."""
 
 from __future__ import annotations
 
@@ -112,9 +113,11 @@ def ports_freed(ports: list[int], seconds: float = 30) -> bool:
     ("signum", "exit_code", "message"),
     [
         (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated by SIGTERM"),
+        (signal.SIGHUP, 129, "terminated by SIGHUP"),
         (signal.SIGKILL, -9, None),
     ],
-    ids=["SIGINT", "SIGKILL"],
+    ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"],
 )
 def test_a_stopped_or_killed_run_leaves_no_process_and_no_port(
     tmp_path, signum, exit_code, message

@@ -36,6 +36,7 @@ from mlflows.local.spec.workflow import (
     workflow_name,
     workflow_parameters,
 )
+from mlflows.local.stop_signals import catch_stop_signals
 from mlflows.local.view import RunView
 
 DEFAULT_WORK_DIR = Path(".mlflows")
@@ -90,8 +91,9 @@ def run(
     """Run ``workflow`` (a Hera Workflow, a dict or a YAML path) here with Argo's semantics.
 
     Raises UserError (one line) before anything runs if the workflow or an option is wrong, or
-    uses a feature the runner does not support. Ctrl-C stops the run, writes the report and
-    re-raises KeyboardInterrupt.
+    uses a feature the runner does not support. Ctrl-C, SIGTERM and SIGHUP stop the run, write
+    the report and raise KeyboardInterrupt (:class:`~mlflows.local.stop_signals.Terminated` for
+    the signals).
     """
     spec_dict = workflow_dict(workflow)
     validate_workflow(spec_dict)
@@ -128,6 +130,7 @@ def run(
     if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
         view.note(isolation.note())
     started = time.time()
+    restore_signal_handlers = catch_stop_signals()
     try:
         with view.showing():
             phase, message = engine.run()
@@ -142,10 +145,13 @@ def run(
         )
         view.summary(result, Path(report_json) if report_json else run_dir / "status.json")
     finally:
-        if cluster is not None:
-            _close(cluster, keep_serving and not engine.interrupted)
+        try:
+            if cluster is not None:
+                _close(cluster, keep_serving and not engine.interrupted)
+        finally:
+            restore_signal_handlers()
     if engine.interrupted:
-        raise KeyboardInterrupt
+        raise engine.interrupted
     return result
 
 

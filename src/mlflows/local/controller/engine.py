@@ -6,8 +6,8 @@ then run the body (a process, a resource, a DAG, steps or a suspend) — under `
 numbered attempts below a Retry node. DAG and steps bodies start their children on threads
 (:mod:`mlflows.local.controller.dag`, :mod:`mlflows.local.controller.steps`); pods wait for one of
 the run's ``parallelism`` slots (:mod:`mlflows.local.controller.parallelism`). Stopping (the
-workflow deadline or Ctrl-C) sets :attr:`Engine.stop`: processes are killed, nothing new starts,
-and the nodes fail with the reason.
+workflow deadline, Ctrl-C, SIGTERM or SIGHUP) sets :attr:`Engine.stop`: processes are killed,
+nothing new starts, and the nodes fail with the reason.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class Engine:
         self.arguments = arguments
         self.stop = StopEvent()
         self.stop_message = ""
-        self.interrupted = False
+        self.interrupted: KeyboardInterrupt | None = None  # Ctrl-C, or SIGTERM/SIGHUP
         self._main_done = threading.Event()
 
     def run(self) -> tuple[str, str]:
@@ -216,9 +216,9 @@ class Engine:
                 past_deadline = deadline is not None and time.time() >= deadline
                 if past_deadline and not self._main_done.is_set() and not self.stop.is_set():
                     self.halt("Step exceeded its deadline")
-        except KeyboardInterrupt:
-            self.interrupted = True
-            self.halt("interrupted")
+        except KeyboardInterrupt as interruption:
+            self.interrupted = interruption
+            self.halt(str(interruption) or "interrupted")
             done.wait()
         if "error" in outcome:
             raise outcome["error"]
