@@ -14,6 +14,7 @@ work directories, as Argo's ConfigMap cache outlives workflows.
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import sys
 import time
@@ -27,9 +28,11 @@ from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
 from mlflows.local.controller.report import workflow_status, write_json
 from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.spec.names import check_label
 from mlflows.local.spec.validate import validate_workflow
 from mlflows.local.spec.workflow import (
     globals_scope,
+    has_fixed_name,
     workflow_dict,
     workflow_name,
     workflow_parameters,
@@ -37,6 +40,7 @@ from mlflows.local.spec.workflow import (
 from mlflows.local.view import RunView
 
 DEFAULT_WORK_DIR = Path(".mlflows")
+GENERATE_NAME_TRIES = 8  # how often a clash of generated names is retried
 
 
 @dataclass
@@ -95,16 +99,19 @@ def run(
     validate_workflow(spec_dict)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
-    name = workflow_name(spec_dict)
+    if namespace is not None:
+        check_label("--namespace", namespace)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
     values = workflow_parameters(spec_dict, {k: str(v) for k, v in (parameters or {}).items()})
 
-    work_dir = Path(work_dir).resolve()
-    run_dir = work_dir / "runs" / name
+    work_dir = _usable_work_dir(Path(work_dir))
     volumes = VolumeStore(work_dir / "volumes")
-    shutil.rmtree(run_dir, ignore_errors=True)
-    cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    name, run_dir = _claim_run_dir(work_dir, spec_dict)
+    try:
+        cluster = _local_cluster(spec_dict, volumes, run_dir, namespace, name, keep_serving)
+    except BaseException:
+        shutil.rmtree(run_dir)  # made by this run a moment ago, and nothing ran
+        raise
 
     view = RunView(quiet=quiet)
     engine = Engine(
@@ -140,6 +147,46 @@ def run(
     if engine.interrupted:
         raise KeyboardInterrupt
     return result
+
+
+def _usable_work_dir(work_dir: Path) -> Path:
+    work_dir = work_dir.resolve()
+    if work_dir.exists() and not work_dir.is_dir():
+        raise UserError(f"--work-dir {work_dir} is a file; give a directory (made if missing)")
+    return work_dir
+
+
+def _claim_run_dir(work_dir: Path, workflow: dict) -> tuple[str, Path]:
+    """The run's name and its folder ``runs/<name>``, made now and only if it did not exist.
+
+    As Argo's API server refuses a second Workflow of one name (409 AlreadyExists), a name whose
+    folder exists is refused: the folder is never reused or cleared. Making it is the claim, so of
+    two runs starting at once only one gets it. A ``generateName`` draws new names on a clash.
+    """
+    runs = work_dir / "runs"
+    fixed = has_fixed_name(workflow)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        for _ in range(1 if fixed else GENERATE_NAME_TRIES):
+            name = workflow_name(workflow)
+            run_dir = runs / name
+            try:
+                run_dir.mkdir()
+            except FileExistsError:
+                continue
+            return name, run_dir
+    except OSError as err:
+        raise UserError(f"--work-dir {work_dir}: cannot make {runs} ({err.strerror})") from None
+    if fixed:
+        raise UserError(
+            f"workflow {name!r} already exists: {run_dir} holds its run (Argo refuses a second "
+            f"Workflow of one name); delete it first (rm -r {shlex.quote(str(run_dir))}) or give "
+            "the workflow metadata.generateName for a new name each run"
+        )
+    raise UserError(
+        f"metadata.generateName: {GENERATE_NAME_TRIES} new names were all taken in {runs}; "
+        "give a longer or different prefix"
+    )
 
 
 def _local_cluster(
