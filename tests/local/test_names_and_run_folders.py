@@ -296,3 +296,16 @@ def test_a_resource_refused_before_the_run_leaves_no_run_folder(run_local, tmp_p
         run_local(wf)
     assert list((tmp_path / "work" / "runs").iterdir()) == []
 
+
+def test_a_private_output_path_cannot_climb_out_of_the_node(run_local, tmp_path):
+    """``/tmp/../..`` is ``/`` inside a pod; its local file stays in the node's scratch folder."""
+    climbing = "/tmp" + "/.." * 7 + "/leaked"  # from <scratch>/outputs/tmp up to tmp_path
+    template = sh(
+        "main",
+        f"echo kept > {climbing}",
+        outputs={"parameters": [{"name": "o", "valueFrom": {"path": climbing}}]},
+    )
+    result = run_local(workflow(template))
+    assert result.succeeded, result.message
+    assert result.node(result.name).outputs.parameters == {"o": "kept"}
+    assert not (tmp_path / "leaked").exists()

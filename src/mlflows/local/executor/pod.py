@@ -15,6 +15,7 @@ trailing newline, is ``outputs.result``.
 from __future__ import annotations
 
 import os
+import posixpath
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -120,7 +121,8 @@ def _output_files(
             continue
         local = rewrite(path, mounts)
         if local == path:
-            local_file = scratch / "outputs" / path.lstrip("/")
+            # normalized as inside the pod, so a ".." cannot climb out of the scratch directory
+            local_file = scratch / "outputs" / posixpath.normpath("/" + path).lstrip("/")
             local_file.parent.mkdir(parents=True, exist_ok=True)
             private.append(Mount(path, local_file))
         else:
