@@ -38,6 +38,7 @@ from mlflows.local.controller.nodes import (
     rfc3339,
 )
 from mlflows.local.controller.steps import StepsRun
+from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang.templating import (
@@ -525,6 +526,8 @@ class Engine:
                         cancel=cancel,
                         cancel_reason=reason,
                     )
+                    if result.phase == "Failed" and not cancel.is_set():
+                        result.message = with_log_cause(result.message, self.log_path(node))
         finally:
             if self.pod_slots is not None:
                 self.pod_slots.release()
