@@ -17,7 +17,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -37,6 +36,7 @@ from mlflows.local.controller.nodes import (
     fnv32a,
     rfc3339,
 )
+from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor.pod import PodResult, run_pod
@@ -67,14 +67,6 @@ WORKFLOW_PHASES = {
     "Error": "Error",
 }
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
-RETRY_ON = {
-    "Always": {"Failed", "Error"},
-    "OnFailure": {"Failed"},
-    "OnError": {"Error"},
-    # Argo retries only errors it recognises as transient (API server hiccups); a local
-    # run has none, so this policy never retries here.
-    "OnTransientError": set(),
-}
 
 
 def template_kind(template: dict) -> str:
@@ -95,39 +87,6 @@ def _seconds(field: str, value) -> float:
         return parse_seconds_or_duration(value)
     except ValueError as err:
         raise NodeError(f"{field}: {err}") from None
-
-
-@dataclass(frozen=True)
-class RetryRule:
-    """A substituted ``retryStrategy``, read once for all the attempts."""
-
-    retry_on: set[str]
-    limit: int | None
-    backoff: float | None  # the first wait in seconds; None: retry at once
-    factor: int
-    cap: float | None
-    max_duration: float | None
-
-    @classmethod
-    def read(cls, strategy: dict) -> RetryRule:
-        backoff = strategy.get("backoff") or {}
-        try:
-            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
-            factor = int(backoff.get("factor") or 0)
-        except ValueError as err:
-            raise NodeError(f"retryStrategy: {err}") from None
-        return cls(
-            retry_on=RETRY_ON[strategy.get("retryPolicy", "OnFailure")],
-            limit=limit,
-            backoff=_seconds("backoff.duration", backoff["duration"]) if backoff else None,
-            factor=factor,
-            cap=_seconds("backoff.cap", backoff["cap"]) if backoff.get("cap") else None,
-            max_duration=(
-                _seconds("backoff.maxDuration", backoff["maxDuration"])
-                if backoff.get("maxDuration")
-                else None
-            ),
-        )
 
 
 def bind_inputs(template: dict, arguments: list[dict], globals_: Scope) -> dict[str, str]:
@@ -413,7 +372,10 @@ class Engine:
 
     def _retry(self, node: Node, template: dict) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
-        rule = RetryRule.read(template["retryStrategy"])
+        try:
+            rule = RetryRule.read(template["retryStrategy"])
+        except ValueError as err:
+            raise NodeError(str(err)) from None
         self.nodes.update(node, phase="Running")
         attempts: list[Node] = []
         max_deadline = None
@@ -433,40 +395,14 @@ class Engine:
             body = substitute(template, {"retries": str(number)})
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
-            verdict = self._retry_verdict(attempts, rule, max_deadline)
+            stopped = self.stop_message if self.stop.is_set() else None
+            verdict = rule.verdict(attempts, max_deadline, stopped)
             if isinstance(verdict, tuple):
                 self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
                 return
             if self.stop.wait(verdict):
                 self.finish(node, attempt.phase, self.stop_message, outputs=attempt.outputs)
                 return
-
-    def _retry_verdict(
-        self, attempts: list[Node], rule: RetryRule, max_deadline: float | None
-    ) -> tuple[str, str] | float:
-        """The retry node's final (phase, message), or how long to back off before retrying."""
-        last = attempts[-1]
-        if last.phase == "Succeeded":
-            return ("Succeeded", "")
-        if self.stop.is_set():
-            return (last.phase, self.stop_message)
-        if last.phase not in rule.retry_on:
-            return (last.phase, last.message)
-        if rule.limit is not None and len(attempts) > rule.limit:
-            return (last.phase, "No more retries left")
-        if rule.backoff is None:
-            return 0.0
-        if max_deadline is not None and time.time() > max_deadline:
-            return (last.phase, "Max duration limit exceeded")
-        wait = rule.backoff
-        if rule.factor > 0:
-            wait *= rule.factor ** (len(attempts) - 1)
-        if rule.cap is not None:
-            wait = min(wait, rule.cap)
-        resume = (last.finished_at or time.time()) + wait
-        if max_deadline is not None and resume > max_deadline:
-            return (last.phase, "Backoff would exceed max duration limit")
-        return max(0.0, resume - time.time())
 
     # -- leaves -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import re
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
+from mlflows.local.controller import retry
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags
 from mlflows.local.lang.expressions import ExpressionError
@@ -134,7 +135,6 @@ STEP_RUN = {"name", "template", "arguments", "when", "continueOn"}
 PARAMETER_FIELDS = {"name", "value", "default", "description", "enum"}
 VOLUME_MOUNT_RUN = {"name", "mountPath", "subPath"}
 VOLUME_MOUNT_IGNORED = {"readOnly", "mountPropagation", "recursiveReadOnly"}
-RETRY_POLICIES = {"Always", "OnFailure", "OnError", "OnTransientError"}
 # Argo's own pattern for reading depends: `task.Result` or a bare task name.
 DEPENDS_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
 TASK_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned"}
@@ -213,7 +213,7 @@ def _check_template(template: dict, by_name: dict[str, dict], workflow_volumes: 
                 )
     for field in ("timeout", "activeDeadlineSeconds"):
         check_duration(where, field, template.get(field), parse_seconds_or_duration)
-    _check_retry(where, template.get("retryStrategy"))
+    retry.check(where, template.get("retryStrategy"))
     check_integer(where, "parallelism", template.get("parallelism"))
     _check_memoize(where, template.get("memoize"))
     _check_synchronization(where, template.get("synchronization"))
@@ -408,30 +408,6 @@ def _check_inputs_supplied(where: str, template: dict, arguments: dict) -> None:
                 f"{where}: inputs.parameters.{param['name']} of template "
                 f"{template['name']} was not supplied"
             )
-
-
-def _check_retry(where: str, retry: dict | None) -> None:
-    if retry is None:
-        return
-    check_fields(
-        f"{where}: retryStrategy", retry, {"limit", "retryPolicy", "backoff"}, {"affinity"}
-    )
-    policy = retry.get("retryPolicy", "OnFailure")
-    if policy not in RETRY_POLICIES:
-        raise UserError(
-            f"{where}: retryPolicy {policy!r} is not one of {', '.join(sorted(RETRY_POLICIES))}"
-        )
-    backoff = retry.get("backoff")
-    if backoff is not None:
-        check_fields(
-            f"{where}: retryStrategy.backoff", backoff, {"duration", "factor", "maxDuration", "cap"}
-        )
-        if not backoff.get("duration"):
-            raise UserError(f"{where}: retryStrategy.backoff needs a duration")
-        for field in ("duration", "maxDuration", "cap"):
-            check_duration(where, f"backoff.{field}", backoff.get(field), parse_seconds_or_duration)
-        check_integer(where, "retryStrategy.backoff.factor", backoff.get("factor"))
-    check_integer(where, "retryStrategy.limit", retry.get("limit"))
 
 
 def _check_memoize(where: str, memoize: dict | None) -> None:
