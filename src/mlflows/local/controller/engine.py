@@ -26,6 +26,7 @@ from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
+from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
 from mlflows.local.controller.nodes import (
     FAILED_OR_ERROR,
@@ -134,6 +135,7 @@ class Engine:
         self.templates = {template["name"]: template for template in self.spec["templates"]}
         self.globals = dict(globals_)
         self.nodes = NodeStore(self.name, on_change)
+        self.depths = CallDepths(self.nodes)
         self.run_dir = run_dir
         self.volumes = volumes
         self.memo = memo
@@ -234,6 +236,8 @@ class Engine:
         template = self.templates[call.template]
         kind = template_kind(template)
         node = self._call_node(call, "Retry" if "retryStrategy" in template else NODE_TYPES[kind])
+        if not self.depths.enter(node, call.parent):
+            return self.finish(node, "Error", MAX_DEPTH_MESSAGE)
         self._guarded(node, self._execute, node, template, call)
         return node
 
