@@ -1,13 +1,15 @@
-"""Argo's limits that keep a run finite: the depth of nested template calls."""
+"""Argo's limits that keep a run finite: the depth of nested template calls, the size of a
+step's ``outputs.result``."""
 
 import json
 import subprocess
 import sys
 
 import yaml
-from localrun_helpers import args, dag, inputs, sh, task, workflow
+from localrun_helpers import args, by_display_name, dag, inputs, sh, task, workflow
 
 from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, MAX_STACK_DEPTH
+from mlflows.local.executor.pod import MAX_RESULT_BYTES
 
 
 def run_command(tmp_path, wf):
@@ -90,3 +92,18 @@ def test_a_template_that_recurses_a_few_times_is_unaffected(run_local):
     assert result.succeeded, result.message
     shown = sorted(node.outputs.result for node in result.nodes if node.type == "Pod")
     assert shown == ["0", "1", "2"]
+
+
+def test_a_large_result_is_kept_as_argo_keeps_it_and_the_report_stays_small(run_local):
+    """Argo's executor keeps the last 256 kB of stdout as ``outputs.result``; a retry node holds
+    a copy of its last attempt's outputs, as in Argo's status, so a 2 MB output made a 4 MB
+    report before."""
+    script = "python3 -c \"print('x' * 2_000_000 + 'END')\""
+    result = run_local(workflow(sh("main", script, retryStrategy={"limit": 1})))
+    assert result.succeeded
+    nodes = by_display_name(result)
+    attempt = nodes[f"{result.name}(0)"]["outputs"]["result"]
+    assert len(attempt.encode()) == MAX_RESULT_BYTES and attempt.endswith("xEND")
+    assert nodes[result.name]["outputs"]["result"] == attempt
+    assert (result.run_dir / "status.json").stat().st_size < 3 * MAX_RESULT_BYTES
+    assert len(result.log(f"{result.name}(0)")) == 2_000_004  # the log keeps everything
