@@ -14,6 +14,7 @@ work directories, as Argo's ConfigMap cache outlives workflows.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -103,7 +104,13 @@ def run(
         check_label("--namespace", namespace)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
     values = workflow_parameters(spec_dict, {k: str(v) for k, v in (parameters or {}).items()})
+    view = RunView(quiet=quiet)
+    memo = MemoCache(Path(cache_dir) if cache_dir else default_cache_dir(), warn=view.warn)
+    if any("memoize" in template for template in spec_dict["spec"]["templates"]):
+        memo.check_writable()
 
+    if report_json:
+        _check_writable_file("--report-json", Path(report_json))
     work_dir = _usable_work_dir(Path(work_dir))
     volumes = VolumeStore(work_dir / "volumes")
     name, run_dir = _claim_run_dir(work_dir, spec_dict)
@@ -113,14 +120,13 @@ def run(
         shutil.rmtree(run_dir)  # made by this run a moment ago, and nothing ran
         raise
 
-    view = RunView(quiet=quiet)
     engine = Engine(
         spec_dict,
         globals_=globals_scope(spec_dict, name, namespace, values),
         arguments=[{"name": key, "value": value} for key, value in values.items()],
         run_dir=run_dir,
         volumes=volumes,
-        memo=MemoCache(Path(cache_dir) if cache_dir else default_cache_dir()),
+        memo=memo,
         cluster=cluster,
         parallelism=parallelism,
         on_change=view.node_changed,
@@ -154,6 +160,17 @@ def _usable_work_dir(work_dir: Path) -> Path:
     if work_dir.exists() and not work_dir.is_dir():
         raise UserError(f"--work-dir {work_dir} is a file; give a directory (made if missing)")
     return work_dir
+
+
+def _check_writable_file(option: str, path: Path) -> None:
+    """UserError now unless ``path`` can be written once the run ends."""
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a directory; give a file name")
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserError(f"{option} {path}: {folder} is not a folder this user can write in")
 
 
 def _claim_run_dir(work_dir: Path, workflow: dict) -> tuple[str, Path]:
