@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from mlflows.errors import UserError
 
@@ -33,8 +34,16 @@ def run_cli(main: Callable[[], int | None]) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own mistakes (a missing argument, an unknown option) as every other mistake:
+    one ``error:`` line, exit code 2; subcommand parsers are made of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mlflows",
         description="Distributed ML pipelines as Argo Workflows: render, set up, run locally.",
     )

@@ -37,6 +37,24 @@ def write(tmp_path, wf, name="wf.yaml"):
     return name
 
 
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run"], "error: mlflows run: the following arguments are required: file (see "),
+        (["run", "wf.yaml", "--bogus"], "error: mlflows: unrecognized arguments: --bogus"),
+        (["cache"], "error: mlflows cache: the following arguments are required: ACTION"),
+        (["cache", "clear", "--cache"], "error: mlflows cache clear: argument --cache: expected"),
+    ],
+)
+def test_argument_mistakes_are_one_line_too(tmp_path, at, capsys, argv, expected):
+    write(tmp_path, workflow(sh("main", "true")))
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(expected)
+
+
 def test_a_work_dir_that_is_a_file(tmp_path, at, capsys):
     (tmp_path / "notes").write_text("keep")
     code, err = at(
