@@ -513,8 +513,9 @@ def _local_runner_problems(workflow: dict) -> list[str]:
     does not run is no problem of the workflow's, nor is a WorkflowTemplate it cannot see."""
     from mlflows.local.cluster.configmaps import ConfigMaps
     from mlflows.local.cluster.objects import ObjectStore
+    from mlflows.local.spec.fields import NotRunnableHere
     from mlflows.local.spec.templates import Library, TemplateStore
-    from mlflows.local.spec.validate import NotRunnableHere, check_document, validate_workflow
+    from mlflows.local.spec.validate import check_document, validate_workflow
     from mlflows.local.spec.workflow import workflow_name
 
     try:

@@ -18,7 +18,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
+from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
 from mlflows.local.controller.hooks import WorkflowHooks, run_hooked
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
 from mlflows.local.controller.nodes import (
@@ -40,7 +40,9 @@ from mlflows.local.controller.nodes import (
     file_name,
     fnv32a,
 )
+from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.steps import StepsRun
+from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang.templating import (
@@ -74,14 +76,6 @@ WORKFLOW_PHASES = {
     "Error": "Error",
 }
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
-RETRY_ON = {
-    "Always": {"Failed", "Error"},
-    "OnFailure": {"Failed"},
-    "OnError": {"Error"},
-    # Argo retries only errors it recognises as transient (API server hiccups); a local
-    # run has none, so this policy never retries here.
-    "OnTransientError": set(),
-}
 
 
 def template_kind(template: dict) -> str:
@@ -102,39 +96,6 @@ def _seconds(field: str, value) -> float:
         return parse_seconds_or_duration(value)
     except ValueError as err:
         raise NodeError(f"{field}: {err}") from None
-
-
-@dataclass(frozen=True)
-class RetryRule:
-    """A substituted ``retryStrategy``, read once for all the attempts."""
-
-    retry_on: set[str]
-    limit: int | None
-    backoff: float | None  # the first wait in seconds; None: retry at once
-    factor: int
-    cap: float | None
-    max_duration: float | None
-
-    @classmethod
-    def read(cls, strategy: dict) -> RetryRule:
-        backoff = strategy.get("backoff") or {}
-        try:
-            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
-            factor = int(backoff.get("factor") or 0)
-        except ValueError as err:
-            raise NodeError(f"retryStrategy: {err}") from None
-        return cls(
-            retry_on=RETRY_ON[strategy.get("retryPolicy", "OnFailure")],
-            limit=limit,
-            backoff=_seconds("backoff.duration", backoff["duration"]) if backoff else None,
-            factor=factor,
-            cap=_seconds("backoff.cap", backoff["cap"]) if backoff.get("cap") else None,
-            max_duration=(
-                _seconds("backoff.maxDuration", backoff["maxDuration"])
-                if backoff.get("maxDuration")
-                else None
-            ),
-        )
 
 
 def bind_inputs(
@@ -190,6 +151,7 @@ class Engine:
         self.config_maps = config_maps
         self.globals = dict(globals_)
         self.nodes = NodeStore(self.name, on_change)
+        self.depths = CallDepths(self.nodes)
         self.run_dir = run_dir
         self.volumes = volumes
         self.memo = memo
@@ -274,9 +236,11 @@ class Engine:
                 return self.not_run(call, NotRun("Error", str(err)))
         kind = template_kind(template)
         node = self._call_node(call, "Retry" if "retryStrategy" in template else NODE_TYPES[kind])
-        run_hooked(
-            self, call, node, partial(self._guarded, node, self._execute, node, template, call)
-        )
+        if self.depths.enter(node, call.parent):
+            body = partial(self._guarded, node, self._execute, node, template, call)
+        else:  # Argo's ErrMaxDepthExceeded: the node errs without running; its hooks still see it
+            body = partial(self.finish, node, "Error", MAX_DEPTH_MESSAGE)
+        run_hooked(self, call, node, body)
         return node
 
     def template_for(self, holder: dict, boundary_id: str | None) -> dict:
@@ -430,7 +394,10 @@ class Engine:
 
     def _retry(self, node: Node, template: dict) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
-        rule = RetryRule.read(template["retryStrategy"])
+        try:
+            rule = RetryRule.read(template["retryStrategy"])
+        except ValueError as err:
+            raise NodeError(str(err)) from None
         self.nodes.update(node, phase="Running")
         attempts: list[Node] = []
         max_deadline = None
@@ -452,40 +419,14 @@ class Engine:
             body = substitute(template, {"retries": str(number)})
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
-            verdict = self._retry_verdict(attempts, rule, max_deadline)
+            stopped = self.stop_message if self.stop.is_set() else None
+            verdict = rule.verdict(attempts, max_deadline, stopped)
             if isinstance(verdict, tuple):
                 self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
                 return
             if self.stop.wait(verdict):
                 self.finish(node, attempt.phase, self.stop_message, outputs=attempt.outputs)
                 return
-
-    def _retry_verdict(
-        self, attempts: list[Node], rule: RetryRule, max_deadline: float | None
-    ) -> tuple[str, str] | float:
-        """The retry node's final (phase, message), or how long to back off before retrying."""
-        last = attempts[-1]
-        if last.phase == "Succeeded":
-            return ("Succeeded", "")
-        if self.stop.is_set():
-            return (last.phase, self.stop_message)
-        if last.phase not in rule.retry_on:
-            return (last.phase, last.message)
-        if rule.limit is not None and len(attempts) > rule.limit:
-            return (last.phase, "No more retries left")
-        if rule.backoff is None:
-            return 0.0
-        if max_deadline is not None and time.time() > max_deadline:
-            return (last.phase, "Max duration limit exceeded")
-        wait = rule.backoff
-        if rule.factor > 0:
-            wait *= rule.factor ** (len(attempts) - 1)
-        if rule.cap is not None:
-            wait = min(wait, rule.cap)
-        resume = (last.finished_at or time.time()) + wait
-        if max_deadline is not None and resume > max_deadline:
-            return (last.phase, "Backoff would exceed max duration limit")
-        return max(0.0, resume - time.time())
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -545,6 +486,8 @@ class Engine:
                         cancel=cancel,
                         cancel_reason=reason,
                     )
+                    if result.phase == "Failed" and not cancel.is_set():
+                        result.message = with_log_cause(result.message, self.log_path(node))
         finally:
             if self.pod_slots is not None:
                 self.pod_slots.release()

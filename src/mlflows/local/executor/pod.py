@@ -9,12 +9,13 @@ Output files: a ``valueFrom.path`` under a volume mount is read from the volume;
 (say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is: it becomes a file
 in the node's scratch directory, and that exact path is rewritten in the command, args, env and
 source so the process writes there. stdout and stderr go to the node's log; stdout, less one
-trailing newline, is ``outputs.result``.
+trailing newline and at most its last 256 kB as in Argo, is ``outputs.result``.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from mlflows.local.executor.process import invocation, stop_process_group
 from mlflows.local.executor.volumes import Mount, VolumeStore, rewrite
 
 KILL_GRACE_SECONDS = 3.0
+MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
 POLL_SECONDS = 0.05
 
 
@@ -90,9 +92,7 @@ def run_pod(
         stderr.join()
 
     code = process.returncode
-    outputs = Outputs(exit_code=str(code))
-    result = stdout.text()
-    outputs.result = result[:-1] if result.endswith("\n") else result
+    outputs = Outputs(exit_code=str(code), result=script_result(stdout.text()))
     if killed:
         return PodResult("Failed", cancel_reason(), outputs)
     phase, message = ("Succeeded", "") if code == 0 else ("Failed", f"Error (exit code {code})")
@@ -108,6 +108,16 @@ def run_pod(
     return PodResult(phase, message, outputs)
 
 
+def script_result(stdout: str) -> str:
+    """``outputs.result`` as argoexec's CaptureScriptResult keeps it: stdout less one trailing
+    newline, and of a long one only the last 256 kB (so a chatty step cannot swell the status)."""
+    result = stdout[:-1] if stdout.endswith("\n") else stdout
+    encoded = result.encode()
+    if len(encoded) <= MAX_RESULT_BYTES:
+        return result
+    return encoded[-MAX_RESULT_BYTES:].decode(errors="ignore")
+
+
 def _output_files(
     template: dict, mounts: list[Mount], scratch: Path
 ) -> tuple[dict[str, tuple[str, Path, object]], list[Mount]]:
@@ -120,7 +130,8 @@ def _output_files(
             continue
         local = rewrite(path, mounts)
         if local == path:
-            local_file = scratch / "outputs" / path.lstrip("/")
+            # normalized as inside the pod, so a ".." cannot climb out of the scratch directory
+            local_file = scratch / "outputs" / posixpath.normpath("/" + path).lstrip("/")
             local_file.parent.mkdir(parents=True, exist_ok=True)
             private.append(Mount(path, local_file))
         else:

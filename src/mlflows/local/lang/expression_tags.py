@@ -1,16 +1,20 @@
 """Argo's expression tags, ``{{=...}}``: the part of expr-lang that workflows use for names.
 
-Supported: string and number literals, references (``inputs.parameters.x``,
+Supported: string and number literals, ``true``/``false``, references (``inputs.parameters.x``,
 ``inputs.parameters['model-dir']``, ``workflow.name``, ``tasks['a'].outputs.result``), ``+`` to
-join strings or add numbers, and calls of a few string functions: ``sprig.regexReplaceAll``,
-``sprig.replace``, ``sprig.lower``/``upper``/``trim``, and expr's ``lower``, ``upper``, ``trim``,
-``string``, ``asInt``, ``asFloat``. Anything else is refused before the run (:func:`check`).
+join strings or add numbers, ``-``, comparisons (``== != < > <= >=``), ``! not && and || or`` on
+booleans, and calls of a few string functions: ``sprig.regexReplaceAll``, ``sprig.replace``,
+``sprig.lower``/``upper``/``trim``, and expr's ``lower``, ``upper``, ``trim``, ``string``,
+``asInt``, ``asFloat``. As in expr-lang, ``==`` of a string and a number is false, while ordering
+them, or ``&&`` on a non-boolean, is an error. Anything else is refused before the run
+(:func:`check`).
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from mlflows.local.lang.expressions import ExpressionError, Token, tokenize, unquote
@@ -19,7 +23,7 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<number>\d+\.?\d*)
       | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<op>[.\[\](),+])
+      | (?P<op>==|!=|<=|>=|&&|\|\||[.\[\](),+\-<>!])
       | (?P<name>[A-Za-z_]\w*)
     )""",
     re.VERBOSE,
@@ -67,17 +71,48 @@ class _Path:
         return ".".join(self.parts)
 
 
+_ORDERINGS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
+_COMPARISONS = {"==", "!=", *_ORDERINGS}
+_LITERALS = {"true": True, "false": False}
+
+
+def _compare(op: str, left: object, right: object) -> bool:
+    """expr-lang's comparison: numbers with numbers, strings with strings; ``==`` of other
+    types is false."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+    if op in ("==", "!="):
+        same = left == right if numbers or type(left) is type(right) else False
+        return same if op == "==" else not same
+    if not numbers and not (isinstance(left, str) and isinstance(right, str)):
+        raise ExpressionError(f"cannot compare {left!r} {op} {right!r}")
+    return _ORDERINGS[op](left, right)
+
+
+def _number(value: object) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"'-' needs numbers, not {value!r}")
+    return value
+
+
 def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
 class _Parser:
-    def __init__(self, text: str, lookup: Callable[[str], str] | None):
+    def __init__(
+        self,
+        text: str,
+        lookup: Callable[[str], str] | None,
+        known: Collection[str] | None = None,
+    ):
         self.tokens = tokenize(_TOKEN, text, "unsupported syntax at")
         self.position = 0
         self.lookup = lookup  # None: check the syntax and function names only
+        self.known = known  # when checking: the only variables it may name (None: any)
 
     def peek(self) -> str | None:
         return self.tokens[self.position][1] if self.position < len(self.tokens) else None
@@ -92,18 +127,67 @@ class _Parser:
         return token
 
     def parse(self) -> object:
-        value = self.sum()
+        value = self.either()
         if self.peek() is not None:
             raise ExpressionError(f"unsupported syntax at {self.peek()!r}")
         return self.resolve(value)
 
-    def sum(self) -> object:
-        value = self.postfix()
-        while self.peek() == "+":
+    def either(self) -> object:
+        value = self.both()
+        while self.peek() in ("||", "or"):
             self.take()
-            left, right = self.resolve(value), self.resolve(self.postfix())
-            value = left + right if type(left) is type(right) else _text(left) + _text(right)
+            value = self.logical("||", self.resolve(value), self.resolve(self.both()))
         return value
+
+    def both(self) -> object:
+        value = self.comparison()
+        while self.peek() in ("&&", "and"):
+            self.take()
+            value = self.logical("&&", self.resolve(value), self.resolve(self.comparison()))
+        return value
+
+    def logical(self, op: str, left: object, right: object) -> object:
+        if self.lookup is None:
+            return ""
+        if not isinstance(left, bool) or not isinstance(right, bool):
+            raise ExpressionError(f"{op} needs booleans, not {_text(left)!r} and {_text(right)!r}")
+        return (left or right) if op == "||" else (left and right)
+
+    def comparison(self) -> object:
+        value = self.sum()
+        while self.peek() in _COMPARISONS:
+            op = self.take()[1]
+            left, right = self.resolve(value), self.resolve(self.sum())
+            value = "" if self.lookup is None else _compare(op, left, right)
+        return value
+
+    def sum(self) -> object:
+        value = self.unary()
+        while self.peek() in ("+", "-"):
+            sign = self.take()[1]
+            left, right = self.resolve(value), self.resolve(self.unary())
+            if sign == "-":
+                value = "" if self.lookup is None else _number(left) - _number(right)
+            elif type(left) is type(right):
+                value = left + right
+            else:
+                value = _text(left) + _text(right)
+        return value
+
+    def unary(self) -> object:
+        if self.peek() == "-":
+            self.take()
+            value = self.resolve(self.unary())
+            return "" if self.lookup is None else -_number(value)
+        if self.peek() in ("!", "not"):
+            self.take()
+            value = self.resolve(self.unary())
+            if self.lookup is None:
+                return ""
+            if not isinstance(value, bool):
+                raise ExpressionError(f"! needs a boolean, not {value!r}")
+            return not value
+        return self.postfix()
 
     def postfix(self) -> object:
         value = self.primary()
@@ -117,7 +201,7 @@ class _Parser:
                     raise ExpressionError(f"expected a name after '.', found {name!r}")
                 value = _Path(value.parts + (name,))
             elif operator == "[":
-                key = self.resolve(self.sum())
+                key = self.resolve(self.either())
                 self.take("]")
                 value = _Path(value.parts + (_text(key),))
             else:
@@ -129,7 +213,7 @@ class _Parser:
             raise ExpressionError(f"function {function.name}() is not supported locally")
         arguments = []
         while self.peek() != ")":
-            arguments.append(self.resolve(self.sum()))
+            arguments.append(self.resolve(self.either()))
             if self.peek() != ")":
                 self.take(",")
         self.take(")")
@@ -147,9 +231,9 @@ class _Parser:
         if kind == "string":
             return unquote(text)
         if kind == "name":
-            return _Path((text,))
+            return _LITERALS[text] if text in _LITERALS else _Path((text,))
         if text == "(":
-            value = self.sum()
+            value = self.either()
             self.take(")")
             return value
         raise ExpressionError(f"unexpected {text!r}")
@@ -158,6 +242,8 @@ class _Parser:
         if not isinstance(value, _Path):
             return value
         if self.lookup is None:
+            if self.known is not None and value.name not in self.known:
+                raise ExpressionError(f"unknown name {value.name!r}")
             return ""
         return self.lookup(value.name)
 
@@ -176,3 +262,18 @@ def check(expression: str) -> None:
         _Parser(expression, None).parse()
     except ExpressionError as err:
         raise ExpressionError(f"expression '{{{{={expression}}}}}': {err}") from None
+
+
+def evaluate_condition(expression: str, lookup: Callable[[str], object]) -> bool:
+    """A bare expression that must give true or false, as Argo's ``expr.EvalBool`` (a
+    ``retryStrategy.expression``); ExpressionError says what went wrong, without the text."""
+    value = _Parser(expression, lookup).parse()
+    if not isinstance(value, bool):
+        raise ExpressionError(f"gives {_text(value)!r}, not true or false")
+    return value
+
+
+def check_condition(expression: str, known: Collection[str]) -> None:
+    """ExpressionError if :func:`evaluate_condition` cannot read ``expression`` or it names a
+    variable outside ``known``."""
+    _Parser(expression, None, known).parse()
