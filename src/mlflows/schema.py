@@ -491,8 +491,8 @@ def _validate_command(args: argparse.Namespace) -> int:
         kind = document.get("kind") if isinstance(document, dict) else None
         if kind in ARGO_KINDS:
             found = validate_workflow(document, args.argo_version, directory)
-            if kind == "Workflow":
-                found += _local_runner_problems(document)
+            if kind == "Workflow" and not found:  # else the runner would only say it again
+                found = _local_runner_problems(document)
         elif kind in CUSTOM_RESOURCES:
             found = validate_manifest(document, directory)
         else:
