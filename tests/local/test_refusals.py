@@ -37,7 +37,11 @@ REFUSED = [
     ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
     ("templates/2/retryStrategy", {"limit": 1, "expression": "true"}, "'expression'"),
     ("templates/2/volumes", [{"name": "v", "hostPath": {"path": "/"}}], "volume type hostPath"),
-    ("templates/2/container/args", ["echo {{=sprig.sha256sum('x')}}"], "sprig.sha256sum()"),
+    (
+        "templates/2/container/args",
+        ["echo {{=sprig.genPrivateKey('rsa')}}"],
+        "sprig.genPrivateKey()",
+    ),
     ("templates/2/container/env", [{"name": "X", "valueFrom": {"secretKeyRef": {}}}], "valueFrom"),
     ("templateDefaults", {"timeout": "1m"}, "'templateDefaults'"),
     (

@@ -318,6 +318,10 @@ class Engine:
                 **_local_keys(self, node, template),
             }
             processed = substitute(template, scope)
+            # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
+            processed["inputs"] = {
+                "parameters": [{"name": name, "value": value} for name, value in inputs.items()]
+            }
         except (InputError, UnresolvedReference) as err:
             self.finish(node, "Error", str(err))
             return

@@ -16,8 +16,8 @@ import re
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.executor.process import check_container
-from mlflows.local.lang import expression_tags
-from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang import expression_tags, exprlang
+from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import TAG, unresolved_tags
 
 SPEC_RUN = {
@@ -260,8 +260,8 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
-        "dag": {"parameter", "default"},
-        "steps": {"parameter", "default"},
+        "dag": {"parameter", "expression", "default"},
+        "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
         "suspend": set(),
     }[kind]
@@ -273,10 +273,20 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     for param in declared:
         here = f"{where}: outputs.parameters[{param['name']}]"
         value_from = check_fields(here + ".valueFrom", param.get("valueFrom"), allowed)
-        if not set(value_from) - {"default"}:
+        sources = sorted(set(value_from) - {"default"})
+        if not sources:
             raise UserError(
                 f"{here}: needs valueFrom.{' or valueFrom.'.join(sorted(allowed - {'default'}))}"
             )
+        if len(sources) > 1:
+            raise UserError(f"{here}: give one of valueFrom.{' and valueFrom.'.join(sources)}")
+        expression = value_from.get("expression")
+        if expression is not None and not TAG.search(str(expression)):
+            try:
+                exprlang.check(str(expression))
+            except ExprError as err:
+                short = expression_tags.short(str(expression))
+                raise UserError(f"{here}.valueFrom.expression '{short}': {err}") from None
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
@@ -492,13 +502,17 @@ def _check_synchronization(where: str, sync: dict | None) -> None:
 
 
 def _check_expression_tags(workflow: dict) -> None:
-    for tag in unresolved_tags(workflow):
-        content = tag[2:-2].strip()
-        if content.startswith("="):
-            try:
-                expression_tags.check(content[1:])
-            except ExpressionError as err:
-                raise refuse("workflow", str(err), "use a plain {{...}} reference") from None
+    """Each ``{{=...}}`` parses and calls only functions the runner has: one line naming the
+    template (else ``workflow``), the tag, and the function or construct."""
+    parts = [(f"template {t['name']}", t) for t in workflow["spec"]["templates"]]
+    for where, part in [*parts, ("workflow", workflow)]:
+        for tag in unresolved_tags(part):
+            content = tag[2:-2].strip()
+            if content.startswith("="):
+                try:
+                    expression_tags.check(content[1:])
+                except ExprError as err:
+                    raise UserError(f"{where}: {err}") from None
 
 
 def task_dependencies(task: dict) -> list[str]:
