@@ -320,6 +320,35 @@ def test_failing_output_expression_without_default_errors_the_template(run_local
     assert "cannot fetch result from <nil>" in entry["message"]
 
 
+def test_depends_is_expr_lang_with_dashes_in_task_names(run_local):
+    result = run_local(
+        workflow(
+            dag(
+                "main",
+                task("train-a", "ok"),
+                task("train-b", "ok", when="no == yes"),
+                task("both", "ok", depends="train-a.Succeeded && train-b.Skipped"),
+                task("never", "ok", depends="train-a.Failed || !(train-b.Skipped)"),
+                task("bare", "ok", depends="(train-a && train-b) && !train-a.Omitted"),
+            ),
+            sh("ok", "true"),
+        )
+    )
+    nodes = by_display_name(result)
+    phases = {
+        name: nodes[name]["phase"] for name in ("train-a", "train-b", "both", "never", "bare")
+    }
+    assert phases == {
+        "train-a": "Succeeded",
+        "train-b": "Skipped",
+        "both": "Succeeded",
+        "never": "Omitted",
+        "bare": "Succeeded",
+    }
+    assert nodes["never"]["message"] == "omitted: depends condition not met"
+    assert result.phase == "Succeeded"
+
+
 def test_absent_optional_is_nil_so_coalescing_gives_the_fallback(run_local):
     maybe = sh("maybe", "echo 1 > /tmp/x")
     maybe["outputs"] = {"parameters": [{"name": "x", "valueFrom": {"path": "/tmp/x"}}]}
@@ -426,3 +455,12 @@ def test_output_expression_is_checked_up_front(run_local):
         with pytest.raises(UserError) as refused:
             run_local(workflow(template, sh("ok", "true")))
         assert str(refused.value) == message
+
+
+def test_depends_syntax_is_checked_up_front(run_local):
+    template = dag("main", task("a-1", "ok"), task("b", "ok", depends="a-1.Succeeded &&"))
+    with pytest.raises(UserError) as refused:
+        run_local(workflow(template, sh("ok", "true")))
+    assert str(refused.value) == (
+        "template main: task b: depends: unexpected end of expression (1:17)"
+    )

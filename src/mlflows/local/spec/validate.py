@@ -365,6 +365,11 @@ def _check_dag(where: str, dag, by_name: dict[str, dict]) -> None:
                     f"{here}: task result '{result}' in depends is not one of "
                     f"{', '.join(sorted(TASK_RESULTS))}"
                 )
+        try:  # expr-lang, with '-' in task names as '_' (Argo's evaluateDependsLogic)
+            if "depends" in task:
+                exprlang.check(task["depends"].replace("-", "_"))
+        except ExprError as err:
+            raise UserError(f"{here}: depends: {err}") from None
     target = dag.get("target") or ""
     if not isinstance(target, str):
         raise UserError(f"{where}: dag.target must be a string of task names, not {target!r}")
