@@ -383,6 +383,25 @@ def test_absent_optional_is_nil_so_coalescing_gives_the_fallback(run_local):
     )
 
 
+def test_retries_is_bound_later_and_read_beside_other_variables(run_local):
+    flaky = sh(
+        "flaky",
+        "echo {{=asInt(retries) + asInt(inputs.parameters.base)}}; [ {{retries}} -ge 1 ]",
+        inputs=inputs("base"),
+        retryStrategy={"limit": 2},
+    )
+    result = run_local(workflow(flaky, entrypoint="flaky", arguments=parameters(base="10")))
+    attempts = sorted(
+        (node for node in result.status["nodes"].values() if node["displayName"].endswith(")")),
+        key=lambda node: node["displayName"],
+    )
+    assert [(node["phase"], node["outputs"]["result"]) for node in attempts] == [
+        ("Failed", "10"),
+        ("Succeeded", "11"),
+    ]
+    assert result.phase == "Succeeded"
+
+
 def test_exit_handler_reads_workflow_status_in_an_expression(run_local):
     result = run_local(
         workflow(

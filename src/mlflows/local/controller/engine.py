@@ -336,7 +336,7 @@ class Engine:
             if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
                 return
             if "retryStrategy" in processed:
-                self._retry(node, processed)
+                self._retry(node, processed, scope)
             else:
                 self._run_body(node, processed)
             if node.memoization is not None and node.phase == "Succeeded":
@@ -414,7 +414,7 @@ class Engine:
 
     # -- retries ----------------------------------------------------------------------------
 
-    def _retry(self, node: Node, template: dict) -> None:
+    def _retry(self, node: Node, template: dict, scope: Scope) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
         rule = RetryRule.read(template["retryStrategy"])
         self.nodes.update(node, phase="Running")
@@ -433,7 +433,8 @@ class Engine:
             self.nodes.link(node, attempt)
             if rule.max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + rule.max_duration
-            body = substitute(template, {"retries": str(number)})
+            # the whole scope again: an expression may read retries beside other variables
+            body = substitute(template, {**scope, "retries": str(number)})
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
             verdict = self._retry_verdict(attempts, rule, max_deadline)
