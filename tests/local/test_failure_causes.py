@@ -119,7 +119,7 @@ def test_an_expression_that_cannot_be_evaluated_errors_the_retry_node(run_local)
     )
     assert result.phase == "Error"
     assert result.message == (
-        "retryStrategy.expression 'lastRetry.exitCode > 2': cannot compare '1' > 2"
+        "retryStrategy.expression 'lastRetry.exitCode > 2': invalid operation: string > int (1:20)"
     )
 
 

@@ -28,7 +28,7 @@ from mlflows.local.controller.calls import (
     resolve_call,
 )
 from mlflows.local.controller.nodes import COMPLETED, FAILED_OR_ERROR, Node
-from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
+from mlflows.local.lang.exprlang import ExprError, evaluate_bool
 from mlflows.local.lang.templating import Scope, UnresolvedReference, node_scope, resolve_outputs
 from mlflows.local.spec.validate import DEPENDS_NAME, task_dependencies
 
@@ -210,9 +210,9 @@ class DagRun:
             dep.replace("-", "_"): task_results(finished[dep]) for dep in self.dependencies[name]
         }
         try:
-            return evaluate_depends(logic.replace("-", "_"), results)
-        except ExpressionError as err:
-            raise NotRun("Error", str(err)) from None
+            return evaluate_bool(logic.replace("-", "_"), results)
+        except ExprError as err:
+            raise NotRun("Error", f"unable to evaluate expression '{logic}': {err}") from None
 
     def _ancestors(self, name: str) -> list[str]:
         found: list[str] = []

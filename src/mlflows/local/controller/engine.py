@@ -300,6 +300,10 @@ class Engine:
                 **_local_keys(self, node, template),
             }
             processed = substitute(template, scope)
+            # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
+            processed["inputs"] = {
+                "parameters": [{"name": name, "value": value} for name, value in inputs.items()]
+            }
         except (InputError, UnresolvedReference) as err:
             self.finish(node, "Error", str(err))
             return
@@ -314,7 +318,7 @@ class Engine:
             if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
                 return
             if "retryStrategy" in processed:
-                self._retry(node, processed)
+                self._retry(node, processed, scope)
             else:
                 self._run_body(node, processed)
             if node.memoization is not None and node.phase == "Succeeded":
@@ -392,7 +396,7 @@ class Engine:
 
     # -- retries ----------------------------------------------------------------------------
 
-    def _retry(self, node: Node, template: dict) -> None:
+    def _retry(self, node: Node, template: dict, scope: Scope) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
         try:
             rule = RetryRule.read(template["retryStrategy"])
@@ -416,7 +420,8 @@ class Engine:
             self.nodes.link(node, attempt)
             if rule.max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + rule.max_duration
-            body = substitute(template, {"retries": str(number)})
+            # the whole scope again: an expression may read retries beside other variables
+            body = substitute(template, {**scope, "retries": str(number)})
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
             stopped = self.stop_message if self.stop.is_set() else None

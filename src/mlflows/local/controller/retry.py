@@ -10,8 +10,8 @@ the backoff (``duration * factor^retries``, at most ``cap``).
 ``expression`` sees what ``buildRetryStrategyLocalScope`` gives it, all strings: ``retries``,
 ``lastRetry.exitCode`` ("-1" without one), ``lastRetry.status``, ``lastRetry.duration``
 (seconds) and ``lastRetry.message``; so ``asInt(lastRetry.exitCode) != 2`` stops retrying a
-usage error. Argo evaluates it with expr-lang; :func:`expression_allows` is the one place that
-names the evaluator here.
+usage error. It is expr-lang, evaluated as Argo's ``argoexpr.EvalBool`` evaluates it
+(:mod:`mlflows.local.lang.exprlang`); before the run it must parse and read only those variables.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from mlflows.duration import parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.controller.nodes import Node
-from mlflows.local.lang import expression_tags
-from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang import expression_tags, exprlang
+from mlflows.local.lang.exprlang import ExprError, tree
 from mlflows.local.lang.templating import TAG
 from mlflows.local.spec.fields import check_duration, check_fields, check_integer
 
@@ -85,17 +85,31 @@ def _check_expression(where: str, expression) -> None:
     if TAG.search(expression):
         return  # known once the template is substituted; checked when it is evaluated
     try:
-        expression_tags.check_condition(expression, EXPRESSION_VARIABLES)
-    except ExpressionError as err:
+        unknown = _unknown_names(expression)
+    except ExprError as err:
+        raise UserError(f"{where}: retryStrategy.expression {expression!r}: {err}") from None
+    if unknown:
         raise UserError(
-            f"{where}: retryStrategy.expression {expression!r}: {err} (it can use "
-            f"{', '.join(EXPRESSION_VARIABLES)}, asInt, asFloat, comparisons, && || !)"
-        ) from None
+            f"{where}: retryStrategy.expression {expression!r}: unknown name {unknown[0]!r} (it "
+            f"can use {', '.join(EXPRESSION_VARIABLES)}, and expr-lang's functions)"
+        )
+
+
+def _unknown_names(expression: str) -> list[str]:
+    """The variables ``expression`` reads that Argo does not give it (``let`` names aside)."""
+    root = exprlang.parse(expression).root
+    bound = {node.name for node in expression_tags.walk(root) if isinstance(node, tree.Let)}
+    known = {"lastRetry", *EXPRESSION_VARIABLES}
+    return [
+        name
+        for name in expression_tags.references(root)
+        if name not in known and name.split(".")[0] not in bound
+    ]
 
 
 def expression_allows(expression: str, attempts: list[Node]) -> bool:
     """Whether ``retryStrategy.expression`` lets another attempt start after ``attempts``.
-    ExpressionError if it cannot be evaluated."""
+    ExprError if it cannot be evaluated."""
     last = attempts[-1]
     duration = (last.finished_at or time.time()) - last.started_at
     scope = {
@@ -105,13 +119,7 @@ def expression_allows(expression: str, attempts: list[Node]) -> bool:
         "lastRetry.duration": _go_float(duration),
         "lastRetry.message": last.message,
     }
-
-    def lookup(name: str) -> str:
-        if name not in scope:
-            raise ExpressionError(f"unknown name {name!r}")
-        return scope[name]
-
-    return expression_tags.evaluate_condition(expression, lookup)
+    return exprlang.evaluate_bool(expression, exprlang.nest(scope))
 
 
 def _go_float(value: float) -> str:
@@ -174,7 +182,7 @@ class RetryRule:
             try:
                 if not expression_allows(self.expression, attempts):
                     return (last.phase, EXPRESSION_FALSE)
-            except ExpressionError as err:
+            except ExprError as err:
                 return ("Error", f"retryStrategy.expression {self.expression!r}: {err}")
         if self.backoff is None:
             return 0.0

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlflows.local.controller.nodes import Node, Outputs, rfc3339
-from mlflows.local.lang import expression_tags
-from mlflows.local.lang.expression_tags import MissingVariable
-from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang import expression_tags, exprlang
+from mlflows.local.lang.expression_tags import is_strict
+from mlflows.local.lang.exprlang import ExprError
+from mlflows.local.lang.exprlang.govalues import text
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # References to other nodes must resolve when a task or step is resolved (the controller's rule).
@@ -64,35 +65,23 @@ def _replacement(match: re.Match, scope: Scope, strict: tuple[str, ...]) -> str:
                 "(skipped/omitted node with no default)"
             )
         return found
-    if _is_strict(key, strict):
+    if is_strict(key, strict):
         raise UnresolvedReference(f"failed to resolve {{{{{key}}}}}")
     return match.group(0)
 
 
-def _is_strict(name: str, strict: tuple[str, ...]) -> bool:
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in strict)
-
-
 def _expression(key: str, tag: str, scope: Scope, strict: tuple[str, ...]) -> str:
-    """An expression tag's value; left as written while a variable it needs is not in scope."""
-
-    def lookup(name: str) -> str:
-        if name not in scope:
-            raise MissingVariable(name)
-        if scope[name] is ABSENT:
-            raise UnresolvedReference(
-                f"{tag}: {name} is an absent optional (skipped/omitted node with no default)"
-            )
-        return scope[name]
-
+    """An expression tag's value, or the tag as written while it cannot be resolved yet."""
     try:
-        return expression_tags.evaluate(key[1:], lookup)
-    except MissingVariable as missing:
-        if _is_strict(missing.name, strict):
-            raise UnresolvedReference(f"failed to resolve {tag}") from None
-        return tag
-    except ExpressionError as err:
+        replaced = expression_tags.replace(key[1:], expression_env(scope), strict)
+    except ExprError as err:
         raise UnresolvedReference(str(err)) from None
+    return tag if replaced is None else replaced
+
+
+def expression_env(scope: Scope) -> dict[str, Any]:
+    """The scope as expr-lang sees it (util/expr/env): nested, an absent optional as nil."""
+    return exprlang.nest({key: None if v is ABSENT else v for key, v in scope.items()})
 
 
 def unresolved_tags(value: Any) -> list[str]:
@@ -154,19 +143,45 @@ def argo_string(value) -> str:
 
 
 def resolve_outputs(template: dict, scope: Scope) -> Outputs | None:
-    """A DAG's or steps template's outputs from its children (``valueFrom.parameter``)."""
+    """A DAG's or steps template's outputs from its children and inputs, as Argo's
+    getTemplateOutputsFromScope: ``valueFrom.parameter`` or ``valueFrom.expression``, else
+    ``valueFrom.default`` when that fails."""
     declared = (template.get("outputs") or {}).get("parameters") or []
     if not declared:
         return None
+    bound = {
+        param["name"]: param.get("value")
+        for param in (template.get("inputs") or {}).get("parameters") or []
+    }
+    scope = {**inputs_scope(bound), **scope}
     values = {}
     for param in declared:
         value_from = param.get("valueFrom") or {}
         try:
-            values[param["name"]] = substitute(
-                value_from.get("parameter", ""), scope, STRICT_PREFIXES
-            )
+            if "expression" in value_from:
+                values[param["name"]] = _output_expression(value_from["expression"], scope)
+            else:
+                values[param["name"]] = substitute(
+                    value_from.get("parameter", ""), scope, STRICT_PREFIXES
+                )
         except UnresolvedReference:
             if value_from.get("default") is None:
                 raise
             values[param["name"]] = argo_string(value_from["default"])
     return Outputs(parameters=values)
+
+
+def _output_expression(expression: str, scope: Scope) -> str:
+    """The value of ``valueFrom.expression`` as Argo's resolveParameter gives it (``%v``)."""
+    try:
+        value = exprlang.evaluate(expression, expression_env(scope))
+    except ExprError as err:
+        raise UnresolvedReference(
+            f"failed to evaluate expression '{expression_tags.short(expression)}': {err}"
+        ) from None
+    if value is None:
+        raise UnresolvedReference(
+            f"failed to evaluate expression '{expression_tags.short(expression)}': "
+            "its value is nil (an absent optional? use ?? to give a fallback)"
+        )
+    return text(value)

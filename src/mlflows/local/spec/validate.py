@@ -23,8 +23,9 @@ from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE
 from mlflows.local.controller import retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.executor.process import check_container
-from mlflows.local.lang import expression_tags
+from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import TAG, unresolved_tags
 from mlflows.local.spec.fields import (
     check_duration,
@@ -46,7 +47,7 @@ from mlflows.local.spec.names import (
 
 if TYPE_CHECKING:
     from mlflows.local.cluster.configmaps import ConfigMaps
-    from mlflows.local.spec.templates import TemplateStore
+    from mlflows.local.spec.templates import Reached, TemplateStore
 
 SPEC_RUN = {
     "entrypoint",
@@ -212,7 +213,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             config_maps,
         )
         _check_template(template.where, template.template, calls, workflow_volumes)
-    _check_expression_tags([workflow, *(template.template for template in reached)])
+    _check_expression_tags(workflow, reached)
     entry = local.resolve({"template": spec["entrypoint"]}, "spec.entrypoint")
     _check_inputs_supplied("spec.arguments", entry, arguments, config_maps)
 
@@ -285,8 +286,8 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
-        "dag": {"parameter", "default"},
-        "steps": {"parameter", "default"},
+        "dag": {"parameter", "expression", "default"},
+        "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
         "suspend": set(),
     }[kind]
@@ -298,10 +299,20 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     for param in declared:
         here = f"{where}: outputs.parameters[{param['name']}]"
         value_from = check_fields(here + ".valueFrom", param.get("valueFrom"), allowed)
-        if not set(value_from) - {"default"}:
+        sources = sorted(set(value_from) - {"default"})
+        if not sources:
             raise UserError(
                 f"{here}: needs valueFrom.{' or valueFrom.'.join(sorted(allowed - {'default'}))}"
             )
+        if len(sources) > 1:
+            raise UserError(f"{here}: give one of valueFrom.{' and valueFrom.'.join(sources)}")
+        expression = value_from.get("expression")
+        if expression is not None and not TAG.search(str(expression)):
+            try:
+                exprlang.check(str(expression))
+            except ExprError as err:
+                short = expression_tags.short(str(expression))
+                raise UserError(f"{here}.valueFrom.expression '{short}': {err}") from None
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
@@ -391,6 +402,11 @@ def _check_dag(where: str, dag, calls: _Calls) -> None:
                     f"{here}: task result '{result}' in depends is not one of "
                     f"{', '.join(sorted(TASK_RESULTS))}"
                 )
+        try:  # expr-lang, with '-' in task names as '_' (Argo's evaluateDependsLogic)
+            if "depends" in task:
+                exprlang.check(task["depends"].replace("-", "_"))
+        except ExprError as err:
+            raise UserError(f"{here}: depends: {err}") from None
     target = dag.get("target") or ""
     if not isinstance(target, str):
         raise UserError(f"{where}: dag.target must be a string of task names, not {target!r}")
@@ -523,14 +539,18 @@ def _check_synchronization(where: str, sync: dict | None) -> None:
     named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
 
 
-def _check_expression_tags(documents: list[dict]) -> None:
-    for tag in unresolved_tags(documents):
-        content = tag[2:-2].strip()
-        if content.startswith("="):
-            try:
-                expression_tags.check(content[1:])
-            except ExpressionError as err:
-                raise refuse("workflow", str(err), "use a plain {{...}} reference") from None
+def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
+    """Each ``{{=...}}`` parses and calls only functions the runner has: one line naming the
+    template (else ``workflow``), the tag, and the function or construct."""
+    parts = [(template.where, template.template) for template in reached]
+    for where, part in [*parts, ("workflow", workflow)]:
+        for tag in unresolved_tags(part):
+            content = tag[2:-2].strip()
+            if content.startswith("="):
+                try:
+                    expression_tags.check(content[1:])
+                except ExprError as err:
+                    raise UserError(f"{where}: {err}") from None
 
 
 def task_dependencies(task: dict) -> list[str]:
