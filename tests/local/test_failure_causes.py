@@ -123,6 +123,19 @@ def test_an_expression_that_cannot_be_evaluated_errors_the_retry_node(run_local)
     )
 
 
+def test_an_expression_uses_expr_lang_functions_and_let(run_local):
+    expression = (
+        "let code = asInt(lastRetry.exitCode); lastRetry.status in ['Failed', 'Error'] "
+        "&& code not in [2, 64] && int(retries) < 1"
+    )
+    result = run_local(
+        workflow(sh("main", "exit 1", retryStrategy={"limit": 5, "expression": expression}))
+    )
+    attempts = [node for node in result.nodes if node.display_name.startswith(f"{result.name}(")]
+    assert len(attempts) == 2
+    assert result.message == EXPRESSION_FALSE
+
+
 def attempt(phase: str, exit_code: str | None, message: str = "") -> Node:
     node = Node("n", "wf(0)", "wf(0)", "Pod", "main", None, None, phase=phase, message=message)
     node.outputs = Outputs(exit_code=exit_code)

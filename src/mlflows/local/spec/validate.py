@@ -24,7 +24,6 @@ from mlflows.local.controller import retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
-from mlflows.local.lang.expressions import ExpressionError
 from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import TAG, unresolved_tags
 from mlflows.local.spec.fields import (
@@ -493,8 +492,8 @@ def _check_hooks(where: str, hooks) -> dict[str, dict]:
         if isinstance(expression, str) and expression:
             try:
                 check_expression(expression)
-            except ExpressionError as err:
-                raise refuse(here, str(err)) from None
+            except ExprError as err:
+                raise UserError(f"{here}: {err}") from None
     return hooks
 
 
