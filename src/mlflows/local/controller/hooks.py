@@ -72,11 +72,11 @@ def hook_fires(expression: str, scope: Scope) -> bool:
 
 def check_expression(expression: str) -> None:
     """ExprError (one line) if :func:`hook_fires` cannot read ``expression``: not expr-lang, or
-    a function the runner does not have."""
+    a function the runner does not have (then an ExprUnsupported)."""
     try:
         exprlang.check(expression)
     except ExprError as err:
-        raise ExprError(f"hook expression '{short(expression)}': {err}") from None
+        raise type(err)(f"hook expression '{short(expression)}': {err}") from None
 
 
 def exit_hook(item: dict, workflow_arguments: list[dict]) -> dict | None:

@@ -25,7 +25,12 @@ from mlflows.local.controller.nodes import Node
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError, tree
 from mlflows.local.lang.templating import TAG
-from mlflows.local.spec.fields import check_duration, check_fields, check_integer
+from mlflows.local.spec.fields import (
+    check_duration,
+    check_fields,
+    check_integer,
+    expression_problem,
+)
 
 RETRY_ON = {
     "Always": {"Failed", "Error"},
@@ -87,7 +92,7 @@ def _check_expression(where: str, expression) -> None:
     try:
         unknown = _unknown_names(expression)
     except ExprError as err:
-        raise UserError(f"{where}: retryStrategy.expression {expression!r}: {err}") from None
+        raise expression_problem(f"{where}: retryStrategy.expression {expression!r}", err) from None
     if unknown:
         raise UserError(
             f"{where}: retryStrategy.expression {expression!r}: unknown name {unknown[0]!r} (it "

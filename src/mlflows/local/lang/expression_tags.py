@@ -51,11 +51,12 @@ def _tag(expression: str) -> str:
 
 
 def check(expression: str) -> None:
-    """ExprError (one line, naming the tag) for an expression the runner cannot evaluate."""
+    """ExprError (one line, naming the tag) for an expression the runner cannot evaluate; an
+    ExprUnsupported if Argo could."""
     try:
         exprlang.check(expression)
     except ExprError as err:
-        raise ExprError(f"expression {_tag(expression)}: {err}") from None
+        raise type(err)(f"expression {_tag(expression)}: {err}") from None
 
 
 def replace(expression: str, env: Mapping[str, Any], strict: tuple[str, ...]) -> str | None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from mlflows.errors import UserError
+from mlflows.local.lang.exprlang import ExprError, ExprUnsupported
 from mlflows.local.lang.templating import TAG
 
 
@@ -21,6 +22,13 @@ class NotRunnableHere(UserError):
 def refuse(where: str, feature: str, hint: str = "") -> NotRunnableHere:
     detail = f"; {hint}" if hint else ""
     return NotRunnableHere(f"{where}: {feature} is not supported by the local runner{detail}")
+
+
+def expression_problem(where: str, err: ExprError) -> UserError:
+    """``where: err`` for an expression that failed its check: a refusal if Argo could evaluate
+    it (it uses a function the runner lacks), else a mistake."""
+    kind = NotRunnableHere if isinstance(err, ExprUnsupported) else UserError
+    return kind(f"{where}: {err}")
 
 
 def check_fields(where: str, data, run: set[str], ignored: set[str] = frozenset()) -> dict:

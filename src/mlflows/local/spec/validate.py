@@ -30,6 +30,7 @@ from mlflows.local.spec.fields import (
     check_duration,
     check_fields,
     check_integer,
+    expression_problem,
     items,
     mapping,
     named,
@@ -311,7 +312,7 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
                 exprlang.check(str(expression))
             except ExprError as err:
                 short = expression_tags.short(str(expression))
-                raise UserError(f"{here}.valueFrom.expression '{short}': {err}") from None
+                raise expression_problem(f"{here}.valueFrom.expression '{short}'", err) from None
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
@@ -405,7 +406,7 @@ def _check_dag(where: str, dag, calls: _Calls) -> None:
             if "depends" in task:
                 exprlang.check(task["depends"].replace("-", "_"))
         except ExprError as err:
-            raise UserError(f"{here}: depends: {err}") from None
+            raise expression_problem(f"{here}: depends", err) from None
     target = dag.get("target") or ""
     if not isinstance(target, str):
         raise UserError(f"{where}: dag.target must be a string of task names, not {target!r}")
@@ -493,7 +494,7 @@ def _check_hooks(where: str, hooks) -> dict[str, dict]:
             try:
                 check_expression(expression)
             except ExprError as err:
-                raise UserError(f"{here}: {err}") from None
+                raise expression_problem(here, err) from None
     return hooks
 
 
@@ -549,7 +550,7 @@ def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
                 try:
                     expression_tags.check(content[1:])
                 except ExprError as err:
-                    raise UserError(f"{where}: {err}") from None
+                    raise expression_problem(where, err) from None
 
 
 def task_dependencies(task: dict) -> list[str]:
