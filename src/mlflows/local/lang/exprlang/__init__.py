@@ -575,7 +575,7 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     does; a nested key also wins over any other conflicting parent."""
     keys = sorted(flat)
     nested: dict[str, Any] = {}
-    for key, following in zip(keys, keys[1:] + [""], strict=True):
+    for key, following in zip(keys, [*keys[1:], ""], strict=False):  # "" follows the last
         if following.startswith(key + "."):
             continue
         *parents, leaf = key.split(".")
