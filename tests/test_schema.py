@@ -16,7 +16,7 @@ import yaml
 from hera.workflows import DAG, Container, Resource, Workflow
 from hera.workflows import models as m
 
-from mlflows import schema
+from mlflows import local, schema
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.rendering import render
@@ -503,6 +503,36 @@ def test_validate_command_runs_the_local_runners_checks(
     assert (code, err) == (1, "")
     [line] = out.splitlines()
     assert line.startswith(f"{file} document 1 (Workflow): ") and problem in line
+
+
+def echo_expression(expression: str) -> dict:
+    return workflow_with(
+        [{"name": "main", "container": {"image": "busybox:1.36", "command": ["echo", expression]}}]
+    )
+
+
+def test_validate_command_passes_an_expression_only_the_local_runner_cannot_evaluate(
+    schema_dir, capsys, tmp_path
+):
+    """``now()`` is Argo's expr-lang: no problem of the workflow's, though the runner refuses it."""
+    workflow = echo_expression("{{=now()}}")
+    assert run_validate(capsys, write_documents(tmp_path / "wf.yaml", workflow)) == (
+        0,
+        "valid\n",
+        "",
+    )
+    with pytest.raises(UserError, match=r"now\(\) is not supported by the local runner"):
+        local.run(workflow, work_dir=tmp_path / "work", cache_dir=tmp_path / "cache", quiet=True)
+
+
+def test_validate_command_reports_an_expression_that_is_not_expr_lang(schema_dir, capsys, tmp_path):
+    file = write_documents(tmp_path / "wf.yaml", echo_expression("{{=1 +}}"))
+    code, out, err = run_validate(capsys, file)
+    assert (code, err) == (1, "")
+    assert out == (
+        f"{file} document 1 (Workflow): template main: expression {{{{=1 +}}}}: unexpected end "
+        "of expression (1:4)\n"
+    )
 
 
 def test_validate_command_with_a_name_that_is_a_number_is_a_problem_line(

@@ -16,6 +16,7 @@ import importlib
 import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from mlflows.errors import UserError
 from mlflows.output import flush_stdout
@@ -62,9 +63,17 @@ def run_cli(main: Callable[[], int | None]) -> int:
         return getattr(interruption, "exit_code", 130)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own mistakes (a missing argument, an unknown option) as every other mistake:
+    one ``error:`` line, exit code 2; subcommand parsers are made of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(chosen: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
     """The parser with the options of the ``chosen`` commands; the others are only listed."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mlflows",
         description="Distributed ML pipelines as Argo Workflows: render, set up, run locally.",
     )

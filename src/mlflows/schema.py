@@ -491,8 +491,8 @@ def _validate_command(args: argparse.Namespace) -> int:
         kind = document.get("kind") if isinstance(document, dict) else None
         if kind in ARGO_KINDS:
             found = validate_workflow(document, args.argo_version, directory)
-            if kind == "Workflow":
-                found += _local_runner_problems(document)
+            if kind == "Workflow" and not found:  # else the runner would only say it again
+                found = _local_runner_problems(document)
         elif kind in CUSTOM_RESOURCES:
             found = validate_manifest(document, directory)
         else:
@@ -513,8 +513,9 @@ def _local_runner_problems(workflow: dict) -> list[str]:
     does not run is no problem of the workflow's, nor is a WorkflowTemplate it cannot see."""
     from mlflows.local.cluster.configmaps import ConfigMaps
     from mlflows.local.cluster.objects import ObjectStore
+    from mlflows.local.spec.fields import NotRunnableHere
     from mlflows.local.spec.templates import Library, TemplateStore
-    from mlflows.local.spec.validate import NotRunnableHere, check_document, validate_workflow
+    from mlflows.local.spec.validate import check_document, validate_workflow
     from mlflows.local.spec.workflow import workflow_name
 
     try:

@@ -1,8 +1,8 @@
-"""The `when` and `depends` languages, as Argo evaluates them."""
+"""The `when` language (govaluate), as Argo evaluates it."""
 
 import pytest
 
-from mlflows.local.lang.expressions import ExpressionError, evaluate_depends, evaluate_when
+from mlflows.local.lang.expressions import ExpressionError, evaluate_when
 
 
 @pytest.mark.parametrize(
@@ -38,15 +38,3 @@ def test_when(text, expected):
 def test_when_rejects(text):
     with pytest.raises(ExpressionError, match="invalid expression|not a boolean"):
         evaluate_when(text)
-
-
-def test_depends_reads_task_results():
-    results = {
-        "a": {"Succeeded": True, "Failed": False},
-        "b_c": {"Succeeded": False, "Failed": True},
-    }
-    assert evaluate_depends("a.Succeeded && b_c.Failed", results)
-    assert evaluate_depends("a.Succeeded and not b_c.Succeeded", results)
-    assert not evaluate_depends("!a.Succeeded || b_c.Succeeded", results)
-    with pytest.raises(ExpressionError, match="unknown name 'd.Succeeded'"):
-        evaluate_depends("d.Succeeded", results)

@@ -617,3 +617,4 @@ def test_nest_builds_argo_environment_from_flat_names():
         "retries": "2",
     }
     assert evaluate("asFloat(tasks['train-a'].outputs.result) > 0.5", env) is True
+    assert nest({}) == {}

@@ -111,6 +111,23 @@ def test_workflow_hooks_and_exit_hook(run_local):
     assert started(report(result, "wfhooks.onExit")) >= last_hook
 
 
+def test_hook_expressions_are_expr_lang_with_its_functions(run_local):
+    """As Argo's EvalBool: ``workflow.failures`` is JSON text, read with fromJSON, map, in."""
+    wf = load(WORKFLOW_HOOKS)
+    wf["spec"]["hooks"]["failed"]["expression"] = (
+        'workflow.status == "Failed" && len(workflow.failures) > 0 '
+        '&& "boom" in map(fromJSON(workflow.failures), .displayName)'
+    )
+    wf["spec"]["hooks"]["succeeded"]["expression"] = (
+        'sprig.lower(workflow.status) == "succeeded" || ("nobody" in '
+        "map(fromJSON(workflow.failures), .displayName))"
+    )
+    result = run_local(wf)
+    assert result.phase == "Failed"
+    assert result.node("wfhooks.hooks.failed").outputs.result == "then Failed"
+    assert "wfhooks.hooks.succeeded" not in nodes(result)
+
+
 def report_name(result, node_id: str) -> str:
     return result.status["nodes"][node_id]["name"]
 
@@ -301,7 +318,7 @@ def test_hook_expression_that_cannot_be_evaluated_errors_its_node(run_local):
         "taskhooks.a": ("a", "Pod", "Error"),
     }
     assert result.node("a").message == (
-        "hook expression 'nothing.here == \"x\"': unknown name nothing"
+        "hook expression 'nothing.here == \"x\"': unknown name nothing (1:1)"
     )
 
 
@@ -313,8 +330,9 @@ def test_hook_expression_that_cannot_be_evaluated_errors_its_node(run_local):
             "task a: hooks.bad: needs an expression (only the exit hook runs without one)",
         ),
         (
-            lambda t: t["hooks"]["running"].update(expression="sprig.trim(tasks.a.status) == x"),
-            "task a: hooks.running: hook expression 'sprig.trim(tasks.a.status) == x'",
+            lambda t: t["hooks"]["running"].update(expression="tasks.a.status =~ 'Runn'"),
+            "task a: hooks.running: hook expression 'tasks.a.status =~ 'Runn'': unrecognized "
+            "character: U+007E '~' (1:17)",
         ),
         (
             lambda t: t.update(onExit="missing"),

@@ -545,7 +545,8 @@ def test_parallelism_is_never_exceeded(run_local, tmp_path):
     log = tmp_path / "work" / "volumes" / "events" / "log"  # a pod writes its volumes only
     nap = sh(
         "nap",
-        "echo start $(date +%s.%N) >> /events/log; sleep 0.5; echo end $(date +%s.%N) >> /events/log",
+        "echo start $(date +%s.%N) >> /events/log; sleep 0.5;"
+        " echo end $(date +%s.%N) >> /events/log",
     )
     nap["container"]["volumeMounts"] = [{"name": "events", "mountPath": "/events"}]
     claim = {"name": "events", "persistentVolumeClaim": {"claimName": "events"}}

@@ -38,9 +38,22 @@ REFUSED = [
     ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
     ("templates/2/daemon", True, "'daemon'"),
     ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
-    ("templates/2/retryStrategy", {"limit": 1, "expression": "true"}, "'expression'"),
+    (
+        "templates/2/retryStrategy",
+        {"limit": 1, "expression": "lastRetry.status =~ 'Fail'"},
+        "retryStrategy.expression \"lastRetry.status =~ 'Fail'\": unrecognized character: U+007E",
+    ),
+    (
+        "templates/2/retryStrategy",
+        {"limit": 1, "expression": "asInt(lastRetry.code) != 2"},
+        "unknown name 'lastRetry.code' (it can use retries, lastRetry.exitCode",
+    ),
     ("templates/2/volumes", [{"name": "v", "hostPath": {"path": "/"}}], "volume type hostPath"),
-    ("templates/2/container/args", ["echo {{=sprig.sha256sum('x')}}"], "sprig.sha256sum()"),
+    (
+        "templates/2/container/args",
+        ["echo {{=sprig.genPrivateKey('rsa')}}"],
+        "sprig.genPrivateKey()",
+    ),
     ("templates/2/container/env", [{"name": "X", "valueFrom": {"secretKeyRef": {}}}], "valueFrom"),
     ("templateDefaults", {"sidecars": [{"name": "s"}]}, "spec.templateDefaults: 'sidecars'"),
     (

@@ -225,7 +225,9 @@ def test_workflow_template_ref_with_argument_override(run_local, tmp_path):
     assert by_name(result)["byref"]["templateScope"] == "local/"
     assert by_name(result)["byref"]["templateName"] == "main"
 
-    overridden = run_local(wf, templates=[template], parameters={"greeting": "hi"})
+    overridden = run_local(  # a work dir of its own: Argo refuses a second Workflow "byref"
+        wf, templates=[template], parameters={"greeting": "hi"}, work_dir=tmp_path / "again"
+    )
     assert overridden.node("byref").outputs.result == "hi workflow"
 
 
@@ -324,7 +326,7 @@ spec:
 """
 
 
-def test_dag_target_runs_the_targets_and_what_they_depend_on(run_local):
+def test_dag_target_runs_the_targets_and_what_they_depend_on(run_local, tmp_path):
     wf = documents(DAG_TARGETS)[0]  # Argo's examples/dag-targets.yaml
     result = run_local(wf)
     assert result.phase == "Succeeded"
@@ -335,10 +337,11 @@ def test_dag_target_runs_the_targets_and_what_they_depend_on(run_local):
         "targets.E": ("E", "Pod", "Succeeded"),
     }
 
-    both = run_local(wf, parameters={"target": "D E"})
+    # each run a work dir of its own: Argo refuses a second Workflow of one name
+    both = run_local(wf, parameters={"target": "D E"}, work_dir=tmp_path / "both")
     assert set(nodes(both)) == {"targets", *(f"targets.{t}" for t in "ABCDE")}
 
-    unknown = run_local(wf, parameters={"target": "Z"})
+    unknown = run_local(wf, parameters={"target": "Z"}, work_dir=tmp_path / "unknown")
     assert unknown.phase == "Error"
     assert nodes(unknown) == {"targets": ("targets", "DAG", "Error")}
     assert (

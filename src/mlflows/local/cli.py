@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -75,8 +76,12 @@ def _run(args: argparse.Namespace) -> int:
     return run_from_args(args.file, args, _parameters(args.parameter)).exit_code
 
 
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def _list(args: argparse.Namespace) -> int:
-    entries = MemoCache(args.cache_dir).entries()
+    entries = MemoCache(args.cache_dir, warn=_warn).entries()
     console = make_console()
     if not entries:
         console.print(f"no memo entries in {args.cache_dir}")
@@ -105,7 +110,7 @@ def _prune(args: argparse.Namespace) -> int:
         older_than = -1.0
     if older_than < 0:  # a negative age would put the cut-off in the future: every entry
         raise UserError(f"--older-than {args.older_than!r}: give an age such as 30m, 12h or 7d")
-    removed = MemoCache(args.cache_dir).prune(older_than)
+    removed = MemoCache(args.cache_dir, warn=_warn).prune(older_than)
     for entry in removed:
         print(f"removed {entry.cache_name}/{entry.key}")
     print(f"{len(removed)} entries not hit for {args.older_than} removed")
@@ -113,9 +118,13 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _clear(args: argparse.Namespace) -> int:
+    memo = MemoCache(args.cache_dir)
     try:
-        count = MemoCache(args.cache_dir).clear(args.cache)
+        count = memo.clear(args.cache)
     except InvalidCacheKey as err:
         raise UserError(f"--cache: {err}") from None
+    if args.cache and not count:  # a typo must not read as "done"
+        caches = ", ".join(memo.caches()) or "none"
+        raise UserError(f"--cache {args.cache!r}: no such cache in {memo.root} (caches: {caches})")
     print(f"{count} entries removed")
     return 0

@@ -14,6 +14,8 @@ work directories, as Argo's ConfigMap cache outlives workflows.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import shutil
 import sys
 import time
@@ -33,10 +35,12 @@ from mlflows.local.controller.report import workflow_status, write_json
 from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.spec.manifests import read_manifests
+from mlflows.local.spec.names import check_label
 from mlflows.local.spec.templates import Library, TemplateStore
 from mlflows.local.spec.validate import check_document, validate_workflow
 from mlflows.local.spec.workflow import (
     globals_scope,
+    has_fixed_name,
     workflow_dict,
     workflow_name,
     workflow_parameters,
@@ -45,6 +49,7 @@ from mlflows.local.stop_signals import catch_stop_signals
 from mlflows.local.view import RunView
 
 DEFAULT_WORK_DIR = Path(".mlflows")
+GENERATE_NAME_TRIES = 8  # how often a clash of generated names is retried
 
 
 @dataclass
@@ -108,7 +113,8 @@ def run(
     """
     spec_dict = workflow_dict(workflow)
     check_document(spec_dict)
-    name = workflow_name(spec_dict)
+    if namespace is not None:
+        check_label("--namespace", namespace)
     namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
     applied = read_manifests(apply or [], "--apply")
     library = Library(
@@ -119,28 +125,40 @@ def run(
     objects = ObjectStore(namespace)
     seed_objects([manifest for manifest in applied if manifest.kind not in Library.KINDS], objects)
     config_maps = ConfigMaps(objects, namespace)
+    # A generateName is drawn now; should that name's folder be taken, the claim draws another.
+    name = workflow_name(spec_dict)
     store = TemplateStore(spec_dict, library, name)
-    spec_dict = store.workflow
-    validate_workflow(spec_dict, store, config_maps)
+    validate_workflow(store.workflow, store, config_maps)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
     pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
     isolation = pod_isolation()
     given = {k: str(v) for k, v in (parameters or {}).items()}
     from_config_maps = config_maps.argument_values(
-        (spec_dict["spec"].get("arguments") or {}).get("parameters") or [], set(given)
+        (store.workflow["spec"].get("arguments") or {}).get("parameters") or [], set(given)
     )
-    values = workflow_parameters(spec_dict, {**from_config_maps, **given})
+    values = workflow_parameters(store.workflow, {**from_config_maps, **given})
     reached = [template.template for template in store.reached()]
-
-    work_dir = Path(work_dir).resolve()
-    run_dir = work_dir / "runs" / name
-    volumes = VolumeStore(work_dir / "volumes")
-    shutil.rmtree(run_dir, ignore_errors=True)
-    cluster = _local_cluster(reached, objects, volumes, run_dir, namespace, name, keep_serving)
-    run_dir.mkdir(parents=True, exist_ok=True)
-
     view = RunView(quiet=quiet)
+    memo = MemoCache(Path(cache_dir) if cache_dir else default_cache_dir(), warn=view.warn)
+    if any("memoize" in template for template in reached):
+        memo.check_writable()
+    if report_json:
+        _check_writable_file("--report-json", Path(report_json))
+    work_dir = _usable_work_dir(Path(work_dir))
+    volumes = VolumeStore(work_dir / "volumes")
+
+    # Only now, with everything checked, is a folder made: the run's own.
+    name, run_dir = _claim_run_dir(work_dir, spec_dict, name)
+    try:
+        if store.local.name not in ("", name):  # templateScope local/<name> names the run
+            store = TemplateStore(spec_dict, library, name)
+        cluster = _local_cluster(reached, objects, volumes, run_dir, namespace, name, keep_serving)
+    except BaseException:
+        shutil.rmtree(run_dir)  # made by this run a moment ago, and nothing ran
+        raise
+    spec_dict = store.workflow
+
     engine = Engine(
         spec_dict,
         templates=store,
@@ -149,7 +167,7 @@ def run(
         arguments=[{"name": key, "value": value} for key, value in values.items()],
         run_dir=run_dir,
         volumes=volumes,
-        memo=MemoCache(Path(cache_dir) if cache_dir else default_cache_dir()),
+        memo=memo,
         cluster=cluster,
         parallelism=parallelism,
         on_change=view.node_changed,
@@ -183,6 +201,59 @@ def run(
     if engine.interrupted:
         raise engine.interrupted
     return result
+
+
+def _usable_work_dir(work_dir: Path) -> Path:
+    work_dir = work_dir.resolve()
+    if work_dir.exists() and not work_dir.is_dir():
+        raise UserError(f"--work-dir {work_dir} is a file; give a directory (made if missing)")
+    return work_dir
+
+
+def _check_writable_file(option: str, path: Path) -> None:
+    """UserError now unless ``path`` can be written once the run ends."""
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a directory; give a file name")
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserError(f"{option} {path}: {folder} is not a folder this user can write in")
+
+
+def _claim_run_dir(work_dir: Path, workflow: dict, name: str) -> tuple[str, Path]:
+    """The run's name (``name`` if its folder is free) and its folder ``runs/<name>``, made now
+    and only if it did not exist.
+
+    As Argo's API server refuses a second Workflow of one name (409 AlreadyExists), a name whose
+    folder exists is refused: the folder is never reused or cleared. Making it is the claim, so of
+    two runs starting at once only one gets it. A ``generateName`` draws new names on a clash.
+    """
+    runs = work_dir / "runs"
+    fixed = has_fixed_name(workflow)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1 if fixed else GENERATE_NAME_TRIES):
+            if attempt:
+                name = workflow_name(workflow)
+            run_dir = runs / name
+            try:
+                run_dir.mkdir()
+            except FileExistsError:
+                continue
+            return name, run_dir
+    except OSError as err:
+        raise UserError(f"--work-dir {work_dir}: cannot make {runs} ({err.strerror})") from None
+    if fixed:
+        raise UserError(
+            f"workflow {name!r} already exists: {run_dir} holds its run (Argo refuses a second "
+            f"Workflow of one name); delete it first (rm -r {shlex.quote(str(run_dir))}) or give "
+            "the workflow metadata.generateName for a new name each run"
+        )
+    raise UserError(
+        f"metadata.generateName: {GENERATE_NAME_TRIES} new names were all taken in {runs}; "
+        "give a longer or different prefix"
+    )
 
 
 def _local_cluster(

@@ -70,6 +70,10 @@ class RunView:
         if not self.quiet:
             self.console.print(f"[dim]note:[/] {escape(text)}")
 
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[yellow]warning:[/] {escape(text)}")
+
     def node_changed(self, node: Node) -> None:
         with self._lock:
             self._nodes[node.id] = node

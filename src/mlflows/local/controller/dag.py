@@ -39,10 +39,15 @@ from mlflows.local.controller.calls import (
 )
 from mlflows.local.controller.loops import ExpansionError, expand, is_loop
 from mlflows.local.controller.nodes import Node, NodeType, Phase
-from mlflows.local.controller.scope import aggregate_scope, current_name, node_scope
+from mlflows.local.controller.scope import (
+    aggregate_scope,
+    current_name,
+    node_scope,
+    resolve_outputs,
+)
 from mlflows.local.lang import keys
-from mlflows.local.lang.expressions import ExpressionError, evaluate_depends
-from mlflows.local.lang.templating import Scope, UnresolvedReference, resolve_outputs
+from mlflows.local.lang.exprlang import ExprError, evaluate_bool
+from mlflows.local.lang.templating import Scope, UnresolvedReference
 from mlflows.local.spec.ancestry import ancestors, depends_logic, task_dependencies
 
 if TYPE_CHECKING:
@@ -311,9 +316,9 @@ class DagRun:
             for dep in self.dependencies[name]
         }
         try:
-            return evaluate_depends(logic.replace("-", "_"), results)
-        except ExpressionError as err:
-            raise NotRun(Phase.ERROR, str(err)) from None
+            return evaluate_bool(logic.replace("-", "_"), results)
+        except ExprError as err:
+            raise NotRun(Phase.ERROR, f"unable to evaluate expression '{logic}': {err}") from None
 
     def _scope(self, names: list[str]) -> Scope:
         """Globals and what the named tasks produced, a loop's aggregated."""

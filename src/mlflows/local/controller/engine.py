@@ -19,7 +19,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
+from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
 from mlflows.local.controller.hooks import WorkflowHooks, run_hooked
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache
 from mlflows.local.controller.nodes import (
@@ -42,9 +42,11 @@ from mlflows.local.controller.nodes import (
     file_name,
 )
 from mlflows.local.controller.parallelism import pod_slots, pods_of
+from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
+from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
@@ -78,14 +80,6 @@ WORKFLOW_PHASES = {
     Phase.ERROR: Phase.ERROR,
 }
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
-RETRY_ON = {
-    "Always": {"Failed", "Error"},
-    "OnFailure": {"Failed"},
-    "OnError": {"Error"},
-    # Argo retries only errors it recognises as transient (API server hiccups); a local
-    # run has none, so this policy never retries here.
-    "OnTransientError": set(),
-}
 
 
 def template_kind(template: dict) -> str:
@@ -106,39 +100,6 @@ def _seconds(field: str, value) -> float:
         return parse_seconds_or_duration(value)
     except ValueError as err:
         raise NodeError(f"{field}: {err}") from None
-
-
-@dataclass(frozen=True)
-class RetryRule:
-    """A substituted ``retryStrategy``, read once for all the attempts."""
-
-    retry_on: set[str]
-    limit: int | None
-    backoff: float | None  # the first wait in seconds; None: retry at once
-    factor: int
-    cap: float | None
-    max_duration: float | None
-
-    @classmethod
-    def read(cls, strategy: dict) -> RetryRule:
-        backoff = strategy.get("backoff") or {}
-        try:
-            limit = int(strategy["limit"]) if strategy.get("limit") is not None else None
-            factor = int(backoff.get("factor") or 0)
-        except ValueError as err:
-            raise NodeError(f"retryStrategy: {err}") from None
-        return cls(
-            retry_on=RETRY_ON[strategy.get("retryPolicy", "OnFailure")],
-            limit=limit,
-            backoff=_seconds("backoff.duration", backoff["duration"]) if backoff else None,
-            factor=factor,
-            cap=_seconds("backoff.cap", backoff["cap"]) if backoff.get("cap") else None,
-            max_duration=(
-                _seconds("backoff.maxDuration", backoff["maxDuration"])
-                if backoff.get("maxDuration")
-                else None
-            ),
-        )
 
 
 def bind_inputs(
@@ -194,6 +155,7 @@ class Engine:
         self.config_maps = config_maps
         self.globals = dict(globals_)
         self.nodes = NodeStore(self.name, on_change)
+        self.depths = CallDepths(self.nodes)
         self.run_dir = run_dir
         self.volumes = volumes
         self.memo = memo
@@ -278,9 +240,11 @@ class Engine:
         kind = template_kind(template)
         node_type = NodeType.RETRY if "retryStrategy" in template else NODE_TYPES[kind]
         node = self._call_node(call, node_type)
-        run_hooked(
-            self, call, node, partial(self._guarded, node, self._execute, node, template, call)
-        )
+        if self.depths.enter(node, call.parent):
+            body = partial(self._guarded, node, self._execute, node, template, call)
+        else:  # Argo's ErrMaxDepthExceeded: the node errs without running; its hooks still see it
+            body = partial(self.finish, node, Phase.ERROR, MAX_DEPTH_MESSAGE)
+        run_hooked(self, call, node, body)
         return node
 
     def template_for(self, holder: dict, boundary_id: str | None) -> dict:
@@ -340,6 +304,10 @@ class Engine:
                 **node_keys(self.name, node, template),
             }
             processed = substitute(template, scope)
+            # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
+            processed["inputs"] = {
+                "parameters": [{"name": name, "value": value} for name, value in inputs.items()]
+            }
         except (InputError, UnresolvedReference) as err:
             self.finish(node, Phase.ERROR, str(err))
             return
@@ -354,7 +322,7 @@ class Engine:
             if "memoize" in processed and self._memo_settled(node, processed["memoize"]):
                 return
             if "retryStrategy" in processed:
-                self._retry(node, processed)
+                self._retry(node, processed, scope)
             else:
                 self._run_body(node, processed)
             if node.memoization is not None and node.phase == Phase.SUCCEEDED:
@@ -432,9 +400,12 @@ class Engine:
 
     # -- retries ----------------------------------------------------------------------------
 
-    def _retry(self, node: Node, template: dict) -> None:
+    def _retry(self, node: Node, template: dict, scope: Scope) -> None:
         """Argo's processNodeRetries: attempts ``<node>(n)`` until one succeeds or a rule stops."""
-        rule = RetryRule.read(template["retryStrategy"])
+        try:
+            rule = RetryRule.read(template["retryStrategy"])
+        except ValueError as err:
+            raise NodeError(str(err)) from None
         self.nodes.update(node, phase="Running")
         attempts: list[Node] = []
         max_deadline = None
@@ -453,43 +424,18 @@ class Engine:
             self.nodes.link(node, attempt)
             if rule.max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + rule.max_duration
-            body = substitute(template, {"retries": str(number)})
+            # the whole scope again: an expression may read retries beside other variables
+            body = substitute(template, {**scope, "retries": str(number)})
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
-            verdict = self._retry_verdict(attempts, rule, max_deadline)
+            stopped = self.stop_message if self.stop.is_set() else None
+            verdict = rule.verdict(attempts, max_deadline, stopped)
             if isinstance(verdict, tuple):
                 self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
                 return
             if self.stop.wait(verdict):
                 self.finish(node, attempt.phase, self.stop_message, outputs=attempt.outputs)
                 return
-
-    def _retry_verdict(
-        self, attempts: list[Node], rule: RetryRule, max_deadline: float | None
-    ) -> tuple[str, str] | float:
-        """The retry node's final (phase, message), or how long to back off before retrying."""
-        last = attempts[-1]
-        if last.phase == "Succeeded":
-            return ("Succeeded", "")
-        if self.stop.is_set():
-            return (last.phase, self.stop_message)
-        if last.phase not in rule.retry_on:
-            return (last.phase, last.message)
-        if rule.limit is not None and len(attempts) > rule.limit:
-            return (last.phase, "No more retries left")
-        if rule.backoff is None:
-            return 0.0
-        if max_deadline is not None and time.time() > max_deadline:
-            return (last.phase, "Max duration limit exceeded")
-        wait = rule.backoff
-        if rule.factor > 0:
-            wait *= rule.factor ** (len(attempts) - 1)
-        if rule.cap is not None:
-            wait = min(wait, rule.cap)
-        resume = (last.finished_at or time.time()) + wait
-        if max_deadline is not None and resume > max_deadline:
-            return (last.phase, "Backoff would exceed max duration limit")
-        return max(0.0, resume - time.time())
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -557,6 +503,8 @@ class Engine:
                         cancel=cancel,
                         cancel_reason=reason,
                     )
+                    if result.phase == "Failed" and not cancel.is_set():
+                        result.message = with_log_cause(result.message, self.log_path(node))
         finally:
             if self.pod_slots is not None:
                 self.pod_slots.give(pods)

@@ -24,14 +24,13 @@
 - Hook and exit-handler nodes carry ``nodeFlag.hooked``. Once the run is stopped (deadline,
   Ctrl-C) no hook of a task or step starts.
 
-Argo evaluates hook expressions with expr-lang: :func:`hook_fires` is the one place here that
-does.
+Argo evaluates hook expressions with expr-lang (``argoexpr.EvalBool``), over its variables nested
+as util/expr/env nests them; so does :func:`hook_fires`, with :mod:`mlflows.local.lang.exprlang`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,13 +40,15 @@ from typing import TYPE_CHECKING
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.nodes import Node, Phase, rfc3339
 from mlflows.local.controller.scope import inputs_scope
-from mlflows.local.lang import keys
-from mlflows.local.lang.expressions import ExpressionError, evaluate_when
+from mlflows.local.lang import exprlang, keys
+from mlflows.local.lang.expression_tags import short
+from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import (
     ABSENT,
     Scope,
     UnresolvedReference,
     argo_string,
+    expression_env,
     is_absent_reference,
     substitute,
 )
@@ -57,60 +58,25 @@ if TYPE_CHECKING:
 
 EXIT = "exit"
 HOOK_FIELDS = {"template", "templateRef", "arguments", "expression"}
-# A quoted string, or a variable: a name followed by .name or ["key"] parts.
-_OPERAND = re.compile(
-    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
-    r"""|([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*|\s*\[\s*(?:"[^"]*"|'[^']*')\s*\])*)"""
-)
-_KEY = re.compile(r"""\.\s*([A-Za-z_]\w*)|\[\s*(?:"([^"]*)"|'([^']*)')\s*\]""")
-_NIL = '"<nil>"'  # what expr gives for a missing map key: equal to nil only
-_WORDS = {"and": "&&", "or": "||", "not": "!", "true": "true", "false": "false", "nil": _NIL}
 
 
 def hook_fires(expression: str, scope: Scope) -> bool:
-    """Whether a hook's ``expression`` holds over ``scope``.
-
-    Argo evaluates expr-lang. Until the runner's expr-lang evaluator is in, this reads the
-    comparisons and logic (``== != < > && || !`` and their words) with the ``when`` grammar,
-    each variable (``workflow.status``, ``tasks.a.status``, ``steps["a"].status``) replaced by its
-    value: a missing key of a known variable is nil, an unknown variable an error, as in expr.
-    """
-    roots = {key.split(".")[0] for key in scope}
-
-    def value(root: str, path: str) -> str | None:
-        if root not in roots:
-            raise ExpressionError(f"unknown name {root}")
-        found = scope.get(path)
-        return None if found is ABSENT else found
-
-    return _evaluate(expression, value)
+    """Whether a hook's ``expression`` holds over ``scope``: a missing key of a variable that is
+    there (``tasks.a.outputs``) is nil, an unknown variable an error, as in expr. ExprError (one
+    line, quoting the expression) if it cannot be evaluated."""
+    try:
+        return exprlang.evaluate_bool(expression, expression_env(scope))
+    except ExprError as err:
+        raise ExprError(f"hook expression '{short(expression)}': {err}") from None
 
 
 def check_expression(expression: str) -> None:
-    """Raise ExpressionError if :func:`hook_fires` cannot read ``expression``."""
-    _evaluate(expression, lambda root, path: "x")
-
-
-def _evaluate(expression: str, value: Callable[[str, str], str | None]) -> bool:
-    def operand(match: re.Match) -> str:
-        if match.group(1):
-            return match.group(1)
-        text = match.group(2)
-        if text in _WORDS:
-            return _WORDS[text]
-        root = re.match(r"[A-Za-z_]\w*", text).group(0)
-        path = root + "".join(
-            "." + (name or double or single) for name, double, single in _KEY.findall(text)
-        )
-        found = value(root, path)
-        if found is None:
-            return _NIL
-        return '"' + found.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
+    """ExprError (one line) if :func:`hook_fires` cannot read ``expression``: not expr-lang, or
+    a function the runner does not have (then an ExprUnsupported)."""
     try:
-        return evaluate_when(_OPERAND.sub(operand, expression))
-    except ExpressionError as err:
-        raise ExpressionError(f"hook expression '{expression}': {err}") from None
+        exprlang.check(expression)
+    except ExprError as err:
+        raise type(err)(f"hook expression '{short(expression)}': {err}") from None
 
 
 def exit_hook(item: dict, workflow_arguments: list[dict]) -> dict | None:
@@ -199,7 +165,7 @@ class Watch:
                     continue
                 try:
                     fires = hook_fires(hook["expression"], self.scope(node))
-                except ExpressionError as err:
+                except ExprError as err:
                     self.error = str(err)
                     return
                 if fires:
@@ -280,7 +246,7 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
         try:
             if not hook_fires(exit_handler["expression"], exit_scope):
                 return
-        except ExpressionError as err:
+        except ExprError as err:
             engine.finish(node, "Error", str(err))
             return
     handler = Call(

@@ -4,7 +4,9 @@ One JSON file per entry, ``<cache-dir>/memo/<cache name>/<key>.json``, holding w
 a ConfigMap entry: ``nodeID``, ``outputs``, ``creationTimestamp``, ``lastHitTimestamp``. Like
 Argo, an entry is written only when the memoized node succeeded, an entry older than ``maxAge``
 (counted from its creation) is a miss, and every lookup stamps ``lastHitTimestamp``, which is
-what ``mlflows cache prune`` collects by: caches otherwise pile up forever.
+what ``mlflows cache prune`` collects by: caches otherwise pile up forever. An entry that cannot
+be read (a crash mid-write, a hand edit) is a miss too, as Argo's cache treats an entry it cannot
+unmarshal: the run warns once and the node's success overwrites it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +51,26 @@ class MemoEntry:
 
 
 class MemoCache:
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, warn: Callable[[str], None] = lambda text: None):
+        """``warn`` is told, once per entry, of an entry that cannot be read."""
         self.root = Path(cache_dir) / "memo"
+        self._warn = warn
+        self._warned: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def check_writable(self) -> None:
+        """UserError unless entries can be written here: checked before a run that memoizes,
+        not after its first node succeeded."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as err:
+            raise UserError(
+                f"--cache-dir {self.root.parent}: cannot write the memo cache there "
+                f"({err.strerror or err}); give a writable directory"
+            ) from None
 
     def _cache_dir(self, cache_name: str) -> Path:
         if not CACHE_NAME_PATTERN.match(cache_name):
@@ -66,7 +88,7 @@ class MemoCache:
     def load(self, cache_name: str, key: str) -> MemoEntry | None:
         """The entry, if any, with its last hit stamped now (as Argo's load does)."""
         path = self._path(cache_name, key)
-        entry = _read(path)
+        entry = self._read(path)
         if entry is not None:
             entry.last_hit_at = time.time()
             _write(entry)
@@ -77,7 +99,8 @@ class MemoCache:
         _write(MemoEntry(cache_name, key, node_id, outputs, now, now, self._path(cache_name, key)))
 
     def entries(self) -> list[MemoEntry]:
-        found = (_read(path) for path in sorted(self.root.glob("*/*.json")))
+        """The readable entries (the unreadable ones are warned of)."""
+        found = (self._read(path) for path in sorted(self.root.glob("*/*.json")))
         return [entry for entry in found if entry is not None]
 
     def prune(self, older_than: float) -> list[MemoEntry]:
@@ -88,6 +111,10 @@ class MemoCache:
             entry.path.unlink(missing_ok=True)
         return removed
 
+    def caches(self) -> list[str]:
+        """The names of the caches that hold entries."""
+        return sorted({path.parent.name for path in self.root.glob("*/*.json")})
+
     def clear(self, cache_name: str | None = None) -> int:
         """Delete every entry, or one cache's (InvalidCacheKey for a name such as ``..``)."""
         target = self._cache_dir(cache_name) if cache_name else self.root
@@ -95,23 +122,35 @@ class MemoCache:
         shutil.rmtree(target, ignore_errors=True)
         return count
 
+    def _read(self, path: Path) -> MemoEntry | None:
+        """The entry at ``path``; None if there is none or it cannot be read."""
+        try:
+            return _parse(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            with self._lock:
+                first = path not in self._warned
+                self._warned.add(path)
+            if first:
+                self._warn(
+                    f"memo cache entry {path} cannot be read ({err}); it counts as a miss and "
+                    "is overwritten when the node succeeds"
+                )
+            return None
 
-def _read(path: Path) -> MemoEntry | None:
-    try:
-        data = json.loads(path.read_text())
-        return MemoEntry(
-            cache_name=path.parent.name,
-            key=path.stem,
-            node_id=data["nodeID"],
-            outputs=Outputs.from_json(data.get("outputs") or {}),
-            created_at=float(data["creationTimestamp"]),
-            last_hit_at=float(data["lastHitTimestamp"]),
-            path=path,
-        )
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError) as err:
-        raise UserError(f"memo cache entry {path} is corrupt ({err}); delete it") from None
+
+def _parse(path: Path) -> MemoEntry:
+    data = json.loads(path.read_text())
+    return MemoEntry(
+        cache_name=path.parent.name,
+        key=path.stem,
+        node_id=str(data["nodeID"]),
+        outputs=Outputs.from_json(data.get("outputs") or {}),
+        created_at=float(data["creationTimestamp"]),
+        last_hit_at=float(data["lastHitTimestamp"]),
+        path=path,
+    )
 
 
 def _write(entry: MemoEntry) -> None:

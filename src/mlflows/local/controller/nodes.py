@@ -134,10 +134,17 @@ def fnv32a(text: str) -> int:
     return value
 
 
+MAX_FILE_NAME = 200  # below the file system's 255 bytes, with room for ".log"
+
+
 def file_name(node_name: str) -> str:
-    """A node name as a file name: ``wf[0].a(1)`` → ``wf.0.a.1`` (still unique per run)."""
+    """A node name as a file name: ``wf[0].a(1)`` → ``wf.0.a.1`` (still unique per run); a
+    long one (a deep recursion) is cut and ends with the hash of the whole name instead."""
     name = node_name.replace("[", ".").replace("(", ".")
-    return re.sub(r"[^A-Za-z0-9._-]", "", name.replace(":", "-"))
+    name = re.sub(r"[^A-Za-z0-9._-]", "", name.replace(":", "-"))
+    if len(name) > MAX_FILE_NAME:
+        name = f"{name[: MAX_FILE_NAME - 11]}-{fnv32a(node_name):010d}"
+    return name
 
 
 class NodeStore:

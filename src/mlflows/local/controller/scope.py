@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import json
 
-from mlflows.local.controller.nodes import Node, Phase, fnv32a, rfc3339
-from mlflows.local.lang import gojson, keys
+from mlflows.local.controller.nodes import Node, Outputs, Phase, fnv32a, rfc3339
+from mlflows.local.lang import expression_tags, exprlang, gojson, keys
+from mlflows.local.lang.exprlang import ExprError
+from mlflows.local.lang.exprlang.govalues import text
 from mlflows.local.lang.keys import NodeRef
-from mlflows.local.lang.templating import ABSENT, Scope, Unusable
+from mlflows.local.lang.templating import (
+    ABSENT,
+    STRICT_PREFIXES,
+    Scope,
+    UnresolvedReference,
+    Unusable,
+    argo_string,
+    expression_env,
+    substitute,
+)
 
 
 def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
@@ -115,3 +126,48 @@ def _results(children: list[Node]) -> str | Unusable:
         except ValueError as err:
             return Unusable(f"the result of {child.display_name} is not JSON ({err})")
     return "[" + ",".join(gojson.compact(child.outputs.result) for child in children) + "]"
+
+
+def resolve_outputs(template: dict, scope: Scope) -> Outputs | None:
+    """A DAG's or steps template's outputs from its children and inputs, as Argo's
+    getTemplateOutputsFromScope: ``valueFrom.parameter`` or ``valueFrom.expression``, else
+    ``valueFrom.default`` when that fails."""
+    declared = (template.get("outputs") or {}).get("parameters") or []
+    if not declared:
+        return None
+    bound = {
+        param["name"]: param.get("value")
+        for param in (template.get("inputs") or {}).get("parameters") or []
+    }
+    scope = {**inputs_scope(bound), **scope}
+    values = {}
+    for param in declared:
+        value_from = param.get("valueFrom") or {}
+        try:
+            if "expression" in value_from:
+                values[param["name"]] = _output_expression(value_from["expression"], scope)
+            else:
+                values[param["name"]] = substitute(
+                    value_from.get("parameter", ""), scope, STRICT_PREFIXES
+                )
+        except UnresolvedReference:
+            if value_from.get("default") is None:
+                raise
+            values[param["name"]] = argo_string(value_from["default"])
+    return Outputs(parameters=values)
+
+
+def _output_expression(expression: str, scope: Scope) -> str:
+    """The value of ``valueFrom.expression`` as Argo's resolveParameter gives it (``%v``)."""
+    try:
+        value = exprlang.evaluate(expression, expression_env(scope))
+    except ExprError as err:
+        raise UnresolvedReference(
+            f"failed to evaluate expression '{expression_tags.short(expression)}': {err}"
+        ) from None
+    if value is None:
+        raise UnresolvedReference(
+            f"failed to evaluate expression '{expression_tags.short(expression)}': "
+            "its value is nil (an absent optional? use ?? to give a fallback)"
+        )
+    return text(value)

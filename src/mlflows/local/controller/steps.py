@@ -29,9 +29,14 @@ from mlflows.local.controller.calls import (
 )
 from mlflows.local.controller.loops import ExpansionError, expand, is_loop
 from mlflows.local.controller.nodes import Node, NodeType, Phase
-from mlflows.local.controller.scope import aggregate_scope, current_name, node_scope
+from mlflows.local.controller.scope import (
+    aggregate_scope,
+    current_name,
+    node_scope,
+    resolve_outputs,
+)
 from mlflows.local.lang import keys
-from mlflows.local.lang.templating import Scope, UnresolvedReference, resolve_outputs
+from mlflows.local.lang.templating import Scope, UnresolvedReference
 
 if TYPE_CHECKING:
     from mlflows.local.controller.engine import Engine

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import marshal
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,10 @@ def pod_isolation() -> Isolation:
 def output_file(path: str, pod: PodSpec) -> Path:
     """Where the runner reads the pod's output file ``path`` once the pod ended."""
     local = rewrite(path, list(pod.mounts))
-    return Path(local) if local != path else pod.scratch / "outputs" / path.lstrip("/")
+    if local != path:
+        return Path(local)
+    # normalized as inside the pod, so a ".." cannot climb out of the scratch directory
+    return pod.scratch / "outputs" / posixpath.normpath("/" + path).lstrip("/")
 
 
 def start_pod(

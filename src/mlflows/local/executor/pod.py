@@ -9,8 +9,8 @@ directory on ``PYTHONPATH`` so local modules still import.
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
 (say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is, and is read from
 ``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log; stdout,
-less one trailing newline, is ``outputs.result``. ``outputs.exitCode`` is the container's: 137 for
-a process killed by SIGKILL, 143 for SIGTERM.
+less one trailing newline and at most its last 256 kB as in Argo, is ``outputs.result``.
+``outputs.exitCode`` is the container's: 137 for a process killed by SIGKILL, 143 for SIGTERM.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
 from mlflows.local.executor.process import container_command
 from mlflows.local.executor.volumes import VolumeStore
+
+MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
 
 
 @dataclass
@@ -86,9 +88,7 @@ def run_pod(
         stderr.join()
 
     code = process.exit_code
-    outputs = Outputs(exit_code=str(code))
-    result = stdout.text()
-    outputs.result = result[:-1] if result.endswith("\n") else result
+    outputs = Outputs(exit_code=str(code), result=script_result(stdout.text()))
     if not ended:
         return PodResult("Failed", cancel_reason(), outputs)
     phase, message = ("Succeeded", "") if code == 0 else ("Failed", f"Error (exit code {code})")
@@ -112,6 +112,16 @@ def _output_parameters(template: dict) -> dict[str, tuple[str, object]]:
         if value_from.get("path"):
             files[param["name"]] = (value_from["path"], value_from.get("default"))
     return files
+
+
+def script_result(stdout: str) -> str:
+    """``outputs.result`` as argoexec's CaptureScriptResult keeps it: stdout less one trailing
+    newline, and of a long one only the last 256 kB (so a chatty step cannot swell the status)."""
+    result = stdout[:-1] if stdout.endswith("\n") else stdout
+    encoded = result.encode()
+    if len(encoded) <= MAX_RESULT_BYTES:
+        return result
+    return encoded[-MAX_RESULT_BYTES:].decode(errors="ignore")
 
 
 def _python_path() -> str:

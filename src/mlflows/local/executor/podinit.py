@@ -31,6 +31,7 @@ import ctypes
 import errno
 import marshal
 import os
+import posixpath
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -219,7 +220,8 @@ def copy_outputs(outputs: list[str], outputs_dir: int) -> None:
         except OSError:
             continue  # no file: the runner falls back to the default, or fails the output
         directory = os.dup(outputs_dir)
-        parts = path.strip("/").split("/")
+        # normalized as the runner reads it, so a ".." cannot climb out of the outputs directory
+        parts = posixpath.normpath("/" + path).strip("/").split("/")
         for part in parts[:-1]:
             try:
                 os.mkdir(part, dir_fd=directory)

@@ -1,20 +1,15 @@
-"""The two small boolean languages of a workflow, parsed safely (no ``eval``).
+"""``when``, govaluate's boolean language, parsed safely (no ``eval``).
 
-- ``when`` (after ``{{...}}`` substitution) is read the way Argo's controller reads it, with
-  govaluate: a bare word is a string (``heads == heads``), numbers compare numerically
-  (``0.91 > -1``), strings lexically, ``=~``/``!~`` match a regular expression.
-- ``depends`` is an expr-lang expression over task results (``a.Succeeded || !b.Failed``); the
-  caller maps names to results, with ``-`` in task names already turned into ``_`` as Argo does.
-
-Both share one grammar: ``|| && ! == != < > <= >= =~ !~``, parentheses, quoted strings, numbers,
-``true``/``false``; ``depends`` also accepts expr's ``and or not``. The tokenizer also reads
-expression tags (:mod:`mlflows.local.lang.expression_tags`), with that language's tokens.
+A ``when`` (after ``{{...}}`` substitution) is read the way Argo's controller reads it
+(workflow/controller/steps.go ``shouldExecute``): a bare word is a string (``heads == heads``),
+numbers compare numerically (``0.91 > -1``), strings lexically, ``=~``/``!~`` match a regular
+expression; ``|| && !``, parentheses, quoted strings, ``true``/``false``. (``depends`` and
+``{{=...}}`` are expr-lang: :mod:`mlflows.local.lang.exprlang`.)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import NamedTuple
 
 Value = bool | float | str
@@ -35,27 +30,26 @@ class ExpressionError(ValueError):
     """The expression cannot be parsed or evaluated; the message quotes it."""
 
 
-class Token(NamedTuple):
+class _Token(NamedTuple):
     kind: str  # the name of the pattern's group that matched: number | string | op | name
     text: str
 
 
-def tokenize(pattern: re.Pattern, text: str, unexpected: str = "unexpected") -> list[Token]:
-    """``text`` as tokens of ``pattern`` (named groups, each after optional white space);
-    ExpressionError saying ``unexpected`` and where, at the first character none matches."""
+def _tokenize(text: str) -> list[_Token]:
+    """``text`` as tokens; ExpressionError naming where none matches."""
     tokens, position = [], 0
     text = text.rstrip()
     while position < len(text):
-        match = pattern.match(text, position)
+        match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ExpressionError(f"{unexpected} {text[position:].strip()[:20]!r}")
+            raise ExpressionError(f"unexpected {text[position:].strip()[:20]!r}")
         kind = match.lastgroup
-        tokens.append(Token(kind, match.group(kind)))
+        tokens.append(_Token(kind, match.group(kind)))
         position = match.end()
     return tokens
 
 
-def unquote(literal: str) -> str:
+def _unquote(literal: str) -> str:
     """A quoted string token's text, backslash escapes undone."""
     return re.sub(r"\\(.)", r"\1", literal[1:-1])
 
@@ -63,16 +57,14 @@ def unquote(literal: str) -> str:
 class _Parser:
     """Recursive descent over the tokens, evaluating as it goes."""
 
-    def __init__(self, tokens: list[Token], name_value: Callable[[str], Value], words: bool):
+    def __init__(self, tokens: list[_Token]):
         self.tokens = tokens
         self.position = 0
-        self.name_value = name_value
-        self.words = words  # expr's `and or not` keywords
 
-    def peek(self) -> Token | None:
+    def peek(self) -> _Token | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
 
-    def take(self) -> Token:
+    def take(self) -> _Token:
         token = self.peek()
         if token is None:
             raise ExpressionError("unexpected end")
@@ -81,11 +73,7 @@ class _Parser:
 
     def at(self, *operators: str) -> bool:
         token = self.peek()
-        if token is None:
-            return False
-        return (
-            token.kind == "op" or (self.words and token.kind == "name")
-        ) and token.text in operators
+        return token is not None and token.kind == "op" and token.text in operators
 
     def parse(self) -> Value:
         value = self.disjunction()
@@ -95,14 +83,14 @@ class _Parser:
 
     def disjunction(self) -> Value:
         value = self.conjunction()
-        while self.at("||", "or"):
+        while self.at("||"):
             self.take()
             value = _logical("||", value, self.conjunction())
         return value
 
     def conjunction(self) -> Value:
         value = self.comparison()
-        while self.at("&&", "and"):
+        while self.at("&&"):
             self.take()
             value = _logical("&&", value, self.comparison())
         return value
@@ -115,7 +103,7 @@ class _Parser:
         return value
 
     def unary(self) -> Value:
-        if self.at("!", "not"):
+        if self.at("!"):
             self.take()
             operand = self.unary()
             if not isinstance(operand, bool):
@@ -136,11 +124,11 @@ class _Parser:
         if token.kind == "number":
             return float(token.text)
         if token.kind == "string":
-            return unquote(token.text)
+            return _unquote(token.text)
         if token.kind == "name":
             if token.text in ("true", "false"):
                 return token.text == "true"
-            return self.name_value(token.text)
+            return token.text  # govaluate's variables are strings here, as in Argo
         if token.text == "(":
             value = self.disjunction()
             if not self.at(")"):
@@ -178,30 +166,14 @@ def _compare(operator: str, left: Value, right: Value) -> bool:
     ]
 
 
-def _evaluate(text: str, name_value: Callable[[str], Value], words: bool) -> bool:
+def evaluate_when(text: str) -> bool:
+    """A substituted ``when`` clause; an empty one is true."""
+    if not text.strip():
+        return True
     try:
-        result = _Parser(tokenize(_TOKEN, text), name_value, words).parse()
+        result = _Parser(_tokenize(text)).parse()
     except ExpressionError as err:
         raise ExpressionError(f"invalid expression '{text}': {err}") from None
     if not isinstance(result, bool):
         raise ExpressionError(f"expression '{text}' gives {result!r}, not a boolean")
     return result
-
-
-def evaluate_when(text: str) -> bool:
-    """A substituted ``when`` clause; an empty one is true."""
-    if not text.strip():
-        return True
-    return _evaluate(text, lambda name: name, words=False)
-
-
-def evaluate_depends(text: str, results: dict[str, dict[str, bool]]) -> bool:
-    """A resolved ``depends`` expression; ``results[task][Result]`` for each named task."""
-
-    def result_of(name: str) -> bool:
-        task, _, result = name.partition(".")
-        if task not in results or result not in results[task]:
-            raise ExpressionError(f"unknown name {name!r}")
-        return results[task][result]
-
-    return _evaluate(text, result_of, words=True)

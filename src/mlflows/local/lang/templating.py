@@ -15,10 +15,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mlflows.local.controller.nodes import Outputs
-from mlflows.local.lang import expression_tags, keys
-from mlflows.local.lang.expression_tags import MissingVariable
-from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang import expression_tags, exprlang, keys
+from mlflows.local.lang.expression_tags import is_strict
+from mlflows.local.lang.exprlang import ExprError
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # References to other nodes must resolve when a task or step is resolved (the controller's rule).
@@ -76,37 +75,25 @@ def _replacement(match: re.Match, scope: Scope, strict: tuple[str, ...]) -> str:
         if isinstance(found, Unusable):
             raise UnresolvedReference(f"unable to substitute {{{{{key}}}}}: {found.reason}")
         return found
-    if _is_strict(key, strict):
+    if is_strict(key, strict):
         raise UnresolvedReference(f"failed to resolve {{{{{key}}}}}")
     return match.group(0)
 
 
-def _is_strict(name: str, strict: tuple[str, ...]) -> bool:
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in strict)
-
-
 def _expression(key: str, tag: str, scope: Scope, strict: tuple[str, ...]) -> str:
-    """An expression tag's value; left as written while a variable it needs is not in scope."""
-
-    def lookup(name: str) -> str:
-        if name not in scope:
-            raise MissingVariable(name)
-        if scope[name] is ABSENT:
-            raise UnresolvedReference(
-                f"{tag}: {name} is an absent optional (skipped/omitted node with no default)"
-            )
-        if isinstance(scope[name], Unusable):
-            raise UnresolvedReference(f"{tag}: {name}: {scope[name].reason}")
-        return scope[name]
-
+    """An expression tag's value, or the tag as written while it cannot be resolved yet."""
     try:
-        return expression_tags.evaluate(key[1:], lookup)
-    except MissingVariable as missing:
-        if _is_strict(missing.name, strict):
-            raise UnresolvedReference(f"failed to resolve {tag}") from None
-        return tag
-    except ExpressionError as err:
+        replaced = expression_tags.replace(key[1:], expression_env(scope), strict)
+    except ExprError as err:
         raise UnresolvedReference(str(err)) from None
+    return tag if replaced is None else replaced
+
+
+def expression_env(scope: Scope) -> dict[str, Any]:
+    """The scope as expr-lang sees it (util/expr/env): nested, an absent optional as nil."""
+    return exprlang.nest(
+        {key: None if v is ABSENT or isinstance(v, Unusable) else v for key, v in scope.items()}
+    )
 
 
 def unresolved_tags(value: Any) -> list[str]:
@@ -132,22 +119,3 @@ def argo_string(value) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
-
-
-def resolve_outputs(template: dict, scope: Scope) -> Outputs | None:
-    """A DAG's or steps template's outputs from its children (``valueFrom.parameter``)."""
-    declared = (template.get("outputs") or {}).get("parameters") or []
-    if not declared:
-        return None
-    values = {}
-    for param in declared:
-        value_from = param.get("valueFrom") or {}
-        try:
-            values[param["name"]] = substitute(
-                value_from.get("parameter", ""), scope, STRICT_PREFIXES
-            )
-        except UnresolvedReference:
-            if value_from.get("default") is None:
-                raise
-            values[param["name"]] = argo_string(value_from["default"])
-    return Outputs(parameters=values)

@@ -35,15 +35,10 @@ from dataclasses import dataclass, field
 
 from mlflows.errors import UserError
 from mlflows.local.lang.templating import TAG
+from mlflows.local.spec.fields import check_fields, items, mapping
 from mlflows.local.spec.manifests import Manifest
-from mlflows.local.spec.validate import (
-    TEMPLATE_IGNORED,
-    TEMPLATE_RUN,
-    TEMPLATE_TYPES,
-    _items,
-    _mapping,
-    check_fields,
-)
+from mlflows.local.spec.names import check_field_names
+from mlflows.local.spec.validate import TEMPLATE_IGNORED, TEMPLATE_RUN, TEMPLATE_TYPES
 
 SCOPES = {"WorkflowTemplate": "namespaced", "ClusterWorkflowTemplate": "cluster"}
 KIND_OF_SCOPE = {scope: kind for kind, scope in SCOPES.items()}
@@ -121,7 +116,7 @@ class Library:
             if key in self.bases:
                 raise UserError(f"{manifest.where}: {manifest.kind} {manifest.name} is given twice")
             where = f"{manifest.where}: {manifest.kind} {manifest.name}"
-            spec = _mapping(f"{where}: spec", manifest.body.get("spec"))
+            spec = mapping(f"{where}: spec", manifest.body.get("spec"))
             self.specs[key] = spec
             self.bases[key] = TemplateBase(scope, manifest.name, _index(f"{where}: spec", spec))
 
@@ -141,7 +136,7 @@ class TemplateStore:
 
     def __init__(self, workflow: dict, library: Library, name: str):
         self.library = library
-        spec = _mapping("spec", workflow.get("spec"))
+        spec = mapping("spec", workflow.get("spec"))
         ref = spec.get("workflowTemplateRef")
         if ref is not None:
             spec = self._joined(spec, ref)
@@ -186,7 +181,7 @@ class TemplateStore:
         """The base that the template's own calls resolve in, and the template (templateDefaults
         merged). UserError naming ``where`` and the missing name if there is none."""
         if holder.get("inline") is not None:
-            inline = _mapping(f"{where}: inline", holder["inline"])
+            inline = mapping(f"{where}: inline", holder["inline"])
             return base, self.with_defaults(inline)
         if holder.get("templateRef") is not None:
             ref = holder["templateRef"]
@@ -328,16 +323,11 @@ def _check_holder(where: str, holder: dict) -> None:
 def _index(where: str, spec: dict) -> dict[str, dict]:
     """A spec's templates by name; each a mapping with a name of its own."""
     templates = [
-        _mapping(f"{where}.templates[{index}]", template)
-        for index, template in enumerate(_items(f"{where}.templates", spec.get("templates")))
+        mapping(f"{where}.templates[{index}]", template)
+        for index, template in enumerate(items(f"{where}.templates", spec.get("templates")))
     ]
-    by_name: dict[str, dict] = {}
-    for template in templates:
-        name = template.get("name")
-        if not name or not isinstance(name, str) or name in by_name:
-            raise UserError(f"{where}.templates: template name {name!r} is missing or repeated")
-        by_name[name] = template
-    return by_name
+    check_field_names(f"{where}.templates", [template.get("name") for template in templates])
+    return {template["name"]: template for template in templates}
 
 
 def strategic_merge(original, patch, field_name: str | None = None):

@@ -3,15 +3,15 @@
 Each field of a workflow is either run with Argo's meaning, ignored because it only matters to a
 cluster (scheduling, service accounts, images, pod metadata), or refused here with one line naming
 the template and the feature. Unknown fields are refused too: a misspelt or newer field is never
-silently dropped. Also checked up front, like ``argo lint``: template and task references, DAG
-cycles, ``depends`` names, required inputs, volume mounts and static durations — and the shape of
-what the runner reads (a mapping or list where Argo has one, a ``name`` where it needs one), so a
-malformed file is one line, never a traceback or a failed node.
+silently dropped. Also checked up front, like ``argo lint``: names, as Kubernetes and Argo accept
+them (:mod:`mlflows.local.spec.names`), before any becomes a folder; template and task references,
+DAG cycles, ``depends`` names, required inputs, volume mounts and static durations; and the shape
+of what the runner reads (a mapping or list where Argo has one, a ``name`` where it needs one), so
+a malformed file is one line, never a traceback or a failed node.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
+from mlflows.local.controller import retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor.process import check_container
-from mlflows.local.lang import expression_tags
-from mlflows.local.lang.expressions import ExpressionError
+from mlflows.local.lang import expression_tags, exprlang
+from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import TAG, unresolved_tags
 from mlflows.local.spec.ancestry import (
     ITEM_RESULTS,
@@ -31,10 +32,28 @@ from mlflows.local.spec.ancestry import (
     named_results,
     task_dependencies,
 )
+from mlflows.local.spec.fields import (
+    check_duration,
+    check_fields,
+    check_integer,
+    expression_problem,
+    items,
+    mapping,
+    named,
+    refuse,
+)
+from mlflows.local.spec.names import (
+    check_field_name,
+    check_field_names,
+    check_label,
+    check_object_name,
+    check_sub_path,
+    check_workflow_name,
+)
 
 if TYPE_CHECKING:
     from mlflows.local.cluster.configmaps import ConfigMaps
-    from mlflows.local.spec.templates import TemplateStore
+    from mlflows.local.spec.templates import Reached, TemplateStore
 
 SPEC_RUN = {
     "entrypoint",
@@ -136,59 +155,6 @@ STEP_RUN = CALL | {"name", "when", "continueOn", *LOOP_FIELDS}
 PARAMETER_FIELDS = {"name", "value", "default", "description", "enum", "valueFrom"}
 VOLUME_MOUNT_RUN = {"name", "mountPath", "subPath"}
 VOLUME_MOUNT_IGNORED = {"readOnly", "mountPropagation", "recursiveReadOnly"}
-RETRY_POLICIES = {"Always", "OnFailure", "OnError", "OnTransientError"}
-
-
-class NotRunnableHere(UserError):
-    """Valid for Argo, but a feature this runner does not run: a refusal, not a mistake."""
-
-
-def refuse(where: str, feature: str, hint: str = "") -> NotRunnableHere:
-    detail = f"; {hint}" if hint else ""
-    return NotRunnableHere(f"{where}: {feature} is not supported by the local runner{detail}")
-
-
-def check_fields(where: str, data, run: set[str], ignored: set[str] = frozenset()) -> dict:
-    """``data`` as a mapping ({} if absent), once every key is one the runner runs or ignores."""
-    data = _mapping(where, data)
-    for key in data:
-        if key not in run and key not in ignored:
-            raise refuse(where, f"'{key}'")
-    return data
-
-
-def _mapping(where: str, value) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise UserError(f"{where}: expected a mapping, not {_shown(value)}")
-    return value
-
-
-def _items(where: str, value) -> list:
-    """A list field's items ([] if absent); a YAML mistake there is one line, not a traceback."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise UserError(f"{where}: expected a list, not {_shown(value)}")
-    return value
-
-
-def _shown(value) -> str:
-    return "a mapping" if isinstance(value, dict) else f"{value!r}"
-
-
-def _named(where: str, items, run: set[str] | None, ignored: set[str] = frozenset()) -> list[dict]:
-    """A list of mappings that each need a ``name`` (parameters, env, volumes, mutexes), with
-    only the fields in ``run`` or ``ignored`` (any fields if ``run`` is None)."""
-    named = []
-    for index, item in enumerate(_items(where, items)):
-        here = f"{where}[{(isinstance(item, dict) and item.get('name')) or index}]"
-        item = _mapping(here, item) if run is None else check_fields(here, item, run, ignored)
-        if not item.get("name"):
-            raise UserError(f"{here}: needs a name")
-        named.append(item)
-    return named
 
 
 @dataclass(frozen=True)
@@ -205,9 +171,12 @@ def check_document(workflow: dict) -> None:
     """A Workflow, with metadata the runner can read its name and namespace from."""
     if workflow.get("kind", "Workflow") != "Workflow":
         raise UserError(f"kind {workflow.get('kind')!r}: the local runner runs kind: Workflow")
-    metadata = _mapping("metadata", workflow.get("metadata"))
+    metadata = mapping("metadata", workflow.get("metadata"))
+    check_workflow_name(metadata)
+    if metadata.get("namespace") is not None:
+        check_label("metadata.namespace", metadata["namespace"])
     for field in ("labels", "annotations"):
-        _mapping(f"metadata.{field}", metadata.get(field))
+        mapping(f"metadata.{field}", metadata.get(field))
 
 
 def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigMaps) -> None:
@@ -229,9 +198,9 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
         ):
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters"})
-    for param in _named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
+    for param in named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
-    workflow_volumes = _named("spec.volumes", spec.get("volumes"), None)
+    workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
     for volume in workflow_volumes:
         _check_volume("spec", volume)
     for template in reached:  # first, as every invocation of a template reads its inputs
@@ -248,7 +217,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             config_maps,
         )
         _check_template(template.where, template.template, calls, workflow_volumes)
-    _check_expression_tags([workflow, *(template.template for template in reached)])
+    _check_expression_tags(workflow, reached)
     entry = local.resolve({"template": spec["entrypoint"]}, "spec.entrypoint")
     _check_inputs_supplied("spec.arguments", entry, arguments, config_maps)
 
@@ -262,7 +231,7 @@ def _check_template(
         raise UserError(f"{where}: needs exactly one of {', '.join(TEMPLATE_TYPES)}")
     kind = kinds[0]
     _check_outputs(where, kind, template.get("outputs"))
-    volumes = _named(f"{where}: volumes", template.get("volumes"), None)
+    volumes = named(f"{where}: volumes", template.get("volumes"), None)
     for volume in volumes:
         _check_volume(where, volume)
     if kind in ("container", "script"):
@@ -282,9 +251,9 @@ def _check_template(
                     "Argo applies it to pods only; set it on the container templates",
                 )
     for field in ("timeout", "activeDeadlineSeconds"):
-        _check_duration(where, field, template.get(field), parse_seconds_or_duration)
-    _check_retry(where, template.get("retryStrategy"))
-    _check_integer(where, "parallelism", template.get("parallelism"))
+        check_duration(where, field, template.get(field), parse_seconds_or_duration)
+    retry.check(where, template.get("retryStrategy"))
+    check_integer(where, "parallelism", template.get("parallelism"))
     if not isinstance(template.get("failFast", False), bool):
         raise UserError(f"{where}: failFast must be true or false")
     _check_memoize(where, template.get("memoize"))
@@ -293,7 +262,7 @@ def _check_template(
 
 def _check_inputs(where: str, inputs) -> None:
     inputs = check_fields(f"{where}: inputs", inputs, {"parameters"})
-    for param in _named(f"{where}: inputs.parameters", inputs.get("parameters"), PARAMETER_FIELDS):
+    for param in named(f"{where}: inputs.parameters", inputs.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"{where}: inputs.parameters[{param['name']}]", param)
 
 
@@ -323,12 +292,12 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
-        "dag": {"parameter", "default"},
-        "steps": {"parameter", "default"},
+        "dag": {"parameter", "expression", "default"},
+        "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
         "suspend": set(),
     }[kind]
-    declared = _named(
+    declared = named(
         f"{where}: outputs.parameters",
         outputs.get("parameters"),
         {"name", "valueFrom", "description"},
@@ -336,10 +305,20 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     for param in declared:
         here = f"{where}: outputs.parameters[{param['name']}]"
         value_from = check_fields(here + ".valueFrom", param.get("valueFrom"), allowed)
-        if not set(value_from) - {"default"}:
+        sources = sorted(set(value_from) - {"default"})
+        if not sources:
             raise UserError(
                 f"{here}: needs valueFrom.{' or valueFrom.'.join(sorted(allowed - {'default'}))}"
             )
+        if len(sources) > 1:
+            raise UserError(f"{here}: give one of valueFrom.{' and valueFrom.'.join(sources)}")
+        expression = value_from.get("expression")
+        if expression is not None and not TAG.search(str(expression)):
+            try:
+                exprlang.check(str(expression))
+            except ExprError as err:
+                short = expression_tags.short(str(expression))
+                raise expression_problem(f"{here}.valueFrom.expression '{short}'", err) from None
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
@@ -347,11 +326,11 @@ def _check_container(where: str, kind: str, container, volumes: list[dict]) -> N
     here = f"{where}: {kind}"
     container = check_fields(here, container, run, CONTAINER_IGNORED)
     for field in ("command", "args"):
-        _items(f"{here}.{field}", container.get(field))
-    _named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"})
+        items(f"{here}.{field}", container.get(field))
+    named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"})
     check_container(container, where)
     names = {volume["name"] for volume in volumes}
-    mounts = _named(
+    mounts = named(
         f"{here}.volumeMounts",
         container.get("volumeMounts"),
         VOLUME_MOUNT_RUN,
@@ -365,6 +344,8 @@ def _check_container(where: str, kind: str, container, volumes: list[dict]) -> N
             )
         if not mount.get("mountPath"):
             raise UserError(f"{here}.volumeMounts[{mount['name']}]: needs a mountPath")
+        if mount.get("subPath"):
+            check_sub_path(f"{here}.volumeMounts[{mount['name']}].subPath", mount["subPath"])
 
 
 def _check_suspend(where: str, suspend) -> None:
@@ -375,10 +356,11 @@ def _check_suspend(where: str, suspend) -> None:
             "suspend without a duration",
             "nothing here could resume it; give suspend.duration",
         )
-    _check_duration(where, "suspend.duration", duration, parse_seconds_or_duration)
+    check_duration(where, "suspend.duration", duration, parse_seconds_or_duration)
 
 
 def _check_volume(where: str, volume: dict) -> None:
+    check_label(f"{where}: volumes[{volume['name']}].name", volume["name"])
     kinds = sorted(set(volume) - {"name"})
     if kinds not in (["persistentVolumeClaim"], ["emptyDir"]):
         raise refuse(
@@ -386,29 +368,37 @@ def _check_volume(where: str, volume: dict) -> None:
             f"volume type {', '.join(kinds)}",
             "use persistentVolumeClaim or emptyDir",
         )
-    claim = _mapping(f"{where}: volumes[{volume['name']}]", volume.get("persistentVolumeClaim"))
+    claim = mapping(f"{where}: volumes[{volume['name']}]", volume.get("persistentVolumeClaim"))
     if "persistentVolumeClaim" in volume and not claim.get("claimName"):
         raise UserError(
             f"{where}: volumes[{volume['name']}].persistentVolumeClaim needs a claimName"
+        )
+    if "persistentVolumeClaim" in volume:
+        check_object_name(
+            f"{where}: volumes[{volume['name']}].persistentVolumeClaim.claimName",
+            claim["claimName"],
         )
 
 
 def _check_dag(where: str, dag, calls: _Calls) -> None:
     dag = check_fields(f"{where}: dag", dag, {"tasks", "target", "failFast"})
     listed = [
-        _mapping(f"{where}: dag.tasks[{index}]", task)
-        for index, task in enumerate(_items(f"{where}: dag.tasks", dag.get("tasks")))
+        mapping(f"{where}: dag.tasks[{index}]", task)
+        for index, task in enumerate(items(f"{where}: dag.tasks", dag.get("tasks")))
     ]
-    names = [task.get("name") for task in listed]
-    if not all(name and isinstance(name, str) for name in names) or len(set(names)) < len(names):
-        raise UserError(f"{where}: dag task names must be present and unique")
-    tasks = dict(zip(names, listed, strict=True))
+    check_field_names(f"{where}: dag.tasks", [task.get("name") for task in listed])
+    tasks = {task["name"]: task for task in listed}
     for task in tasks.values():
         here = f"{where}: task {task['name']}"
+        if task["name"][0].isdigit() and ("depends" in task or "dependencies" in task):
+            raise UserError(
+                f"{here}: a task name cannot begin with a digit when it uses depends or "
+                "dependencies (Argo reads it as a number); rename the task"
+            )
         _check_invocation(here, task, TASK_RUN, calls)
         if "depends" in task and "dependencies" in task:
             raise UserError(f"{here}: use either depends or dependencies, not both")
-        _items(f"{here}: dependencies", task.get("dependencies"))
+        items(f"{here}: dependencies", task.get("dependencies"))
         for name in task_dependencies(task):
             if name not in tasks:
                 raise UserError(f"{here}: depends on {name!r}, which is not a task of this DAG")
@@ -423,6 +413,11 @@ def _check_dag(where: str, dag, calls: _Calls) -> None:
                     f"{here}: depends on {name}.{result}, but task {name} has no withItems, "
                     "withParam or withSequence to have items"
                 )
+        try:  # expr-lang, with '-' in task names as '_' (Argo's evaluateDependsLogic)
+            if "depends" in task:
+                exprlang.check(task["depends"].replace("-", "_"))
+        except ExprError as err:
+            raise expression_problem(f"{here}: depends", err) from None
     target = dag.get("target") or ""
     if not isinstance(target, str):
         raise UserError(f"{where}: dag.target must be a string of task names, not {target!r}")
@@ -450,13 +445,18 @@ def _check_acyclic(where: str, graph: dict[str, list[str]]) -> None:
 
 
 def _check_steps(where: str, groups, calls: _Calls) -> None:
-    for index, group in enumerate(_items(f"{where}: steps", groups)):
+    seen: set[str] = set()  # step names are unique across all the groups, as in Argo
+    for index, group in enumerate(items(f"{where}: steps", groups)):
         here = f"{where}: steps[{index}]"
         if not isinstance(group, list):
             group = check_fields(here, group, {"steps"}).get("steps")
-        for step in _items(here, group):
-            step = _mapping(here, step)
-            _check_invocation(f"{here} {step.get('name')}", step, STEP_RUN, calls)
+        for position, step in enumerate(items(here, group)):
+            step = mapping(here, step)
+            name = check_field_name(f"{here}[{position}].name", step.get("name"))
+            if name in seen:
+                raise UserError(f"{here}[{position}].name {name!r} is not unique")
+            seen.add(name)
+            _check_invocation(f"{here} {name}", step, STEP_RUN, calls)
 
 
 def _check_invocation(
@@ -473,7 +473,7 @@ def _check_invocation(
     check_loop(where, call)
     template = calls.resolve(call, where)
     arguments = check_fields(f"{where}: arguments", call.get("arguments"), {"parameters"})
-    _named(f"{where}: arguments.parameters", arguments.get("parameters"), {"name", "value"})
+    named(f"{where}: arguments.parameters", arguments.get("parameters"), {"name", "value"})
     if exit_handler and not arguments.get("parameters"):
         arguments = calls.workflow_arguments  # GetExitHook's WithArgs
     _check_inputs_supplied(where, template, arguments, calls.config_maps)
@@ -490,18 +490,18 @@ def _check_invocation(
 
 def _check_hooks(where: str, hooks) -> dict[str, dict]:
     """Lifecycle hooks: each a mapping; all but exit need an expression the runner can read."""
-    hooks = _mapping(where, hooks)
+    hooks = mapping(where, hooks)
     for name, hook in hooks.items():
         here = f"{where}.{name}"
-        hook = _mapping(here, hook)
+        hook = mapping(here, hook)
         expression = hook.get("expression")
         if name != EXIT and not expression:
             raise UserError(f"{here}: needs an expression (only the exit hook runs without one)")
         if isinstance(expression, str) and expression:
             try:
                 check_expression(expression)
-            except ExpressionError as err:
-                raise refuse(here, str(err)) from None
+            except ExprError as err:
+                raise expression_problem(here, err) from None
     return hooks
 
 
@@ -523,49 +523,6 @@ def _check_inputs_supplied(
         )
 
 
-def _check_duration(where: str, field: str, value, parse) -> None:
-    if value is None or (isinstance(value, str) and TAG.search(value)):
-        return
-    try:
-        parse(value)
-    except ValueError as err:
-        raise UserError(f"{where}: {field}: {err}") from None
-
-
-def _check_retry(where: str, retry: dict | None) -> None:
-    if retry is None:
-        return
-    check_fields(
-        f"{where}: retryStrategy", retry, {"limit", "retryPolicy", "backoff"}, {"affinity"}
-    )
-    policy = retry.get("retryPolicy", "OnFailure")
-    if policy not in RETRY_POLICIES:
-        raise UserError(
-            f"{where}: retryPolicy {policy!r} is not one of {', '.join(sorted(RETRY_POLICIES))}"
-        )
-    backoff = retry.get("backoff")
-    if backoff is not None:
-        check_fields(
-            f"{where}: retryStrategy.backoff", backoff, {"duration", "factor", "maxDuration", "cap"}
-        )
-        if not backoff.get("duration"):
-            raise UserError(f"{where}: retryStrategy.backoff needs a duration")
-        for field in ("duration", "maxDuration", "cap"):
-            _check_duration(
-                where, f"backoff.{field}", backoff.get(field), parse_seconds_or_duration
-            )
-        _check_integer(where, "retryStrategy.backoff.factor", backoff.get("factor"))
-    _check_integer(where, "retryStrategy.limit", retry.get("limit"))
-
-
-def _check_integer(where: str, field: str, value) -> None:
-    """An int-or-string field that must hold a whole number (Argo's IntOrString)."""
-    if value is None or (isinstance(value, str) and TAG.search(value)):
-        return
-    if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).strip()):
-        raise UserError(f"{where}: {field} {value!r} is not a whole number")
-
-
 def _check_memoize(where: str, memoize: dict | None) -> None:
     if memoize is None:
         return
@@ -577,7 +534,7 @@ def _check_memoize(where: str, memoize: dict | None) -> None:
     )
     if not config_map.get("name") or not memoize.get("key"):
         raise UserError(f"{where}: memoize needs key and cache.configMap.name")
-    _check_duration(where, "memoize.maxAge", memoize.get("maxAge") or None, parse_go_duration)
+    check_duration(where, "memoize.maxAge", memoize.get("maxAge") or None, parse_go_duration)
 
 
 def _check_synchronization(where: str, sync: dict | None) -> None:
@@ -586,14 +543,19 @@ def _check_synchronization(where: str, sync: dict | None) -> None:
     sync = check_fields(f"{where}: synchronization", sync, {"mutexes", "mutex"})
     # as the engine reads them: the list, else the single (deprecated) mutex
     mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") is not None else [])
-    _named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
+    named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
 
 
-def _check_expression_tags(documents: list[dict]) -> None:
-    for tag in unresolved_tags(documents):
-        content = tag[2:-2].strip()
-        if content.startswith("="):
-            try:
-                expression_tags.check(content[1:])
-            except ExpressionError as err:
-                raise refuse("workflow", str(err), "use a plain {{...}} reference") from None
+def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
+    """Each ``{{=...}}`` parses and calls only functions the runner has: one line naming the
+    template (else ``workflow``), the tag, and the function or construct."""
+    parts = [(template.where, template.template) for template in reached]
+    for where, part in [*parts, ("workflow", workflow)]:
+        for tag in unresolved_tags(part):
+            content = tag[2:-2].strip()
+            if content.startswith("="):
+                try:
+                    expression_tags.check(content[1:])
+                except ExprError as err:
+                    raise expression_problem(where, err) from None
+

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import secrets
-import string
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +13,7 @@ import yaml
 from mlflows.errors import UserError
 from mlflows.local.lang import keys
 from mlflows.local.lang.templating import Scope, argo_string
+from mlflows.local.spec.names import generated_name
 
 
 def workflow_dict(source) -> dict:
@@ -48,14 +47,19 @@ def load_yaml(path: Path) -> dict:
 
 
 def workflow_name(workflow: dict) -> str:
-    """``metadata.name``, or ``generateName`` plus five random characters as the API server does."""
+    """``metadata.name``, or a new name from ``generateName`` as the API server makes it (the
+    workflow passed :func:`~mlflows.local.spec.names.check_workflow_name`)."""
     metadata = workflow.get("metadata") or {}
     if metadata.get("name"):
         return metadata["name"]
     if metadata.get("generateName"):
-        alphabet = string.ascii_lowercase + string.digits
-        return metadata["generateName"] + "".join(secrets.choice(alphabet) for _ in range(5))
+        return generated_name(metadata["generateName"])
     raise UserError("metadata: give the workflow a name or generateName")
+
+
+def has_fixed_name(workflow: dict) -> bool:
+    """Whether the workflow names itself (``metadata.name``) rather than asking for a new name."""
+    return bool((workflow.get("metadata") or {}).get("name"))
 
 
 def workflow_parameters(workflow: dict, overrides: dict[str, str]) -> dict[str, str]:

@@ -43,6 +43,10 @@ class ExprError(ValueError):
     """The expression cannot be parsed, is refused, or failed; the message is one line."""
 
 
+class ExprUnsupported(ExprError):
+    """Valid expr-lang, as Argo evaluates it, using what the local runner does not evaluate."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Tokens (parser/lexer)
 
@@ -115,7 +119,7 @@ def _tokens(source: str) -> list[_Token]:
                 raise _SyntaxError(str(err), position) from None
             tokens.append(_Token("string", written, position, value))
         elif kind == "name" and written in ("b", "B") and _quote_at(source, match.end()):
-            raise _SyntaxError('bytes literals (b"...") are not supported locally', position)
+            raise _Unsupported('bytes literals (b"...") are not supported locally', position)
         elif kind != "space":
             tokens.append(_Token("operator" if written in _WORDS else kind, written, position))
         position = match.end()
@@ -152,6 +156,10 @@ class _SyntaxError(Exception):
     def __init__(self, message: str, position: int):
         super().__init__(message)
         self.position = position
+
+
+class _Unsupported(_SyntaxError):
+    """What expr-lang has and the runner does not evaluate (an :class:`ExprUnsupported`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,7 +398,7 @@ class _Parser:
             if not _is_name(name):
                 raise _SyntaxError("expected name", name.position)
             if self.at("bracket", "("):
-                raise _SyntaxError(
+                raise _Unsupported(
                     f"method calls such as .{name.text}() are not supported by the local runner",
                     name.position,
                 )
@@ -432,7 +440,7 @@ class _Parser:
         function = ARGO_FUNCTIONS.get(name) or BUILTINS.get(name)
         if function is None:
             if name in UNSUPPORTED:
-                raise _SyntaxError(f"{name}() is not supported by the local runner", token.position)
+                raise _Unsupported(f"{name}() is not supported by the local runner", token.position)
             raise _SyntaxError(f"unknown function {name}()", token.position)
         return self.arguments(token, name, function, arguments)
 
@@ -443,7 +451,7 @@ class _Parser:
         self.take()
         self.take()
         if name.text not in SPRIG:
-            raise _SyntaxError(
+            raise _Unsupported(
                 f"sprig.{name.text}() is not supported by the local runner", name.position
             )
         return self.arguments(name, f"sprig.{name.text}", SPRIG[name.text], [])
@@ -504,10 +512,12 @@ class _Parser:
 # The API
 
 
-def _located(message: str, source: str, position: int) -> ExprError:
+def _located(
+    message: str, source: str, position: int, error: type[ExprError] = ExprError
+) -> ExprError:
     line = source.count("\n", 0, position) + 1
     column = position - (source.rfind("\n", 0, position) + 1) + 1
-    return ExprError(f"{' '.join(message.splitlines())} ({line}:{column})")
+    return error(f"{' '.join(message.splitlines())} ({line}:{column})")
 
 
 @dataclass(frozen=True)
@@ -528,11 +538,12 @@ class Expression:
 @functools.lru_cache(maxsize=1024)
 def parse(expression: str) -> Expression:
     """The expression parsed, or ExprError (one line, with where) when it is not valid expr or
-    uses what the local runner does not evaluate."""
+    uses what the local runner does not evaluate (then an :class:`ExprUnsupported`)."""
     try:
         return Expression(expression, _Parser(expression).parse())
     except _SyntaxError as err:
-        raise _located(str(err), expression, err.position) from None
+        error = ExprUnsupported if isinstance(err, _Unsupported) else ExprError
+        raise _located(str(err), expression, err.position, error) from None
     except RecursionError:
         raise ExprError("the expression is nested too deeply") from None
 
@@ -564,7 +575,7 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     does; a nested key also wins over any other conflicting parent."""
     keys = sorted(flat)
     nested: dict[str, Any] = {}
-    for key, following in zip(keys, keys[1:] + [""], strict=True):
+    for key, following in zip(keys, [*keys[1:], ""], strict=False):  # "" follows the last
         if following.startswith(key + "."):
             continue
         *parents, leaf = key.split(".")
