@@ -558,4 +558,3 @@ def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
                     expression_tags.check(content[1:])
                 except ExprError as err:
                     raise expression_problem(where, err) from None
-
