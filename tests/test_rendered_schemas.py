@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from repo_workflows import EXAMPLES, example_workflow
 
+from mlflows.library import TemplateLibrary, template_manifests
 from mlflows.rendering import render
 from mlflows.schema import validate_workflow
+
+SCOPES = {"namespace": TemplateLibrary(), "cluster": TemplateLibrary(cluster_scope=True)}
 
 
 @pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
@@ -28,4 +31,23 @@ def test_a_v41_rendering_is_not_valid_for_37_and_back(e2e, schema_dir):
 @pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
 def test_example_is_valid(example, argo_version, schema_dir):
     manifest = render(example_workflow(example), argo_version)
+    assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_template_library_is_valid(schema_dir, argo_version, scope):
+    library = SCOPES[scope]
+    manifests = template_manifests(
+        None if library.cluster_scope else "mlflows", library, argo_version
+    )
+    assert {manifest["kind"] for manifest in manifests} == {library.kind}
+    for manifest in manifests:
+        assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_e2e_calling_the_library_is_valid(e2e, schema_dir, argo_version, scope):
+    manifest = render(e2e.build_workflow(library=SCOPES[scope]), argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
