@@ -12,6 +12,7 @@ even if one failed, and keeps the best.
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
+    python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
+from mlflows.schedule import cron_workflow
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
@@ -172,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
         "ClusterWorkflowTemplates",
     )
     flow.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='a CronWorkflow running the pipeline on this cron schedule, e.g. "0 3 * * 1" '
+        "(Mondays at 03:00), instead of a Workflow",
+    )
+    flow.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the time zone of --schedule, e.g. Europe/Berlin (default: the controller's)",
+    )
+    flow.add_argument(
         "--argo-version",
         choices=ARGO_VERSIONS,
         default=DEFAULT_ARGO_VERSION,
@@ -203,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         **overrides,
     )
+    if args.timezone is not None and args.schedule is None:
+        raise UserError("--timezone: it is the time zone of a --schedule; give one")
     workflow = build_workflow(
         models,
         dataset=args.dataset,
@@ -215,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
     )
     manifest = render(workflow, args.argo_version)
+    if args.schedule is not None:
+        manifest = cron_workflow(manifest, args.schedule, args.timezone)
     text = to_yaml(manifest)
     if args.output:  # first, so a bad path stops everything before a run or a submission
         write_file(args.output, text, "--output")

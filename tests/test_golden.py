@@ -13,6 +13,7 @@ from repo_workflows import EXAMPLES, REPO, example_workflow
 from mlflows.cluster import setup_manifests
 from mlflows.library import TemplateLibrary, template_manifests
 from mlflows.rendering import render, to_yaml
+from mlflows.schedule import cron_workflow
 
 FLOW_RENDERINGS = {
     "e2e.yaml": ({}, "4.1"),
@@ -20,6 +21,7 @@ FLOW_RENDERINGS = {
     "e2e.sync.yaml": ({"asynchronous": False}, "4.1"),
     "e2e.templates.yaml": ({"library": TemplateLibrary()}, "4.1"),
 }
+SCHEDULE = ["0 3 * * 1", "Europe/Berlin"]
 LIBRARY_GOLDENS = {"templates.yaml": "4.1", "templates.argo-3.7.yaml": "3.7"}
 
 
@@ -39,6 +41,11 @@ def test_e2e_matches_golden(golden: str, e2e, goldens):
     goldens.check(
         REPO / "flows" / golden, to_yaml(render(e2e.build_workflow(**options), argo_version))
     )
+
+
+def test_e2e_schedule_matches_golden(e2e, goldens):
+    manifest = cron_workflow(render(e2e.build_workflow()), *SCHEDULE)
+    goldens.check(REPO / "flows" / "e2e.cron.yaml", to_yaml(manifest))
 
 
 @pytest.mark.parametrize("golden", sorted(LIBRARY_GOLDENS))
@@ -65,6 +72,10 @@ def test_rendering_is_deterministic(e2e):
         (["flows/e2e.py"], "flows/e2e.yaml"),
         (["flows/e2e.py", "--argo-version", "3.7"], "flows/e2e.argo-3.7.yaml"),
         (["flows/e2e.py", "--use-templates"], "flows/e2e.templates.yaml"),
+        (
+            ["flows/e2e.py", "--schedule", SCHEDULE[0], "--timezone", SCHEDULE[1]],
+            "flows/e2e.cron.yaml",
+        ),
         (["-m", "mlflows", "templates"], "tests/golden/templates.yaml"),
         (
             ["-m", "mlflows", "templates", "--argo-version", "3.7"],

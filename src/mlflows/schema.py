@@ -70,7 +70,7 @@ ARGO_DEFINITION = "io.argoproj.workflow.v1alpha1."
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 # Argo kinds a file may hold, and where each keeps its templates.
 ARGO_KINDS = TEMPLATE_PATHS
-RUNNABLE_KINDS = ("Workflow",)  # what the local runner can check (and run)
+RUNNABLE_KINDS = ("Workflow", "CronWorkflow")  # what the local runner can check (and run)
 
 # What the Go types accept where Argo's schema says only "string".
 ANY_SCALAR = {"type": ["string", "number", "boolean"]}
@@ -448,7 +448,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check rendered workflows and TFJob/InferenceService manifests against the schemas",
         description="Strictly validate every document of FILE against the engines' published "
         f"schemas (from --schema-dir, else ${SCHEMA_DIR_VARIABLE}, else those 'mlflows schemas "
-        "fetch' downloaded); a Workflow must also pass the local runner's "
+        "fetch' downloaded); a Workflow (or CronWorkflow) must also pass the local runner's "
         "checks (templates that exist, no dependency cycle, parameters that are defined), its "
         "templateRefs resolved in the WorkflowTemplates of FILE and --templates.",
     )
@@ -527,10 +527,10 @@ def _library(file: Path, documents: list, templates: list[Path]) -> list:
 
 
 def _local_runner_problems(document: dict, library: list) -> list[str]:
-    """What the local runner finds wrong up front in a Workflow, as ``argo lint`` would: a
-    missing template, a dependency cycle, an undefined parameter... (the first it finds).
-    ``library`` holds the WorkflowTemplates its templateRefs may name. A feature the runner
-    only does not run is no problem of the workflow's."""
+    """What the local runner finds wrong up front in a Workflow (or the workflow of a
+    CronWorkflow), as ``argo lint`` would: a missing template, a dependency cycle, an undefined
+    parameter... (the first it finds). ``library`` holds the WorkflowTemplates its templateRefs
+    may name. A feature the runner only does not run is no problem of the workflow's."""
     from mlflows.local.cluster.configmaps import ConfigMaps
     from mlflows.local.cluster.objects import ObjectStore
     from mlflows.local.spec.templates import Library, TemplateStore
