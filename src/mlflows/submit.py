@@ -196,7 +196,8 @@ def submit(
     namespace: str | None = None,
     verify_tls: bool = True,
 ) -> str:
-    """Create the Workflow ``manifest``; returns its name (the server's, for a generateName)."""
+    """Create the Workflow (or CronWorkflow) ``manifest``; returns its name (the server's, for a
+    generateName)."""
     return _create(connect(via, server, token, verify_tls), manifest, namespace).name
 
 
@@ -330,6 +331,7 @@ def _warn_of_missing_templates(client: WorkflowClient, manifest: dict, namespace
         return
     kinds = sorted({t.kind for t in missing})
     names = [t.name for t in missing]
+    plural = "s" if len(names) > 1 else ""
     shown = ", ".join(names[:MISSING_SHOWN]) + (
         f" and {len(names) - MISSING_SHOWN} more" if len(names) > MISSING_SHOWN else ""
     )
@@ -340,7 +342,7 @@ def _warn_of_missing_templates(client: WorkflowClient, manifest: dict, namespace
         else f"mlflows templates --namespace {namespace}"
     )
     print(
-        f"warning: {' and '.join(f'{kind}s' for kind in kinds)} {shown} not found{where}, "
+        f"warning: {' and '.join(kind + plural for kind in kinds)} {shown} not found{where}, "
         f"which the workflow calls; create them first (mlflows' own: {create} | "
         "kubectl apply -f -)",
         file=sys.stderr,
