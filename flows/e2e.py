@@ -11,6 +11,8 @@ even if one failed, and keeps the best.
     python flows/e2e.py                 print the Workflow as YAML
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
+    python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
+    python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from mlflows import local, submit
 from mlflows.cli import run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.errors import UserError
+from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
+from mlflows.schedule import cron_workflow
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
@@ -49,19 +53,40 @@ def build_workflow(
     dataset: str = "fashion_mnist",
     namespace: str = "mlflows",
     image: str = TRAINER_IMAGE,
-    cache_max_age: str = "24h",
+    cache_max_age: str = MemoCache.max_age,
     asynchronous: bool = True,
+    library: TemplateLibrary | None = None,
 ) -> Workflow:
+    """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
+    templateRef instead of holding their templates (and the image and cache age are the ones
+    the library was rendered with)."""
     models = check_specs(models)
+    if library is not None:
+        built = library_workloads()
+        for option, given, held in (
+            ("--image", image, built.image),
+            ("--cache-max-age", cache_max_age, built.cache.max_age),
+        ):
+            if given != held:
+                raise UserError(
+                    f"{option} {given}: the library's templates hold their own ({held}); "
+                    f"drop {option}, or --use-templates to render the templates into the workflow"
+                )
     workloads = Workloads(
-        image=image, cache=MemoCache(max_age=cache_max_age), service_name=suggest_name(dataset)
+        image=image,
+        cache=MemoCache(max_age=cache_max_age),
+        service_name=suggest_name(dataset),
+        library=library,
     )
+    arguments = {"dataset": dataset, "dataset-version": dataset_version(dataset)}
+    if library is not None:  # the library's templates read the service's name, and carry the volume
+        arguments[SERVICE_PARAMETER] = workloads.service_name
     with Workflow(
         generate_name="e2e-",
         namespace=k8s_name(namespace, "namespace"),
         entrypoint="pipeline",
-        arguments={"dataset": dataset, "dataset-version": dataset_version(dataset)},
-        volumes=[workloads.volume.volume()],
+        arguments=arguments,
+        volumes=[workloads.volume.volume()] if library is None else None,
         service_account_name=workloads.accounts.steps,
         pod_gc=m.PodGC(strategy="OnPodSuccess"),
     ) as workflow:
@@ -140,6 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
         "sync: select after all",
     )
     flow.add_argument(
+        "--use-templates",
+        nargs="?",
+        const="namespace",
+        choices=("namespace", "cluster"),
+        help="call the building blocks by templateRef from the WorkflowTemplate library of this "
+        "mlflows version (mlflows templates) instead of holding them; 'cluster': from its "
+        "ClusterWorkflowTemplates",
+    )
+    flow.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='a CronWorkflow running the pipeline on this cron schedule, e.g. "0 3 * * 1" '
+        "(Mondays at 03:00), instead of a Workflow",
+    )
+    flow.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the time zone of --schedule, e.g. Europe/Berlin (default: the controller's)",
+    )
+    flow.add_argument(
         "--argo-version",
         choices=ARGO_VERSIONS,
         default=DEFAULT_ARGO_VERSION,
@@ -171,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         **overrides,
     )
+    if args.timezone is not None and args.schedule is None:
+        raise UserError("--timezone: it is the time zone of a --schedule; give one")
     workflow = build_workflow(
         models,
         dataset=args.dataset,
@@ -178,8 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
+        library=None
+        if args.use_templates is None
+        else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
     )
     manifest = render(workflow, args.argo_version)
+    if args.schedule is not None:
+        manifest = cron_workflow(manifest, args.schedule, args.timezone)
     text = to_yaml(manifest)
     if args.output:  # first, so a bad path stops everything before a run or a submission
         write_file(args.output, text, "--output")

@@ -66,6 +66,7 @@ NEEDS = {
     ("validate",): ("jsonschema",),
     ("schemas", "fetch"): ("jsonschema",),
     ("setup-manifests",): ("hera",),
+    ("templates",): ("hera",),
 }
 
 
@@ -94,6 +95,7 @@ def test_a_command_imports_only_what_it_needs(command):
     [
         ["flows/e2e.py"],
         ["-m", "mlflows", "setup-manifests"],
+        ["-m", "mlflows", "templates"],
         ["-m", "mlflows", "validate", "flows/e2e.yaml", "--schema-dir", "{schemas}"],
     ],
     ids=lambda argv: " ".join(argv[1:] if argv[0] == "-m" else argv).replace(" {schemas}", ""),

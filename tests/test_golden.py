@@ -11,13 +11,23 @@ import pytest
 from repo_workflows import EXAMPLES, REPO, example_workflow
 
 from mlflows.cluster import setup_manifests
+from mlflows.library import TemplateLibrary, template_manifests
 from mlflows.rendering import render, to_yaml
+from mlflows.schedule import cron_workflow
 
 FLOW_RENDERINGS = {
     "e2e.yaml": ({}, "4.1"),
     "e2e.argo-3.7.yaml": ({}, "3.7"),
     "e2e.sync.yaml": ({"asynchronous": False}, "4.1"),
+    "e2e.templates.yaml": ({"library": TemplateLibrary()}, "4.1"),
 }
+SCHEDULE = ["0 3 * * 1", "Europe/Berlin"]
+LIBRARY_GOLDENS = {"templates.yaml": "4.1", "templates.argo-3.7.yaml": "3.7"}
+
+
+def library_text(argo_version: str, namespace: str | None = "mlflows", cluster=False) -> str:
+    manifests = template_manifests(namespace, TemplateLibrary(cluster_scope=cluster), argo_version)
+    return "---\n".join(to_yaml(manifest) for manifest in manifests)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
@@ -33,6 +43,16 @@ def test_e2e_matches_golden(golden: str, e2e, goldens):
     )
 
 
+def test_e2e_schedule_matches_golden(e2e, goldens):
+    manifest = cron_workflow(render(e2e.build_workflow()), *SCHEDULE)
+    goldens.check(REPO / "flows" / "e2e.cron.yaml", to_yaml(manifest))
+
+
+@pytest.mark.parametrize("golden", sorted(LIBRARY_GOLDENS))
+def test_template_library_matches_golden(golden, goldens):
+    goldens.check(REPO / "tests" / "golden" / golden, library_text(LIBRARY_GOLDENS[golden]))
+
+
 def test_setup_manifests_match_golden(goldens):
     text = "---\n".join(to_yaml(manifest) for manifest in setup_manifests("mlflows"))
     goldens.check(REPO / "tests" / "golden" / "setup-manifests.yaml", text)
@@ -43,6 +63,7 @@ def test_rendering_is_deterministic(e2e):
     second = to_yaml(render(e2e.build_workflow()))
     assert first == second
     assert "{{workflow.name}}" in first  # run-specific names are left to Argo, not made up here
+    assert library_text("4.1") == library_text("4.1")
 
 
 @pytest.mark.parametrize(
@@ -50,6 +71,16 @@ def test_rendering_is_deterministic(e2e):
     [
         (["flows/e2e.py"], "flows/e2e.yaml"),
         (["flows/e2e.py", "--argo-version", "3.7"], "flows/e2e.argo-3.7.yaml"),
+        (["flows/e2e.py", "--use-templates"], "flows/e2e.templates.yaml"),
+        (
+            ["flows/e2e.py", "--schedule", SCHEDULE[0], "--timezone", SCHEDULE[1]],
+            "flows/e2e.cron.yaml",
+        ),
+        (["-m", "mlflows", "templates"], "tests/golden/templates.yaml"),
+        (
+            ["-m", "mlflows", "templates", "--argo-version", "3.7"],
+            "tests/golden/templates.argo-3.7.yaml",
+        ),
         *[([f"examples/{path.name}"], f"examples/{path.stem}.yaml") for path in EXAMPLES],
     ],
     ids=lambda value: value if isinstance(value, str) else None,

@@ -9,6 +9,10 @@ import re
 import yaml
 from repo_workflows import REPO
 
+from mlflows import cli
+from mlflows.library import template_manifests
+from mlflows.manifest import to_yaml
+
 
 def test_api_tour_runs_and_renders_a_sweep():
     readme = (REPO / "README.md").read_text()
@@ -19,3 +23,18 @@ def test_api_tour_runs_and_renders_a_sweep():
     workflow = yaml.safe_load(printed.getvalue())
     names = [template["name"] for template in workflow["spec"]["templates"]]
     assert {"train-cnn", "train-cnn-fast", "promote", "select", "serve", "predict"} <= set(names)
+
+
+def test_another_teams_workflow_calls_this_versions_library(tmp_path, schema_dir, capsys):
+    """The README's YAML workflow names templates this version's library holds, with the
+    inputs they need: it passes the schemas and the local runner's checks against it."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## A library of WorkflowTemplates", 1)[1]
+    workflow = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "wf.yaml").write_text(workflow)
+    library = tmp_path / "lib.yaml"
+    library.write_text("---\n".join(map(to_yaml, template_manifests("team-a"))))
+    validate = ["validate", str(tmp_path / "wf.yaml"), "--schema-dir", str(schema_dir)]
+    assert cli.main([*validate, "--templates", str(library)]) == 0
+    assert capsys.readouterr().out == "valid\n"
+    assert "mlflows-train-v" in workflow

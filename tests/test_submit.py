@@ -32,7 +32,9 @@ from repo_workflows import child_environment
 
 from mlflows import schema, submit
 from mlflows.cli import run_cli
+from mlflows.library import TemplateLibrary
 from mlflows.rendering import render
+from mlflows.schedule import cron_workflow
 from mlflows.watch import NeverStarted, follow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +63,16 @@ def hera_manifest(argo_version: str = "4.1") -> dict:
     return render(workflow, argo_version)
 
 
+def stored_template(name: str, namespace: str) -> dict:
+    """A WorkflowTemplate as the server answers a GET for it: only that it is there matters."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": CREATED},
+        "spec": {},
+    }
+
+
 def created_workflow(workflow: dict, namespace: str) -> dict:
     """What the server answers to a create: the workflow, named and stamped."""
     created = copy.deepcopy(workflow)
@@ -73,12 +85,15 @@ def created_workflow(workflow: dict, namespace: str) -> dict:
 
 
 def argo_create(request: Recorded) -> tuple[int, object]:
+    """What the Argo Server answers: a created Workflow or CronWorkflow; nothing else exists."""
     if request.method == "POST":
-        return 200, created_workflow(request.body["workflow"], request.body["namespace"])
+        created = request.body.get("workflow") or request.body.get("cronWorkflow")
+        return 200, created_workflow(created, request.body["namespace"])
     return 404, {"code": 5, "message": "not found"}
 
 
 def kube_create(request: Recorded) -> tuple[int, object]:
+    """What the Kubernetes API server answers: a created object; nothing else exists."""
     if request.method == "POST":
         return 201, created_workflow(request.body, request.path.split("/")[5])
     return 404, {
@@ -182,8 +197,12 @@ def warm_up(url: str, upstream: Recorder) -> None:
     Workflow, several times that on a busy machine. Done once here, with time to spare, so that
     the tests' own requests meet mlflows' timeouts."""
     created = created_workflow(hera_manifest(), "argo")
+    cron = cron_workflow(hera_manifest(), "@daily")
+    template = stored_template(TemplateLibrary().name("train"), "argo")
     upstream.answer(200, created)
     upstream.answer(200, with_status(created, "Running", {}))
+    upstream.answer(200, created_workflow(cron, "argo"))
+    upstream.answer(200, template)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     body = {"namespace": "argo", "workflow": hera_manifest()}
     for response in (
@@ -193,8 +212,23 @@ def warm_up(url: str, upstream: Recorder) -> None:
             headers=headers,
             timeout=300,
         ),
+        requests.post(
+            f"{url}/api/v1/cron-workflows/argo",
+            json={"namespace": "argo", "cronWorkflow": cron},
+            headers=headers,
+            timeout=300,
+        ),
+        requests.get(
+            f"{url}/api/v1/workflow-templates/argo/{template['metadata']['name']}",
+            headers=headers,
+            timeout=300,
+        ),
     ):
         assert response.status_code == 200, response.text
+    response = requests.get(
+        f"{url}/api/v1/cluster-workflow-templates/none", headers=headers, timeout=300
+    )
+    assert response.status_code == 404, response.text
     upstream.reset()
 
 
@@ -276,6 +310,153 @@ def test_server_refusal_is_one_line(argo, capsys, status, server_message, expect
     assert code != 0 and out == ""
     assert TOKEN not in err
     assert len(upstream.requests) == 1
+
+
+# --- the template library and CronWorkflows ---------------------------------------------------
+
+LIBRARY_NAMES = sorted(TemplateLibrary().name(block) for block in (
+    "ingest", "train", "evaluate", "promote", "serve", "select", "predict"))  # fmt: skip
+
+
+def calling_the_library(e2e, namespace: str, cluster: bool = False) -> dict:
+    library = TemplateLibrary(cluster_scope=cluster)
+    return render(e2e.build_workflow(namespace=namespace, library=library))
+
+
+@pytest.mark.parametrize("scope", ["namespace", "cluster"])
+def test_missing_templates_are_one_warning_line_and_the_workflow_still_goes(
+    argo, capsys, e2e, scope
+):
+    url, upstream = argo
+    cluster = scope == "cluster"
+    manifest = calling_the_library(e2e, "team-a", cluster)
+    code, out, err = run_submit(capsys, manifest, "--argo-server", url, "--argo-token", TOKEN)
+
+    kind, where, command = (
+        ("ClusterWorkflowTemplates", "", "mlflows templates --cluster")
+        if cluster
+        else ("WorkflowTemplates", " in namespace team-a", "mlflows templates --namespace team-a")
+    )
+    assert err == (
+        f"warning: {kind} {', '.join(LIBRARY_NAMES[:3])} and 4 more not found{where}, which the "
+        f"workflow calls; create them first (mlflows' own: {command} | kubectl apply -f -)\n"
+    )
+    assert (code, out) == (0, "e2e-x7k2p\n")
+    path = (
+        "/api/v1/cluster-workflow-templates/" if cluster else "/api/v1/workflow-templates/team-a/"
+    )
+    assert [(r.method, r.path) for r in upstream.requests] == [
+        *(("GET", path + name) for name in LIBRARY_NAMES),
+        ("POST", "/api/v1/workflows/team-a"),
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in upstream.requests)
+
+
+@pytest.mark.parametrize("missing", [(), ("ingest", "train")], ids=["none", "two"])
+def test_only_the_templates_the_server_lacks_are_named(argo, capsys, e2e, missing):
+    url, upstream = argo
+    for name in LIBRARY_NAMES:  # the server's answers, in the order they are asked for
+        if name.split("-")[1] in missing:
+            upstream.answer(404, {"code": 5, "message": f"{name} not found"})
+        else:
+            upstream.answer(200, stored_template(name, "team-a"))
+    manifest = calling_the_library(e2e, "team-a")
+    code, out, err = run_submit(capsys, manifest, "--argo-server", url, "--argo-token", TOKEN)
+    assert (code, out) == (0, "e2e-x7k2p\n")
+    if not missing:
+        assert err == ""
+    else:
+        assert err.startswith(
+            "warning: WorkflowTemplates mlflows-ingest-v0-1-0, mlflows-train-v0-1-0 not found in "
+            "namespace team-a, which the workflow calls;"
+        )
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("workflow", ["e2e calling the library", "memoized, for v3.7"])
+def test_a_cron_workflow_is_created_through_the_cron_api(argo, capsys, e2e, workflow):
+    """(The inline e2e pipeline is not sent through Prism: the published API has an
+    IntOrString, such as a retryStrategy's limit, as a string only, where Argo's server takes the
+    number rendered too.)"""
+    url, upstream = argo
+    if workflow == "memoized, for v3.7":
+        argo_version, name, calls = "3.7", "submit-test", []
+        rendered = hera_manifest(argo_version)
+    else:
+        argo_version, name, calls = "4.1", "e2e", LIBRARY_NAMES
+        rendered = calling_the_library(e2e, "team-a")
+    for called in calls:
+        upstream.answer(200, stored_template(called, "team-a"))
+    manifest = cron_workflow(rendered, "0 3 * * 1", "Europe/Berlin")
+    sent = copy.deepcopy(manifest)
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--namespace", "team-a"
+    )
+    assert (code, out, err) == (0, f"{name}\n", "")
+    request = upstream.requests[-1]
+    assert len(upstream.requests) == len(calls) + 1
+    assert (request.method, request.path) == ("POST", "/api/v1/cron-workflows/team-a")
+    assert request.body == {"namespace": "team-a", "cronWorkflow": sent}
+    if schema.schema_dir():
+        assert schema.validate_workflow(request.body["cronWorkflow"], argo_version) == []
+
+
+def test_a_cron_workflow_of_that_name_already_there_is_one_line(argo, capsys):
+    url, upstream = argo
+    manifest = cron_workflow(hera_manifest(), "@daily")
+    message = 'cronworkflows.argoproj.io "submit-test" already exists'
+    upstream.answer(409, {"code": 6, "message": message})
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", url, "--argo-token", TOKEN, "--namespace", "team-a"
+    )
+    assert one_error_line(err) == (
+        "error: a CronWorkflow named submit-test already exists in namespace team-a "
+        "(409 Conflict): delete it first (argo cron delete submit-test) to replace its schedule"
+    )
+    assert code != 0 and out == ""
+
+
+def test_wait_for_a_cron_workflow_is_refused_before_any_request(recorder, capsys, e2e):
+    manifest = cron_workflow(render(e2e.build_workflow()), "@daily")
+    code, out, err = run_submit(
+        capsys, manifest, "--argo-server", recorder.url, "--argo-token", TOKEN, "--wait"
+    )
+    assert one_error_line(err).startswith(
+        "error: --wait: a CronWorkflow starts its runs on its schedule, there is none to follow"
+    )
+    assert code == 2 and out == "" and recorder.requests == []
+
+
+def test_called_templates_are_found_wherever_a_workflow_names_them():
+    called = {"name": "lib", "template": "t"}
+    manifest = {
+        "kind": "CronWorkflow",
+        "spec": {
+            "workflowSpec": {
+                "workflowTemplateRef": {"name": "base"},
+                "hooks": {"exit": {"templateRef": {**called, "name": "hooks"}}},
+                "templates": [
+                    {"name": "a", "steps": [[{"name": "s", "templateRef": called}]]},
+                    {
+                        "name": "b",
+                        "dag": {
+                            "tasks": [
+                                {"name": "t", "templateRef": {**called, "clusterScope": True}},
+                                {"name": "u", "templateRef": called},
+                            ]
+                        },
+                    },  # fmt: skip
+                    {"name": "c", "resource": {"manifest": "templateRef: {name: text}\n"}},
+                ],
+            }
+        },
+    }
+    assert submit.called_templates(manifest) == [
+        submit.TemplateName("base", False),
+        submit.TemplateName("hooks", False),
+        submit.TemplateName("lib", False),
+        submit.TemplateName("lib", True),
+    ]
 
 
 def test_wait_prints_each_phase_change_and_fails_with_the_workflow(argo, capsys):
@@ -829,3 +1010,32 @@ def test_kube_watch_follows_to_the_end(kube):
     assert [r.path for r in kube.requests] == [
         f"/apis/argoproj.io/v1alpha1/namespaces/team-k/workflows/{name}"
     ] * 2
+
+
+def test_kube_creates_the_cron_workflow_as_kubectl_does(kube, capsys, e2e):
+    manifest = cron_workflow(render(e2e.build_workflow(namespace="team-k")), "0 3 * * 1")
+    sent = copy.deepcopy(manifest)
+    code, out, err = run_submit(capsys, manifest, "--via", "kube")
+    assert (code, out, err) == (0, "e2e\n", "")
+    [request] = kube.requests
+    assert request.method == "POST"
+    assert request.path == "/apis/argoproj.io/v1alpha1/namespaces/team-k/cronworkflows"
+    assert request.body == sent
+
+
+@pytest.mark.parametrize("scope", ["namespace", "cluster"])
+def test_kube_warns_of_missing_templates(kube, capsys, e2e, scope):
+    cluster = scope == "cluster"
+    manifest = calling_the_library(e2e, "team-k", cluster)
+    code, out, err = run_submit(capsys, manifest, "--via", "kube")
+    assert (code, out) == (0, "e2e-x7k2p\n")
+    assert err.startswith("warning: ") and err.count("\n") == 1 and "kube-secret" not in err
+    path = (
+        "/apis/argoproj.io/v1alpha1/clusterworkflowtemplates/"
+        if cluster
+        else "/apis/argoproj.io/v1alpha1/namespaces/team-k/workflowtemplates/"
+    )
+    assert [(r.method, r.path) for r in kube.requests] == [
+        *(("GET", path + name) for name in LIBRARY_NAMES),
+        ("POST", "/apis/argoproj.io/v1alpha1/namespaces/team-k/workflows"),
+    ]

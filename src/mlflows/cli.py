@@ -45,6 +45,10 @@ COMMANDS = {
         "mlflows.cluster",
         "print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
     ),
+    "templates": Command(
+        "mlflows.library",
+        "print the building blocks as versioned WorkflowTemplates to kubectl apply",
+    ),
 }
 
 

@@ -3,7 +3,8 @@
 Hera's models follow Argo v4. For v3.7 the one difference mlflows output touches is the memo
 cache: v3.7's schema requires ``memoize.cache.configMap.key`` (a ConfigMapKeySelector) where v4 has
 a plain reference and rejects it. v3.7's controller stores the entry under the memo key, so that is
-the key rendered there.
+the key rendered there. The same goes for the templates of a WorkflowTemplate,
+ClusterWorkflowTemplate or CronWorkflow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from hera.workflows import Workflow
 
 from mlflows.errors import UserError
+from mlflows.kinds import templates_of
 from mlflows.manifest import to_yaml
 
 __all__ = ["ARGO_VERSIONS", "DEFAULT_ARGO_VERSION", "render", "show", "to_yaml"]
@@ -36,7 +38,7 @@ def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) 
     else:  # through Hera's YAML for its human-readable key order ("name" first, maps last)
         manifest = yaml.safe_load(workflow.to_yaml())
     if argo_version == "3.7":
-        for template in manifest.get("spec", {}).get("templates", []):
+        for template in templates_of(manifest):
             if memoize := template.get("memoize"):
                 memoize["cache"]["configMap"]["key"] = memoize["key"]
     return manifest

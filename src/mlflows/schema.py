@@ -39,6 +39,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from mlflows.errors import UserError
+from mlflows.kinds import TEMPLATE_PATHS, templates_of
 from mlflows.output import write_stdout
 
 SCHEMA_DIR_VARIABLE = "MLFLOWS_SCHEMA_DIR"
@@ -68,12 +69,8 @@ CUSTOM_RESOURCES = {
 ARGO_DEFINITION = "io.argoproj.workflow.v1alpha1."
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 # Argo kinds a file may hold, and where each keeps its templates.
-ARGO_KINDS = {
-    "Workflow": ("spec", "templates"),
-    "WorkflowTemplate": ("spec", "templates"),
-    "ClusterWorkflowTemplate": ("spec", "templates"),
-    "CronWorkflow": ("spec", "workflowSpec", "templates"),
-}
+ARGO_KINDS = TEMPLATE_PATHS
+RUNNABLE_KINDS = ("Workflow", "CronWorkflow")  # what the local runner can check (and run)
 
 # What the Go types accept where Argo's schema says only "string".
 ANY_SCALAR = {"type": ["string", "number", "boolean"]}
@@ -427,9 +424,7 @@ def validate_workflow(
     if kind not in ARGO_KINDS:
         return [f"kind: expected one of {', '.join(ARGO_KINDS)}, not {kind!r}"]
     problems = validate_argo_object(manifest, ARGO_DEFINITION + kind, argo_version, directory)
-    templates: object = manifest
-    for key in ARGO_KINDS[kind]:
-        templates = templates.get(key) if isinstance(templates, dict) else None
+    templates = templates_of(manifest)
     return problems + _embedded_problems(templates, ".".join(ARGO_KINDS[kind]), directory)
 
 
@@ -453,11 +448,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check rendered workflows and TFJob/InferenceService manifests against the schemas",
         description="Strictly validate every document of FILE against the engines' published "
         f"schemas (from --schema-dir, else ${SCHEMA_DIR_VARIABLE}, else those 'mlflows schemas "
-        "fetch' downloaded); a Workflow must also pass the local runner's checks (templates "
-        "that exist, no dependency cycle, parameters that are defined).",
+        "fetch' downloaded); a Workflow (or CronWorkflow) must also pass the local runner's "
+        "checks (templates that exist, no dependency cycle, parameters that are defined), its "
+        "templateRefs resolved in the WorkflowTemplates of FILE and --templates.",
     )
     parser.add_argument(
         "file", type=Path, metavar="FILE.yaml", help="the YAML file, one or more documents"
+    )
+    parser.add_argument(
+        "--templates",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="more WorkflowTemplates and ClusterWorkflowTemplates the workflows call: YAML files "
+        "or directories of them (as mlflows run takes them)",
     )
     parser.add_argument(
         "--argo-version",
@@ -484,6 +489,7 @@ def _validate_command(args: argparse.Namespace) -> int:
         raise UserError(f"cannot read {args.file}: {err.strerror}") from None
     except yaml.YAMLError as err:
         raise UserError(f"{args.file} is not valid YAML: {_one_line(err)}") from None
+    library = _library(args.file, documents, args.templates)
     problems = []
     checked = 0
     for number, document in enumerate(documents, start=1):
@@ -491,8 +497,8 @@ def _validate_command(args: argparse.Namespace) -> int:
         kind = document.get("kind") if isinstance(document, dict) else None
         if kind in ARGO_KINDS:
             found = validate_workflow(document, args.argo_version, directory)
-            if kind == "Workflow" and not found:  # else the runner would only say it again
-                found = _local_runner_problems(document)
+            if kind in RUNNABLE_KINDS and not found:  # else the runner would only say it again
+                found = _local_runner_problems(document, library)
         elif kind in CUSTOM_RESOURCES:
             found = validate_manifest(document, directory)
         else:
@@ -507,21 +513,36 @@ def _validate_command(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _local_runner_problems(workflow: dict) -> list[str]:
-    """What the local runner finds wrong up front, as ``argo lint`` would: a missing template, a
-    dependency cycle, an undefined parameter... (the first it finds). A feature the runner only
-    does not run is no problem of the workflow's, nor is a WorkflowTemplate it cannot see."""
+def _library(file: Path, documents: list, templates: list[Path]) -> list:
+    """The WorkflowTemplates and ClusterWorkflowTemplates of ``file`` and ``--templates``, as the
+    local runner reads them."""
+    from mlflows.local.spec.manifests import Manifest, read_manifests
+    from mlflows.local.spec.templates import Library
+
+    return [
+        Manifest(f"{file} document {number}", document)
+        for number, document in enumerate(documents, start=1)
+        if isinstance(document, dict) and document.get("kind") in Library.KINDS
+    ] + read_manifests(templates, "--templates")
+
+
+def _local_runner_problems(document: dict, library: list) -> list[str]:
+    """What the local runner finds wrong up front in a Workflow (or the workflow of a
+    CronWorkflow), as ``argo lint`` would: a missing template, a dependency cycle, an undefined
+    parameter... (the first it finds). ``library`` holds the WorkflowTemplates its templateRefs
+    may name. A feature the runner only does not run is no problem of the workflow's."""
     from mlflows.local.cluster.configmaps import ConfigMaps
     from mlflows.local.cluster.objects import ObjectStore
     from mlflows.local.spec.fields import NotRunnableHere
     from mlflows.local.spec.templates import Library, TemplateStore
     from mlflows.local.spec.validate import check_document, validate_workflow
-    from mlflows.local.spec.workflow import workflow_name
+    from mlflows.local.spec.workflow import workflow_dict, workflow_name
 
     try:
+        workflow = workflow_dict(document)
         check_document(workflow)
         namespace = workflow["metadata"].get("namespace") or "default"
-        store = TemplateStore(workflow, Library([], namespace), workflow_name(workflow))
+        store = TemplateStore(workflow, Library(library, namespace), workflow_name(workflow))
         validate_workflow(store.workflow, store, ConfigMaps(ObjectStore(namespace), namespace))
     except NotRunnableHere:
         return []

@@ -1,8 +1,9 @@
-"""Submitting a rendered Workflow to a cluster, and following it to its end.
+"""Submitting a rendered Workflow (or CronWorkflow) to a cluster, and following it to its end.
 
 Two ways in, both sending the manifest exactly as rendered (and as it would be printed):
 
-- ``--via argo`` (default): the Argo Server's REST API, ``POST /api/v1/workflows/{namespace}``,
+- ``--via argo`` (default): the Argo Server's REST API, ``POST /api/v1/workflows/{namespace}``
+  (a CronWorkflow: ``POST /api/v1/cron-workflows/{namespace}``),
   through Hera's ``WorkflowsService``: its session, its ``Bearer`` token handling, its TLS and
   client-certificate settings. Not through ``WorkflowsService.create_workflow`` itself: that
   parses the manifest into Hera's v4 models first, which silently drops what they lack (v3.7's
@@ -10,12 +11,17 @@ Two ways in, both sending the manifest exactly as rendered (and as it would be p
   request ``create_workflow`` would make is made with the service's own ``_request``, the same
   URL, headers, ``verify`` and ``cert``, and the dict as the body.
 - ``--via kube``: the Kubernetes API with the kubeconfig (``$KUBECONFIG``, ``~/.kube/config``,
-  or in-cluster), creating the ``workflows.argoproj.io`` object as ``kubectl create -f`` does.
+  or in-cluster), creating the ``workflows.argoproj.io`` (``cronworkflows.argoproj.io``) object
+  as ``kubectl create -f`` does.
 
 The namespace, first found: the flow's ``--namespace``; the manifest's ``metadata.namespace``;
 ``$ARGO_NAMESPACE``; the kubeconfig context's namespace (``--via kube``); ``argo``. A
 ``--namespace`` that contradicts ``metadata.namespace`` is an error (``kubectl`` refuses it too),
 and the namespace is checked before anything is sent.
+
+Before creating it, the WorkflowTemplates and ClusterWorkflowTemplates its templateRefs name are
+looked up; those the server does not have are named in one ``warning:`` line (Argo would refuse
+or fail the workflow for them), with how to create mlflows' own library.
 
 Every problem (nothing to connect to, a refused token, a name taken...) is a UserError of one
 line naming what is wrong; the token is never printed, and never sent elsewhere: a redirect to
@@ -30,6 +36,7 @@ import json
 import math
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +61,38 @@ REQUEST_TIMEOUT = (10.0, 60.0)  # seconds to connect, to read an answer
 START_TIMEOUT = 120.0  # seconds --wait gives a controller to take the workflow up
 MESSAGE_LIMIT = 200  # characters of a server's error message worth showing
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"  # the Workflow resource
+MISSING_SHOWN = 3  # names of missing WorkflowTemplates a warning lists
+
+
+@dataclass(frozen=True)
+class Submittable:
+    """A kind that can be submitted: its Kubernetes resource and its Argo Server API."""
+
+    kind: str
+    plural: str  # the Kubernetes resource
+    api: str  # the Argo Server's path: api/v1/<api>/{namespace}
+    body_key: str  # the object's key in the Argo Server's create request
+
+
+SUBMITTABLE = {
+    kind.kind: kind
+    for kind in (
+        Submittable("Workflow", "workflows", "workflows", "workflow"),
+        Submittable("CronWorkflow", "cronworkflows", "cron-workflows", "cronWorkflow"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class TemplateName:
+    """A WorkflowTemplate (or, cluster-scoped, a ClusterWorkflowTemplate) a workflow calls."""
+
+    name: str
+    cluster_scope: bool
+
+    @property
+    def kind(self) -> str:
+        return "ClusterWorkflowTemplate" if self.cluster_scope else "WorkflowTemplate"
 
 
 # --- command-line options -------------------------------------------------------------------
@@ -117,6 +156,11 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 def submit_from_args(manifest: dict, args: argparse.Namespace) -> int:
     """Submit ``manifest`` as the options say, print the workflow's name, and with ``--wait``
     follow it: 0 when it succeeded (or was only submitted), 1 when it ended Failed or Error."""
+    if args.wait and manifest.get("kind") == "CronWorkflow":
+        raise UserError(
+            "--wait: a CronWorkflow starts its runs on its schedule, there is none to follow "
+            "now; drop --wait (argo cron get NAME shows its runs)"
+        )
     for option, seconds in (
         ("--poll-interval", args.poll_interval),
         ("--start-timeout", args.start_timeout),
@@ -152,7 +196,8 @@ def submit(
     namespace: str | None = None,
     verify_tls: bool = True,
 ) -> str:
-    """Create the Workflow ``manifest``; returns its name (the server's, for a generateName)."""
+    """Create the Workflow (or CronWorkflow) ``manifest``; returns its name (the server's, for a
+    generateName)."""
     return _create(connect(via, server, token, verify_tls), manifest, namespace).name
 
 
@@ -179,9 +224,12 @@ def watch(
 class WorkflowClient(Protocol):
     default_namespace: str | None
 
-    def create(self, manifest: dict, namespace: str) -> dict: ...
+    def create(self, kind: Submittable, manifest: dict, namespace: str) -> dict: ...
 
     def get(self, name: str, namespace: str) -> dict: ...
+
+    def has_template(self, template: TemplateName, namespace: str) -> bool | None:
+        """Whether the server has ``template``; None when it does not say (a refusal)."""
 
 
 def connect(
@@ -212,8 +260,11 @@ class Created:
 
 def _create(client: WorkflowClient, manifest: dict, namespace: str | None) -> Created:
     metadata = manifest.get("metadata") or {}
-    if manifest.get("kind", "Workflow") != "Workflow":
-        raise UserError(f"kind: only a Workflow can be submitted, not a {manifest['kind']}")
+    kind = SUBMITTABLE.get(manifest.get("kind", "Workflow"))
+    if kind is None:
+        raise UserError(
+            f"kind: only a {' or a '.join(SUBMITTABLE)} can be submitted, not a {manifest['kind']}"
+        )
     if not isinstance(metadata, dict):
         raise UserError(f"metadata: expected a mapping, not {metadata!r}")
     for field in ("name", "generateName"):
@@ -222,7 +273,8 @@ def _create(client: WorkflowClient, manifest: dict, namespace: str | None) -> Cr
     if not (metadata.get("name") or metadata.get("generateName")):
         raise UserError("metadata: the workflow has neither name nor generateName")
     namespace = resolve_namespace(metadata.get("namespace"), namespace, client.default_namespace)
-    created = client.create(manifest, namespace)
+    _warn_of_missing_templates(client, manifest, namespace)
+    created = client.create(kind, manifest, namespace)
     name = (created.get("metadata") or {}).get("name")
     if not name:
         raise UserError("the server created the workflow but answered without its name")
@@ -251,6 +303,53 @@ def _follow(
         ) from None
 
 
+def called_templates(manifest: dict) -> list[TemplateName]:
+    """The WorkflowTemplates and ClusterWorkflowTemplates ``manifest`` calls: by any
+    ``templateRef`` of its templates and hooks, or as its ``workflowTemplateRef``; sorted."""
+    found: set[TemplateName] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            for key in ("templateRef", "workflowTemplateRef"):
+                ref = node.get(key)
+                if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                    found.add(TemplateName(ref["name"], ref.get("clusterScope") is True))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(manifest)  # a resource template's manifest is text, so only Argo's own keys are seen
+    return sorted(found, key=lambda t: (t.cluster_scope, t.name))
+
+
+def _warn_of_missing_templates(client: WorkflowClient, manifest: dict, namespace: str) -> None:
+    """One ``warning:`` line naming the called templates the server says it does not have."""
+    missing = [t for t in called_templates(manifest) if client.has_template(t, namespace) is False]
+    if not missing:
+        return
+    kinds = sorted({t.kind for t in missing})
+    names = [t.name for t in missing]
+    plural = "s" if len(names) > 1 else ""
+    shown = ", ".join(names[:MISSING_SHOWN]) + (
+        f" and {len(names) - MISSING_SHOWN} more" if len(names) > MISSING_SHOWN else ""
+    )
+    where = "" if kinds == ["ClusterWorkflowTemplate"] else f" in namespace {namespace}"
+    create = (
+        "mlflows templates --cluster"
+        if kinds == ["ClusterWorkflowTemplate"]
+        else f"mlflows templates --namespace {namespace}"
+    )
+    print(
+        f"warning: {' and '.join(kind + plural for kind in kinds)} {shown} not found{where}, "
+        f"which the workflow calls; create them first (mlflows' own: {create} | "
+        "kubectl apply -f -)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def resolve_namespace(
     declared: str | None, requested: str | None, client_default: str | None
 ) -> str:
@@ -275,10 +374,12 @@ class Attempt:
     action: str  # "create workflows", "read workflow x"
     namespace: str
     name: str | None = None
+    kind: str = "Workflow"  # of what is named
 
 
-def _creating(manifest: dict, namespace: str) -> Attempt:
-    return Attempt("create workflows", namespace, (manifest.get("metadata") or {}).get("name"))
+def _creating(kind: Submittable, manifest: dict, namespace: str) -> Attempt:
+    name = (manifest.get("metadata") or {}).get("name")
+    return Attempt(f"create {kind.plural}", namespace, name, kind.kind)
 
 
 def _reading(name: str, namespace: str) -> Attempt:
@@ -303,13 +404,20 @@ def _refusal(server: Server, attempt: Attempt, status: int, body: str) -> UserEr
             f"{server.where} does not allow these credentials to {attempt.action} in namespace "
             f"{attempt.namespace} ({phrase}){said}"
         )
+    if status == 409 and attempt.name and attempt.kind == "CronWorkflow":
+        return UserError(
+            f"a CronWorkflow named {attempt.name} already exists in namespace "
+            f"{attempt.namespace} ({phrase}): delete it first (argo cron delete {attempt.name}) "
+            "to replace its schedule"
+        )
     if status == 409 and attempt.name:
         return UserError(
             f"a workflow named {attempt.name} already exists in namespace {attempt.namespace} "
             f"({phrase}): use metadata.generateName, or choose a new name"
         )
     if status in (400, 422):
-        return UserError(f"{server.where} rejected the workflow ({phrase}){said}")
+        what = "CronWorkflow" if attempt.kind == "CronWorkflow" else "workflow"
+        return UserError(f"{server.where} rejected the {what} ({phrase}){said}")
     return UserError(
         f"{server.where} answered {phrase} when asked to {attempt.action} in namespace "
         f"{attempt.namespace}{said}"
@@ -438,10 +546,10 @@ class ArgoServerClient:
             insecure_hint="pass --insecure-skip-tls-verify (or set ARGO_INSECURE_SKIP_VERIFY=true)",
         )
 
-    def create(self, manifest: dict, namespace: str) -> dict:
-        body = {"namespace": namespace, "workflow": manifest}
+    def create(self, kind: Submittable, manifest: dict, namespace: str) -> dict:
+        body = {"namespace": namespace, kind.body_key: manifest}
         return self._request(
-            "post", f"api/v1/workflows/{namespace}", _creating(manifest, namespace), body
+            "post", f"api/v1/{kind.api}/{namespace}", _creating(kind, manifest, namespace), body
         )
 
     def get(self, name: str, namespace: str) -> dict:
@@ -449,7 +557,26 @@ class ArgoServerClient:
             "get", f"api/v1/workflows/{namespace}/{name}", _reading(name, namespace)
         )
 
+    def has_template(self, template: TemplateName, namespace: str) -> bool | None:
+        path = (
+            f"api/v1/cluster-workflow-templates/{template.name}"
+            if template.cluster_scope
+            else f"api/v1/workflow-templates/{namespace}/{template.name}"
+        )
+        status = self._send("get", path).status_code
+        return True if status == 200 else False if status == 404 else None
+
     def _request(self, method: str, path: str, attempt: Attempt, body: dict | None = None) -> dict:
+        response = self._send(method, path, body)
+        if not response.ok:
+            raise _refusal(self.server, attempt, response.status_code, response.text)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        return _json_object(self.server, answer)
+
+    def _send(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         # The request WorkflowsService.create_workflow/get_workflow make, with a dict body.
         service = self.service
         try:
@@ -468,13 +595,7 @@ class ArgoServerClient:
             raise _unreachable(
                 self.server, err, isinstance(err, requests.exceptions.SSLError)
             ) from None
-        if not response.ok:
-            raise _refusal(self.server, attempt, response.status_code, response.text)
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        return _json_object(self.server, answer)
+        return response
 
     def _refuse_redirect_elsewhere(self, response: requests.Response, **_: object) -> None:
         """Called on each answer before requests follows a redirect, which would re-send the
@@ -516,11 +637,11 @@ class KubernetesClient:
         )
         self.api = kube_client.CustomObjectsApi(kube_client.ApiClient(configuration))
 
-    def create(self, manifest: dict, namespace: str) -> dict:
+    def create(self, kind: Submittable, manifest: dict, namespace: str) -> dict:
         return self._call(
-            _creating(manifest, namespace),
+            _creating(kind, manifest, namespace),
             lambda: self.api.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+                GROUP, VERSION, namespace, kind.plural, manifest, _request_timeout=REQUEST_TIMEOUT
             ),
         )
 
@@ -531,6 +652,29 @@ class KubernetesClient:
                 GROUP, VERSION, namespace, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
             ),
         )
+
+    def has_template(self, template: TemplateName, namespace: str) -> bool | None:
+        plural = template.kind.lower() + "s"
+        try:
+            with _quiet_when_unverified(self.verify_tls):
+                if template.cluster_scope:
+                    self.api.get_cluster_custom_object(
+                        GROUP, VERSION, plural, template.name, _request_timeout=REQUEST_TIMEOUT
+                    )
+                else:
+                    self.api.get_namespaced_custom_object(
+                        GROUP,
+                        VERSION,
+                        namespace,
+                        plural,
+                        template.name,
+                        _request_timeout=REQUEST_TIMEOUT,
+                    )
+        except kube_client.ApiException as err:
+            return False if err.status == 404 else None
+        except urllib3.exceptions.HTTPError:
+            return None  # creating it says why, in its one line
+        return True
 
     def _call(self, attempt: Attempt, call: Callable[[], Any]) -> dict:
         try:

@@ -1,7 +1,8 @@
 """The TFJob step: an Argo resource template that creates a Kubeflow ``TFJob`` and waits for it.
 
 The worker count is given once; the replicas, the gang-scheduling minimum and the success condition
-are all derived from it.
+are all derived from it. It may be an input parameter (a :class:`~mlflows.manifest.Bare`
+expression), written unquoted so that the TFJob receives a number.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from hera.workflows import Parameter, Resource
 from hera.workflows import models as m
 
 from mlflows.errors import UserError
-from mlflows.manifest import resources, to_yaml
+from mlflows.manifest import Bare, resources, to_yaml
 from mlflows.storage import SharedVolume
 
 TFJOB_API_VERSION = "kubeflow.org/v1"
@@ -31,7 +32,7 @@ class GangScheduling:
     timeout_seconds: int | None = None
 
 
-def success_condition(workers: int) -> str:
+def success_condition(workers: int | Bare) -> str:
     return f"status.replicaStatuses.Worker.succeeded = {workers}"
 
 
@@ -41,7 +42,7 @@ def tfjob_manifest(
     image: str,
     command: list[str],
     args: list[str],
-    workers: int,
+    workers: int | Bare,
     volume: SharedVolume,
     service_account: str,
     cpu: str | None = None,
@@ -51,7 +52,7 @@ def tfjob_manifest(
     gang_scheduling: GangScheduling | None = None,
 ) -> dict:
     """A ``kubeflow.org/v1`` TFJob with ``workers`` Worker replicas (worker 0 is the chief)."""
-    if workers < 1:
+    if not isinstance(workers, Bare) and workers < 1:
         raise UserError(f"workers: {workers} is too few; a TFJob needs at least 1 worker")
     container = {
         "name": TENSORFLOW_CONTAINER,

@@ -8,11 +8,18 @@ returns a DAG task (creating its template the first time), so a flow reads like 
 
 Paths follow docs/architecture.md: datasets under ``datasets/``, everything a run makes under
 ``runs/{{workflow.name}}/``.
+
+The same templates make the WorkflowTemplate library (:mod:`mlflows.library`):
+:meth:`Workloads.library_templates` builds each block's template with what a task would bake in
+(a model spec, the list of candidates) read from inputs instead; a Workloads given a ``library``
+calls those by ``templateRef`` rather than putting templates into the workflow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
@@ -24,11 +31,17 @@ from mlflows.inference_service import (
     inference_service_manifest,
     inference_service_step,
 )
+from mlflows.manifest import Bare
 from mlflows.memoize import MemoCache, memoized
 from mlflows.names import image_reference
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
+
+if TYPE_CHECKING:
+    from hera.workflows._mixins import TemplateMixin
+
+    from mlflows.library import TemplateLibrary
 
 TRAINER_IMAGE = "ghcr.io/mlflows/trainer:0.1.0"
 DATASET = "{{workflow.parameters.dataset}}"
@@ -41,6 +54,59 @@ OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
 # is "-1" when the attempt has none (an Error such as a deleted pod), which stays retried
 # (argo-workflows docs/retries.md, "Conditional retries").
 NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a train template gives ``mlflows.ml.train`` and its TFJob, each value as it is written
+    there: one model spec's numbers, or the template's input parameters (in the library), whose
+    names are these fields' with '-' for '_'."""
+
+    model: str  # the model's name: its folder under runs/<workflow>/models, the TFJob's name
+    model_type: str
+    epochs: str
+    steps_per_epoch: str
+    batch_size_per_replica: str
+    learning_rate: str
+    workers: int | Bare
+
+    @classmethod
+    def of(cls, spec: ModelSpec) -> Training:
+        return cls(
+            model=spec.name,
+            model_type=spec.architecture,
+            epochs=str(spec.epochs),
+            steps_per_epoch=str(spec.steps_per_epoch),
+            batch_size_per_replica=str(spec.batch_size_per_replica),
+            learning_rate=str(spec.learning_rate),
+            workers=spec.workers,
+        )
+
+    @classmethod
+    def from_inputs(cls) -> Training:
+        """Every value from the input parameter of its name; the worker count unquoted in the
+        TFJob, so that it stays a number."""
+        values = {f.name: f"{{{{inputs.parameters.{_parameter(f.name)}}}}}" for f in fields(cls)}
+        return cls(**{**values, "workers": Bare(values["workers"])})
+
+    @classmethod
+    def input_parameters(cls) -> list[Parameter]:
+        """The inputs :meth:`from_inputs` reads; what a ModelSpec defaults is their default."""
+        defaults = {f.name: f.default for f in fields(ModelSpec) if f.default is not MISSING}
+        return [
+            Parameter(name=_parameter(f.name), default=str(defaults[f.name]))
+            if f.name in defaults
+            else Parameter(name=_parameter(f.name))
+            for f in fields(cls)
+        ]
+
+    def arguments(self) -> dict[str, str]:
+        """The values as a call's arguments to the library's train template."""
+        return {_parameter(f.name): str(getattr(self, f.name)) for f in fields(self)}
+
+
+def _parameter(field_name: str) -> str:
+    return field_name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -67,6 +133,10 @@ class Workloads:
     gang_scheduling: GangScheduling | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
+    # Where the tasks' templates are: None, in the workflow being built; else in this
+    # WorkflowTemplate library, called by templateRef (its templates then hold this object's
+    # image, volume, accounts, cache and the rest: the ones it was rendered with).
+    library: TemplateLibrary | None = None
 
     def __post_init__(self) -> None:
         image_reference(self.image, "image")
@@ -75,8 +145,15 @@ class Workloads:
     def data_dir(self) -> str:
         return self.volume.path("datasets")
 
+    def models_dir(self) -> str:
+        """Where a run's models are, one folder each."""
+        return self.volume.path(RUN, "models")
+
     def model_dir(self, spec: ModelSpec) -> str:
-        return self.volume.path(RUN, "models", spec.name)
+        return self._model_path(spec.name)
+
+    def _model_path(self, model: str) -> str:
+        return self.volume.path(RUN, "models", model)
 
     def versions_dir(self) -> str:
         return self.volume.path(SERVING)
@@ -85,49 +162,95 @@ class Workloads:
     def ingest(self) -> Task:
         """Load the dataset onto the volume once per (dataset, version, splits) within the cache's
         max age; a rerun is a memo hit that skips the download."""
-        return self._template("ingest", self._ingest_template)(
+        return self._call(
+            "ingest",
+            self._ingest_template,
             name="ingest",
             arguments={"dataset": DATASET, "version": DATASET_VERSION, "splits": "train,test"},
         )
 
     def train(self, spec: ModelSpec) -> Task:
         """Train ``spec`` as a TFJob of ``spec.workers`` workers."""
-        return self._template(f"train-{spec.name}", lambda: self._train_template(spec))(
-            name=f"train-{spec.name}"
-        )
+        name, training = f"train-{spec.name}", Training.of(spec)
+        if self.library is not None:  # the library's one train template, the spec as arguments
+            return self._call("train", None, name=name, arguments=training.arguments())
+        return self._template(name, lambda: self._train_template(name, training))(name=name)
 
     def evaluate(self, spec: ModelSpec) -> Task:
         """Evaluate the model ``spec`` trained; output parameter ``accuracy``."""
-        return self._template("evaluate", self._evaluate_template)(
-            name=f"evaluate-{spec.name}", arguments={"model-dir": self.model_dir(spec)}
+        return self._call(
+            "evaluate",
+            self._evaluate_template,
+            name=f"evaluate-{spec.name}",
+            arguments={"model-dir": self.model_dir(spec)},
         )
 
     def promote(self, evaluated: Task) -> Task:
         """Serve the model ``evaluated`` (an :meth:`evaluate` task) evaluated if it beats the
         current champion, or if there is none yet."""
-        return self._template("promote", self._promote_template)(
+        return self._call(
+            "promote",
+            self._promote_template,
             name=evaluated.name.replace("evaluate-", "promote-", 1),
             arguments={
                 "model-dir": _argument(evaluated, "model-dir"),
-                "accuracy": evaluated.get_parameter("accuracy"),
+                "accuracy": self._output_of(evaluated, "accuracy"),
             },
         )
 
     def select(self, specs: list[ModelSpec]) -> Task:
-        """Evaluate every trained model that exists, promote the best; fails if none exists."""
-        return self._template("select", lambda: self._select_template(specs))(name="select")
+        """Evaluate every trained model that exists, promote the best; fails if none exists.
+        (The library's select takes every model the run trained: its calls name no specs.)"""
+        candidates = [self.model_dir(spec) for spec in specs]
+        return self._call(
+            "select",
+            lambda: self._select_template({"--candidates": candidates}),
+            name="select",
+        )
 
     def serve(self) -> Task:
         """Apply the InferenceService over the promoted versions and wait until it is Ready;
         output parameter ``url``."""
-        return self._template("serve", self._serve_template)(name="serve")
+        return self._call("serve", self._serve_template, name="serve")
 
     def predict(self, served: Task) -> Task:
         """Send one test image through the served model and print the predicted class."""
-        return self._template("predict", self._predict_template)(
+        return self._call(
+            "predict",
+            self._predict_template,
             name="predict",
-            arguments={"url": served.get_parameter("url")},
+            arguments={"url": self._output_of(served, "url")},
         )
+
+    def library_templates(self) -> dict[str, Callable[[], TemplateMixin]]:
+        """How to make each building block's template as the WorkflowTemplate library holds it:
+        the template its task uses, with a model spec (train) and the list of candidates (select:
+        every model the run trained instead) read from inputs, not written in."""
+        return {
+            "ingest": self._ingest_template,
+            "train": lambda: self._train_template(
+                "train", Training.from_inputs(), Training.input_parameters()
+            ),
+            "evaluate": self._evaluate_template,
+            "promote": self._promote_template,
+            "serve": self._serve_template,
+            "select": lambda: self._select_template({"--candidates-in": self.models_dir()}),
+            "predict": self._predict_template,
+        }
+
+    def _call(self, block: str, make, **task) -> Task:
+        """A task running the template of ``block``: the library's by templateRef, else the
+        workflow's own of that name (made by ``make()`` the first time)."""
+        if self.library is not None:
+            return Task(template_ref=self.library.ref(block), **task)
+        return self._template(block, make)(**task)
+
+    def _output_of(self, task: Task, parameter: str) -> str:
+        """``task``'s output ``parameter`` as an expression; Hera checks that the template has it,
+        which it can only do for a template of this workflow."""
+        if self.library is not None:
+            return f"{{{{tasks.{task.name}.outputs.parameters.{parameter}}}}}"
+        return task.get_parameter(parameter)
 
     # Templates, each created once per workflow.
     @staticmethod
@@ -180,36 +303,39 @@ class Workloads:
         )
         return memoized(template, key_parameters=["dataset", "version", "splits"], cache=self.cache)
 
-    def _train_template(self, spec: ModelSpec) -> Resource:
-        checkpoints = self.volume.path(RUN, "checkpoints", spec.name)
+    def _train_template(
+        self, name: str, training: Training, inputs: list[Parameter] | None = None
+    ) -> Resource:
+        model_dir = self._model_path(training.model)
+        checkpoints = self.volume.path(RUN, "checkpoints", training.model)
         manifest = tfjob_manifest(
-            generate_name=f"{{{{workflow.name}}}}-{spec.name}-",
+            generate_name=f"{{{{workflow.name}}}}-{training.model}-",
             image=self.image,
             command=["python", "-m", "mlflows.ml.train"],
             args=flags(
                 {
-                    "--model-type": spec.architecture,
+                    "--model-type": training.model_type,
                     "--dataset": DATASET,
                     "--data-dir": self.data_dir(),
-                    "--saved-model-dir": self.model_dir(spec),
+                    "--saved-model-dir": model_dir,
                     "--checkpoint-dir": checkpoints,
-                    "--epochs": str(spec.epochs),
-                    "--steps-per-epoch": str(spec.steps_per_epoch),
-                    "--batch-size-per-replica": str(spec.batch_size_per_replica),
-                    "--learning-rate": str(spec.learning_rate),
-                    "--metrics-file": self.model_dir(spec) + ".metrics.json",
+                    "--epochs": training.epochs,
+                    "--steps-per-epoch": training.steps_per_epoch,
+                    "--batch-size-per-replica": training.batch_size_per_replica,
+                    "--learning-rate": training.learning_rate,
+                    "--metrics-file": model_dir + ".metrics.json",
                 }
             ),
-            workers=spec.workers,
+            workers=training.workers,
             volume=self.volume,
             service_account=self.accounts.workloads,
             cpu=self.worker_cpu,
             memory=self.worker_memory,
             gang_scheduling=self.gang_scheduling,
         )
-        template = tfjob_step(
-            f"train-{spec.name}", manifest, service_account=self.accounts.resources
-        )
+        template = tfjob_step(name, manifest, service_account=self.accounts.resources)
+        if inputs:
+            template.inputs = inputs
         # An API hiccup while creating or watching the job is worth one more try; a failed
         # training is not (the TFJob already restarted its workers).
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
@@ -271,12 +397,14 @@ class Workloads:
             Step(name="serve", template=self._template("serve", self._serve_template), when=better)
         return promote
 
-    def _select_template(self, specs: list[ModelSpec]) -> Container:
+    def _select_template(self, candidates: dict[str, str | list[str]]) -> Container:
+        """``candidates``: ``--candidates`` and the model folders, or ``--candidates-in`` and the
+        folder holding them."""
         return self._container(
             "select",
             "mlflows.ml.select best",
             {
-                "--candidates": [self.model_dir(spec) for spec in specs],
+                **candidates,
                 "--dataset": DATASET,
                 "--data-dir": self.data_dir(),
                 "--versions-dir": self.versions_dir(),
@@ -335,7 +463,9 @@ def flags(options: dict[str, str | list[str]]) -> list[str]:
 
 def _argument(task: Task, name: str) -> str:
     """The value ``task`` passes for its template's input parameter ``name``."""
-    for arguments in task.arguments:
-        if name in arguments:
+    # A dict as given to Task(), a list of them as a template's call gives them.
+    given = task.arguments if isinstance(task.arguments, list) else [task.arguments]
+    for arguments in given:
+        if isinstance(arguments, dict) and name in arguments:
             return arguments[name]
     raise KeyError(f"task {task.name} passes no argument {name!r}")

@@ -32,10 +32,14 @@ from mlflows.schema_fetch import ARGO_SERVER_API_FILE
 
 PRISM = Path(__file__).resolve().parent / "node_modules" / ".bin" / "prism"
 SPEC_FILE = ARGO_SERVER_API_FILE
-# The operations mlflows.submit uses: create a workflow, read one.
+# The operations mlflows.submit uses: create a workflow, read one, create a CronWorkflow, look
+# for the WorkflowTemplates a workflow calls.
 OPERATIONS = {
     "/api/v1/workflows/{namespace}": ("post",),
     "/api/v1/workflows/{namespace}/{name}": ("get",),
+    "/api/v1/cron-workflows/{namespace}": ("post",),
+    "/api/v1/workflow-templates/{namespace}/{name}": ("get",),
+    "/api/v1/cluster-workflow-templates/{name}": ("get",),
 }
 STARTUP_SECONDS = 60
 

@@ -110,8 +110,14 @@ def test_run_command_in_process(tmp_path, capsys):
     [
         ("spec: [unclosed", "not valid YAML at line 1"),
         (
-            "kind: CronWorkflow\nspec: {}\n",
-            "kind 'CronWorkflow': the local runner runs kind: Workflow",
+            "kind: WorkflowTemplate\nspec: {}\n",
+            "kind 'WorkflowTemplate': the local runner runs kind: Workflow",
+        ),
+        # A CronWorkflow runs as the workflow it starts: that needs its name and workflowSpec.
+        ("kind: CronWorkflow\nspec: {}\n", "metadata.name: give the CronWorkflow a name"),
+        (
+            "kind: CronWorkflow\nmetadata: {name: nightly}\nspec: {schedules: ['@daily']}\n",
+            "spec.workflowSpec: give the spec of the workflow the CronWorkflow runs",
         ),
     ],
 )

@@ -214,6 +214,35 @@ def test_best_with_no_usable_candidate_fails_in_one_line_and_promotes_nothing(
     assert versions.numbers(tmp_path / "serving") == []
 
 
+def test_best_candidates_in_a_folder_are_its_model_folders(
+    tmp_path, cli, good, untrained_model, digits_dir
+):
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(good, models / "good")
+    shutil.copytree(untrained_model, models / "untrained")
+    (models / "good.metrics.json").write_text("{}")  # what train writes beside a model
+    (models / ".good.staging.x1").mkdir()  # what a save that crashed leaves
+    options = [
+        "--dataset", "digits", "--data-dir", str(digits_dir),
+        "--versions-dir", str(tmp_path / "serving"), "--result-file", str(tmp_path / "r.json"),
+    ]  # fmt: skip
+
+    code, _, err = cli(select.main, ["best", "--candidates-in", str(models), *options])
+
+    assert code == 0, err
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert [c["model_dir"] for c in result["candidates"]] == [
+        str(models / "good"),
+        str(models / "untrained"),
+    ]
+    assert result["skipped"] == [] and result["best"]["model_dir"] == str(models / "good")
+
+    code, _, err = cli(select.main, ["best", "--candidates-in", str(tmp_path / "none"), *options])
+    assert code == UserError.exit_code and err.count("\n") == 1
+    assert err.startswith(f"error: --candidates-in {tmp_path / 'none'}: none of the 0 candidate")
+
+
 def test_a_missing_dataset_is_the_data_dirs_fault_not_the_candidates(tmp_path, cli, good):
     code, _, _, err = run_best(cli, [good], tmp_path / "no-data", tmp_path / "serving", tmp_path)
     assert code == UserError.exit_code and "mlflows.ml.ingest" in err

@@ -7,7 +7,9 @@ Subcommands (accuracy files hold one bare number, which Argo reads as an output 
 * ``promote``: copy a model atomically into the next version of the versions directory.
 * ``best``: evaluate the candidates that exist and load (a failed training branch leaves none),
   keep the top ``k`` at or above the threshold, promote the best unless it already is the
-  newest version, and write the result JSON.
+  newest version, and write the result JSON. The candidates are named, or are every folder in
+  one (``--candidates-in``: a run's models, for a caller that cannot list them, such as a
+  library template that does not know the pipeline's models).
 """
 
 from __future__ import annotations
@@ -103,6 +105,17 @@ def score(
     return scored, skipped
 
 
+def folders_in(directory: str) -> list[str]:
+    """The folders in ``directory``, sorted; none if it does not exist (no training got as far as
+    saving). Hidden ones are a save's temporary folders, and files (metrics) are no models."""
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise UserError(
+            f"--candidates-in: {directory} is a file; give the folder holding the models"
+        )
+    return sorted(str(p) for p in path.glob("[!.]*") if p.is_dir())
+
+
 def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candidate]:
     """The ``top_k`` most accurate at or above ``threshold``, best first (ties keep input order)."""
     ranked = sorted(scored, key=lambda c: -c.accuracy)
@@ -110,12 +123,15 @@ def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candid
 
 
 def best(args: argparse.Namespace) -> dict:
-    scored, skipped = score(args.candidates, args.dataset, args.data_dir)
+    named = args.candidates is not None
+    candidates = args.candidates if named else folders_in(args.candidates_in)
+    scored, skipped = score(candidates, args.dataset, args.data_dir)
     for s in skipped:
         print(f"skipped {s.model_dir}: {s.reason}")
     if not scored:
+        given = "--candidates" if named else f"--candidates-in {args.candidates_in}"
         raise UserError(
-            f"--candidates: none of the {len(args.candidates)} candidate(s) is a loadable "
+            f"{given}: none of the {len(candidates)} candidate(s) is a loadable "
             "SavedModel; nothing promoted"
         )
     for c in scored:
@@ -210,12 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     promote_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
 
     best_cmd = command("best", "evaluate candidates, promote the best")
-    best_cmd.add_argument(
+    candidates = best_cmd.add_mutually_exclusive_group(required=True)
+    candidates.add_argument(
         "--candidates",
         nargs="+",
-        required=True,
         metavar="DIR",
         help="the trained SavedModels; one missing or not loading is skipped",
+    )
+    candidates.add_argument(
+        "--candidates-in",
+        metavar="DIR",
+        help="instead of --candidates: every folder in DIR (a run's models)",
     )
     dataset_flags(best_cmd)
     best_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)

@@ -1,4 +1,8 @@
-"""A workflow to run: from a Hera object, a dict or a YAML file; its name, parameters, globals."""
+"""A workflow to run: from a Hera object, a dict or a YAML file; its name, parameters, globals.
+
+A CronWorkflow runs as the Workflow it would start, once, as ``argo submit --from cronwf/NAME``
+does (workflow/common/convert.go ``ConvertCronWorkflowToWorkflow``).
+"""
 
 from __future__ import annotations
 
@@ -15,18 +19,59 @@ from mlflows.local.lang import keys
 from mlflows.local.lang.templating import Scope, argo_string
 from mlflows.local.spec.names import generated_name
 
+CRON_WORKFLOW_LABEL = "workflows.argoproj.io/cron-workflow"
+SCHEDULED_TIME_ANNOTATION = "workflows.argoproj.io/scheduled-time"
+
 
 def workflow_dict(source) -> dict:
-    """The workflow as a plain dict: ``Workflow.to_dict()``, a copy of a dict, or a YAML file."""
+    """The workflow as a plain dict: ``Workflow.to_dict()``, a copy of a dict, or a YAML file; a
+    CronWorkflow's workflow."""
     if hasattr(source, "to_dict"):
-        return source.to_dict()
-    if isinstance(source, dict):
-        return copy.deepcopy(source)
-    if isinstance(source, (str, Path)):
-        return load_yaml(Path(source))
-    raise UserError(
-        f"cannot run a {type(source).__name__}; give a Hera Workflow, a dict or a YAML file"
-    )
+        document = source.to_dict()
+    elif isinstance(source, dict):
+        document = copy.deepcopy(source)
+    elif isinstance(source, (str, Path)):
+        document = load_yaml(Path(source))
+    else:
+        raise UserError(
+            f"cannot run a {type(source).__name__}; give a Hera Workflow, a dict or a YAML file"
+        )
+    return cron_workflow_run(document) if document.get("kind") == "CronWorkflow" else document
+
+
+def cron_workflow_run(cron: dict) -> dict:
+    """The Workflow ``cron`` starts: named ``<cron>-`` plus a suffix, its spec the cron's
+    workflowSpec, its labels and annotations the workflowMetadata's (and the cron's name, the
+    time it was started at)."""
+    metadata = cron.get("metadata") if isinstance(cron.get("metadata"), dict) else {}
+    spec = cron.get("spec") if isinstance(cron.get("spec"), dict) else {}
+    if not metadata.get("name") or not isinstance(metadata["name"], str):
+        raise UserError("metadata.name: give the CronWorkflow a name")
+    if not isinstance(spec.get("workflowSpec"), dict):
+        raise UserError("spec.workflowSpec: give the spec of the workflow the CronWorkflow runs")
+    run = _mapping_or_none("spec.workflowMetadata", spec.get("workflowMetadata"))
+    labels = _mapping_or_none("spec.workflowMetadata.labels", run.get("labels"))
+    annotations = _mapping_or_none("spec.workflowMetadata.annotations", run.get("annotations"))
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    workflow_metadata = {
+        "generateName": f"{metadata['name']}-",
+        "labels": {CRON_WORKFLOW_LABEL: metadata["name"], **labels},
+        "annotations": {SCHEDULED_TIME_ANNOTATION: started, **annotations},
+    }
+    if metadata.get("namespace"):
+        workflow_metadata["namespace"] = metadata["namespace"]
+    return {
+        "apiVersion": cron.get("apiVersion", "argoproj.io/v1alpha1"),
+        "kind": "Workflow",
+        "metadata": workflow_metadata,
+        "spec": spec["workflowSpec"],
+    }
+
+
+def _mapping_or_none(where: str, value) -> dict:
+    if value is not None and not isinstance(value, dict):
+        raise UserError(f"{where}: expected a mapping")
+    return value or {}
 
 
 def load_yaml(path: Path) -> dict:
