@@ -19,7 +19,6 @@ from mlflows.rendering import render
 from mlflows.workloads import Training, Workloads
 
 SERVICE = "{{workflow.parameters.service}}"
-RETRY_EXPRESSIONS_REFUSED = "retryStrategy: 'expression' is not supported by the local runner"
 
 
 def comparable(template: dict, substitutions: dict[str, str]) -> dict:
@@ -231,8 +230,6 @@ def test_the_pipeline_runs_locally_from_the_library(tmp_path):
          "--report-json", str(report)],
         capture_output=True, text=True, timeout=600, env=environment,
     )  # fmt: skip
-    if RETRY_EXPRESSIONS_REFUSED in result.stderr:  # as for the inline pipeline (test_e2e_local)
-        pytest.skip(f"this local runner refuses the ingest step's {RETRY_EXPRESSIONS_REFUSED}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     status = json.loads(report.read_text())
     nodes = {node["displayName"]: node for node in status["nodes"].values()}
