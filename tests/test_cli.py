@@ -66,6 +66,7 @@ NEEDS = {
     ("validate",): ("jsonschema",),
     ("schemas", "fetch"): ("jsonschema",),
     ("setup-manifests",): ("hera",),
+    ("graph",): (),
 }
 
 

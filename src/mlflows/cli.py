@@ -44,6 +44,7 @@ COMMANDS = {
         "mlflows.cluster",
         "print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
     ),
+    "graph": Command("mlflows.viz.cli", "draw a workflow's DAG as Mermaid text or SVG"),
 }
 
 
