@@ -67,6 +67,7 @@ NEEDS = {
     ("schemas", "fetch"): ("jsonschema",),
     ("setup-manifests",): ("hera",),
     ("graph",): (),
+    ("report",): (),
 }
 
 

@@ -45,6 +45,9 @@ COMMANDS = {
         "print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
     ),
     "graph": Command("mlflows.viz.cli", "draw a workflow's DAG as Mermaid text or SVG"),
+    "report": Command(
+        "mlflows.viz.cli", "write the HTML page of a run: its graph by phase, timeline and logs"
+    ),
 }
 
 
