@@ -78,3 +78,14 @@ def test_columns_are_aligned_without_trailing_spaces(tmp_path):
     assert cells["✖ a-much-longer-name"][2] == "Error (exit code 4)"
     assert cells["○ never"][1:] == ("", "omitted: depends condition not met")
     assert not any(line.startswith(("first:", "main:")) for line in lines)  # several pods
+
+
+def test_a_memo_hit_says_so_in_the_message_column(tmp_path):
+    path = tmp_path / "wf.yaml"
+    memoized = sh("fetch", "echo fetched")
+    memoized["memoize"] = {"key": "fixed", "cache": {"configMap": {"name": "summary-memo"}}}
+    path.write_text(yaml.safe_dump(workflow(dag("main", task("fetch", "fetch")), memoized)))
+    run_command(path, tmp_path)
+    header, *rows = table(run_command(path, tmp_path))
+    [row] = [row for row in rows if "fetch" in row.split()]
+    assert row[header.index("MESSAGE") :] == "(memoized)"

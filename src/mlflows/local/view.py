@@ -171,7 +171,9 @@ class RunView:
         print_()
         steps = []
         for node, depth in self._tree():
-            memo = " (memoized)" if node.memoization and node.memoization["hit"] else ""
+            message = node.message.split()  # one line, whatever the message holds
+            if node.memoization and node.memoization["hit"]:
+                message.append("(memoized)")
             steps.append(
                 [
                     "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
@@ -179,7 +181,7 @@ class RunView:
                     format_duration(node.duration)
                     if node.type in ("Pod", "Retry", "Suspend")
                     else "",
-                    escape(" ".join(node.message.split())) + memo,
+                    escape(" ".join(message)),
                 ]
             )
         for line in _columns(["STEP", "TEMPLATE", "DURATION", "MESSAGE"], steps):
