@@ -151,7 +151,9 @@ def test_hooks_and_the_exit_handler_are_boxes_of_their_own(tmp_path, capsys):
     declared = boxes(text)
     assert declared["onExit"] == '(["onExit<br/>cleanup"])'  # the exit handler: a stadium
     assert declared["a_onExit"] == '{{"a.onExit<br/>echo"}}'  # a task's hooks: hexagons
-    assert declared["a_hooks_started"] == '{{"a.hooks.started<br/>notify"}}'
+    assert declared["a_hooks_started"] == (
+        '{{"a.hooks.started<br/>notify<br/>when tasks.a.status == #quot;Running#quot;"}}'
+    )
     assert declared["b_onExit"] == '{{"b.onExit<br/>notify"}}'
     assert declared["hooks_running"] == (
         '{{"hooks.running<br/>echo<br/>when workflow.status == #quot;Running#quot;"}}'
@@ -159,7 +161,7 @@ def test_hooks_and_the_exit_handler_are_boxes_of_their_own(tmp_path, capsys):
     assert sorted(edges(text)) == sorted(
         [
             "a -.->|exit| a_onExit",
-            "a -.->|tasks.a.status == #quot;Running#quot;| a_hooks_started",
+            "a -.-> a_hooks_started",
             "b -.->|exit| b_onExit",
             "a -->|Failed| b",
             "a --> c",

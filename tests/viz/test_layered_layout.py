@@ -46,7 +46,7 @@ def test_a_long_arrow_goes_around_the_boxes_between(direction):
     """a -> d skips two layers, where b and c stand: its route must not cross their boxes."""
     graph = graph_of("a>b", "b>c", "c>d", "a>d", "a>e", "e>f", "f>d")
     placed = place(graph, direction)
-    [(_, points)] = [(e, p) for e, p in placed.routes if (e.source, e.target) == ("a", "d")]
+    [points] = [r.points for r in placed.routes if (r.edge.source, r.edge.target) == ("a", "d")]
     assert len(points) == 2 + 2 * 2  # out of a, in and out of each layer between, into d
     for name in "bcef":
         rect = placed.boxes[name]
@@ -85,7 +85,7 @@ def test_boxes_of_a_layer_keep_their_gaps():
 
 def test_a_cycle_is_drawn_with_one_arrow_turned_back():
     placed = place(graph_of("a>b", "b>c", "c>a"))
-    [(_, points)] = [(e, p) for e, p in placed.routes if (e.source, e.target) == ("c", "a")]
+    [points] = [r.points for r in placed.routes if (r.edge.source, r.edge.target) == ("c", "a")]
     assert points[0][0] > points[-1][0]  # from c, on the right, back to a, on the left
 
 

@@ -24,6 +24,7 @@ from mlflows.viz.graph import Edge, Graph
 
 DIRECTIONS = ("LR", "TB")
 LAYER_GAP = 56.0  # between the widest boxes of two layers, along the arrows
+LABEL_PAD = 10.0  # on each side of an arrow's label, which widens its gap when it needs to
 BOX_GAP = 22.0  # between two boxes of one layer
 LANE_GAP = 8.0  # beside an arrow passing through a layer
 LANE_SIZE = 2.0
@@ -44,17 +45,30 @@ class Rect:
         return self.x + self.width / 2, self.y + self.height / 2
 
 
+@dataclass(frozen=True)
+class Route:
+    edge: Edge
+    points: list[tuple[float, float]]  # where the arrow passes, from its source to its target
+    label_at: tuple[float, float]  # the middle of its first stretch between layers
+
+
 @dataclass
 class Layout:
     width: float
     height: float
     boxes: dict[str, Rect]
-    routes: list[tuple[Edge, list[tuple[float, float]]]]  # the points each arrow passes through
+    routes: list[Route]
     direction: str
 
 
-def layout(graph: Graph, sizes: dict[str, tuple[float, float]], direction: str = "LR") -> Layout:
-    """Place every box of ``graph`` (``sizes``: its width and height) and route every edge."""
+def layout(
+    graph: Graph,
+    sizes: dict[str, tuple[float, float]],
+    direction: str = "LR",
+    labels: dict[int, float] | None = None,
+) -> Layout:
+    """Place every box of ``graph`` (``sizes``: its width and height) and route every edge;
+    ``labels``: how long each labelled edge's label is along the arrows, by the edge's index."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction {direction!r}: one of {', '.join(DIRECTIONS)}")
     across = 1 if direction == "LR" else 0  # which of (width, height) lies across the layers
@@ -87,14 +101,19 @@ def layout(graph: Graph, sizes: dict[str, tuple[float, float]], direction: str =
     layers = _fewest_crossings(layers, above, below)
     cross = _place_across(layers, above, below, cross_size)
 
-    # Along the arrows: each layer as wide as its widest box, boxes centred in it.
-    starts, position = [], MARGIN
-    for nodes in layers:
-        starts.append(position)
-        position += max(along_size[node] for node in nodes) + LAYER_GAP
-    extent_along = position - LAYER_GAP + MARGIN
+    # Along the arrows: each layer as wide as its widest box, boxes centred in it; the gap
+    # after it wide enough for the labels of the arrows leaving it.
     band = {node: i for i, nodes in enumerate(layers) for node in nodes}
     band_size = [max(along_size[node] for node in nodes) for nodes in layers]
+    gaps = [LAYER_GAP] * len(layers)
+    for i, length in (labels or {}).items():
+        j = band[chains[i][0]]
+        gaps[j] = max(gaps[j], length + 2 * LABEL_PAD)
+    starts, position = [], MARGIN
+    for size, gap in zip(band_size, gaps, strict=True):
+        starts.append(position)
+        position += size + gap
+    extent_along = position - (gaps[-1] if gaps else 0.0) + MARGIN
 
     extent_across = max((cross[n] + cross_size[n] / 2 for n in cross), default=0) + MARGIN
 
@@ -111,13 +130,23 @@ def layout(graph: Graph, sizes: dict[str, tuple[float, float]], direction: str =
     ports = _ports(chains, cross, cross_size)
     routes = []
     for i, (edge, chain) in enumerate(zip(graph.edges, chains, strict=True)):
+        # Straight out to the end of the source's layer, curving only between layers, so that
+        # an arrow from a box narrower than its layer keeps clear of the layer's wider boxes.
+        first, last = band[chain[0]], band[chain[-1]]
         points = [point(far(chain[0]), ports[(i, "out")])]
+        if far(chain[0]) < starts[first] + band_size[first]:
+            points.append(point(starts[first] + band_size[first], ports[(i, "out")]))
+        between = len(points) - 1  # where the first stretch between layers starts
         for lane in chain[1:-1]:
             j = band[lane]
             points.append(point(starts[j] - LAYER_GAP / 4, cross[lane]))
             points.append(point(starts[j] + band_size[j] + LAYER_GAP / 4, cross[lane]))
+        if near(chain[-1]) > starts[last]:
+            points.append(point(starts[last], ports[(i, "in")]))
         points.append(point(near(chain[-1]), ports[(i, "in")]))
-        routes.append((edge, points[::-1] if i in upward else points))
+        (x0, y0), (x1, y1) = points[between], points[between + 1]
+        middle = ((x0 + x1) / 2, (y0 + y1) / 2)
+        routes.append(Route(edge, points[::-1] if i in upward else points, middle))
 
     def rect(node: str) -> Rect:
         low = cross[node] - cross_size[node] / 2

@@ -1,16 +1,18 @@
 """The graph as one self-contained SVG element: boxes, arrows and text, no fonts or scripts.
 
 Text is measured with the advance widths of DejaVu Sans Bold, the widest sans-serif a viewer is
-likely to fall back to, so that labels fit whatever font draws them; a long label is shortened
-with an ellipsis, and every box carries its full text as a tooltip (``<title>``).
+likely to fall back to, so that labels fit whatever font draws them; a long detail wraps onto a
+second line and is then shortened with an ellipsis, and every box carries its full text as a
+tooltip (``<title>``).
 """
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 
-from mlflows.viz.graph import Box, Edge, Graph
-from mlflows.viz.layout import Layout, Rect, layout
+from mlflows.viz.graph import Box, Graph
+from mlflows.viz.layout import Rect, Route, layout
 from mlflows.viz.palette import (
     BOX_FILL,
     BOX_STROKE,
@@ -26,6 +28,7 @@ from mlflows.viz.palette import (
 FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', sans-serif"
 TITLE_SIZE = 13.0
 DETAIL_SIZE = 11.0
+LABEL_SIZE = 10.0
 TITLE_LINE = 17.0
 DETAIL_LINE = 14.0
 PAD_X = 12.0
@@ -34,7 +37,7 @@ MIN_WIDTH = 64.0
 DOT = 14.0  # a step group's dot
 STACK = 5.0  # how far a loop's copies stick out behind it
 TITLE_CHARACTERS = 40
-DETAIL_CHARACTERS = 36
+DETAIL_CHARACTERS = 36  # per line; a longer detail wraps onto a second line, then is cut
 
 # Advance widths in thousandths of an em (DejaVu Sans Bold); anything else counts as a full em.
 _NARROW = dict.fromkeys("iljI.,:;|!'` ", 360)
@@ -62,18 +65,27 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def detail_lines(box: Box) -> list[str]:
+    """The box's details as drawn: each on at most two lines."""
+    lines = []
+    for detail in box.details:
+        wrapped = textwrap.wrap(detail, DETAIL_CHARACTERS) or [""]
+        if len(wrapped) > 2:
+            wrapped = [wrapped[0], shorten(" ".join(wrapped[1:]), DETAIL_CHARACTERS)]
+        lines += wrapped
+    return lines
+
+
 def box_size(box: Box) -> tuple[float, float]:
     if box.kind == "group":
         return DOT, DOT
+    lines = detail_lines(box)
     width = max(
         [text_width(shorten(box.title, TITLE_CHARACTERS), TITLE_SIZE)]
-        + [
-            text_width(shorten(line, DETAIL_CHARACTERS), DETAIL_SIZE, bold=False)
-            for line in box.details
-        ]
+        + [text_width(line, DETAIL_SIZE, bold=False) for line in lines]
     )
     width = max(MIN_WIDTH, width + 2 * PAD_X)
-    height = 2 * PAD_Y + TITLE_LINE + DETAIL_LINE * len(box.details)
+    height = 2 * PAD_Y + TITLE_LINE + DETAIL_LINE * len(lines)
     if box.kind == "loop":
         return width + STACK, height + STACK
     return width, height
@@ -81,7 +93,13 @@ def box_size(box: Box) -> tuple[float, float]:
 
 def render_svg(graph: Graph, direction: str = "LR", prefix: str = "g") -> str:
     """The picture of ``graph``; ``prefix`` keeps its element ids apart from others on a page."""
-    placed = layout(graph, {box.id: box_size(box) for box in graph.boxes.values()}, direction)
+    labels = {
+        i: text_width(label_text, LABEL_SIZE, bold=False) if direction == "LR" else LABEL_SIZE
+        for i, edge in enumerate(graph.edges)
+        if (label_text := shorten(edge.label, DETAIL_CHARACTERS))
+    }
+    sizes = {box.id: box_size(box) for box in graph.boxes.values()}
+    placed = layout(graph, sizes, direction, labels)
     marker = f"{prefix}-arrow"
     hook_marker = f"{prefix}-arrow-hook"
     parts = [
@@ -95,8 +113,8 @@ def render_svg(graph: Graph, direction: str = "LR", prefix: str = "g") -> str:
         "</defs>",
         '<g class="edges">',
     ]
-    for edge, points in placed.routes:
-        parts.append(_edge(edge, points, placed, hook_marker if edge.dashed else marker))
+    for route in placed.routes:
+        parts.append(_edge(route, placed.direction, hook_marker if route.edge.dashed else marker))
     parts.append("</g>")
     parts.append('<g class="nodes">')
     for number, box in enumerate(graph.boxes.values()):
@@ -120,8 +138,9 @@ def _marker(marker_id: str, colour: str) -> str:
     )
 
 
-def _edge(edge: Edge, points: list[tuple[float, float]], placed: Layout, marker: str) -> str:
-    horizontal = placed.direction == "LR"
+def _edge(route: Route, direction: str, marker: str) -> str:
+    edge, points = route.edge, route.points
+    horizontal = direction == "LR"
     (x, y), path = points[0], [f"M{_n(points[0][0])},{_n(points[0][1])}"]
     for x1, y1 in points[1:]:
         if horizontal:
@@ -139,11 +158,11 @@ def _edge(edge: Edge, points: list[tuple[float, float]], placed: Layout, marker:
     )
     if not edge.label:
         return element
-    middle = (len(points) - 1) // 2  # a long arrow's middle is in a lane, clear of boxes
-    (x0, y0), (x1, y1) = points[middle], points[middle + 1]
+    x, y = route.label_at
     return element + (
-        f'\n<text class="edge-label" x="{_n((x0 + x1) / 2)}" y="{_n((y0 + y1) / 2)}" '
-        f'text-anchor="middle" dominant-baseline="central" font-size="10" fill="{MUTED}" '
+        f'\n<text class="edge-label" x="{_n(x)}" y="{_n(y)}" '
+        f'text-anchor="middle" dominant-baseline="central" font-size="{_n(LABEL_SIZE)}" '
+        f'fill="{MUTED}" '
         f'stroke="#ffffff" stroke-width="3" paint-order="stroke">'
         f"{escape(shorten(edge.label, DETAIL_CHARACTERS))}</text>"
     )
@@ -204,11 +223,11 @@ def _text(box: Box, rect: Rect) -> list[str]:
         f'dominant-baseline="central" font-size="{_n(TITLE_SIZE)}" font-weight="600" '
         f'fill="{INK}">{escape(shorten(box.title, TITLE_CHARACTERS))}</text>'
     ]
-    for k, detail in enumerate(box.details):
+    for k, detail in enumerate(detail_lines(box)):
         y = top + TITLE_LINE + DETAIL_LINE * (k + 0.5)
         lines.append(
             f'<text x="{_n(middle)}" y="{_n(y)}" text-anchor="middle" '
             f'dominant-baseline="central" font-size="{_n(DETAIL_SIZE)}" fill="{MUTED}">'
-            f"{escape(shorten(detail, DETAIL_CHARACTERS))}</text>"
+            f"{escape(detail)}</text>"
         )
     return lines

@@ -12,7 +12,8 @@
   with what it loops over.
 - The exit handler (``spec.onExit`` or the ``exit`` hook) is a box of its own after the
   workflow's last boxes, with dashed arrows; a task's or step's hooks hang from it by dashed
-  arrows, labelled with their expression; the workflow's other hooks stand alone.
+  arrows (``exit`` on its exit hook's); the workflow's other hooks stand alone. A hook's box
+  says when it runs (its expression).
 
 Box ids follow the nesting (``task/inner-task``, ``task/[1]/step``, ``task#onExit``), with
 separators no Argo name holds, so they are unique. The entry template itself is not a box
@@ -215,9 +216,10 @@ class _Drawing:
         for name, hook in hooks.items():
             title = f"{call['name']}.onExit" if name == "exit" else f"{call['name']}.hooks.{name}"
             hook_id = f"{box_id}#onExit" if name == "exit" else f"{box_id}#hooks.{name}"
-            label = "exit" if name == "exit" else str(hook.get("expression", ""))
-            self.hook_box(hook, hook_id, title, "hook", stack, f"{box_id}: hook {name}")
-            self.graph.connect(box_id, hook_id, label, dashed=True)
+            box = self.hook_box(hook, hook_id, title, "hook", stack, f"{box_id}: hook {name}")
+            if hook.get("expression"):
+                box.details.append(f"when {hook['expression']}")
+            self.graph.connect(box_id, hook_id, "exit" if name == "exit" else "", dashed=True)
 
     def workflow_hooks(self, spec: dict, outbound: list[str]) -> None:
         hooks = dict(spec.get("hooks") or {})
