@@ -52,7 +52,8 @@ COMMANDS = {
 
 
 def run_cli(main: Callable[[], int | None]) -> int:
-    """Call ``main`` and turn a UserError (or Ctrl-C) into one line on stderr and an exit code."""
+    """Call ``main`` and turn a UserError (or Ctrl-C) into one line on stderr and an exit code
+    (130 for Ctrl-C, 128+N for a run stopped by signal N)."""
     try:
         code = main() or 0
         flush_stdout()
@@ -60,9 +61,9 @@ def run_cli(main: Callable[[], int | None]) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM/SIGHUP during a local run
+        print(str(interruption) or "interrupted", file=sys.stderr)
+        return getattr(interruption, "exit_code", 130)
 
 
 def build_parser(chosen: Collection[str] = COMMANDS) -> argparse.ArgumentParser:

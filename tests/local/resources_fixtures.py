@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,9 @@ WORKER_FAILED = FAILURE_CONDITION
 ISVC_READY = READY_CONDITION
 ISVC_FAILED = FAILED_CONDITION
 
-# A replica's program: writes its TF_CONFIG (and pid) under the mounted claim, then exits with
-# the code its fate file asks for (once: the file is then removed), else 0.
+# A replica's program: writes its TF_CONFIG (and pid) under the mounted claim, waits for every
+# replica of its cluster to have done so (TensorFlow's workers wait for one another too), then exits
+# with the code its fate file asks for (once: the file is then removed), else 0.
 REPLICA_SCRIPT = f"""
 import json, os, pathlib, sys, time
 config = json.loads(os.environ["TF_CONFIG"])
@@ -44,6 +46,10 @@ out.mkdir(exist_ok=True)
 name = f"{{task['type']}}-{{task['index']}}"
 (out / f"{{name}}.json").write_text(json.dumps(config))
 (out / f"{{name}}.pid").write_text(str(os.getpid()))
+members = [f"{{t}}-{{i}}" for t, hosts in config["cluster"].items() for i in range(len(hosts))]
+deadline = time.monotonic() + 60
+while not all((out / f"{{m}}.json").exists() for m in members) and time.monotonic() < deadline:
+    time.sleep(0.05)
 time.sleep(float(os.environ.get("SLEEP", "0")))
 fate = out / f"{{name}}.fate"
 if fate.exists():
@@ -53,6 +59,7 @@ if fate.exists():
         os.kill(os.getpid(), -code)
     sys.exit(code)
 """
+MARKER = "MLFLOWS_TEST_POD"  # an env variable a test gives its pods, to find their processes
 
 
 def tfjob(
@@ -63,15 +70,18 @@ def tfjob(
     chief: bool = False,
     sleep: float = 0,
     name: str | None = None,
+    marker: str = "",
 ) -> dict:
-    """A TFJob whose replicas run :data:`REPLICA_SCRIPT` with the claim at /mnt/data."""
+    """A TFJob whose replicas run :data:`REPLICA_SCRIPT` with the claim at /mnt/data (and, given a
+    ``marker``, the :data:`MARKER` variable set to it)."""
 
     def replica_spec(replicas: int) -> dict:
         container = {
             "name": TENSORFLOW_CONTAINER,
             "image": "ghcr.io/mlflows/trainer:test",
             "command": ["python", "-c", REPLICA_SCRIPT],
-            "env": [{"name": "SLEEP", "value": str(sleep)}],
+            "env": [{"name": "SLEEP", "value": str(sleep)}]
+            + ([{"name": MARKER, "value": marker}] if marker else []),
             "volumeMounts": [{"name": "data", "mountPath": MOUNT}],
         }
         volume = {"name": "data", "persistentVolumeClaim": {"claimName": CLAIM}}
@@ -109,12 +119,30 @@ def resource(action: str, manifest: dict, **fields) -> dict:
     return {"action": action, "manifest": yaml.safe_dump(manifest), **fields}
 
 
-def process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+def pod_processes(marker: str) -> list[int]:
+    """The processes (host pids) whose environment has :data:`MARKER` set to ``marker``: a pod's,
+    with what it started and what runs it."""
+    wanted = f"{MARKER}={marker}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue  # gone meanwhile, or a kernel thread
+    return found
+
+
+def wait_until_gone(marker: str, seconds: float = 30) -> list[int]:
+    """Wait for the marked processes to end (their parent-death signal is asynchronous); those
+    still there after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := pod_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 @dataclass

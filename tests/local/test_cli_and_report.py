@@ -1,8 +1,6 @@
 """The `mlflows run` and `mlflows cache` commands, exit codes, and the Argo-shaped report."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -210,36 +208,3 @@ def test_report_validates_against_argo_status_schema(run_local, schema_dir):
         "Skipped",
         "Retry",
     }
-
-
-def test_ctrl_c_kills_processes_and_still_writes_the_report(tmp_path):
-    pid_file = tmp_path / "pid"
-    path = write(tmp_path, workflow(sh("main", f"echo $$ > {pid_file}; exec sleep 60")))
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflows",
-            "run",
-            str(path),
-            "--work-dir",
-            str(tmp_path / "w"),
-            "--report-json",
-            str(tmp_path / "report.json"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 30
-    while not (pid_file.exists() and pid_file.read_text().strip()) and time.time() < deadline:
-        time.sleep(0.05)
-    run.send_signal(signal.SIGINT)
-    _, err = run.communicate(timeout=30)
-    assert run.returncode == 130
-    assert err.strip().endswith("interrupted")
-    status = json.loads((tmp_path / "report.json").read_text())
-    assert status["phase"] == "Failed"
-    assert status["message"] == "interrupted"
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pid_file.read_text()), 0)

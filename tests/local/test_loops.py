@@ -542,14 +542,19 @@ def most_at_once(log) -> int:
 
 
 def test_parallelism_is_never_exceeded(run_local, tmp_path):
-    log = tmp_path / "events"
+    log = tmp_path / "work" / "volumes" / "events" / "log"  # a pod writes its volumes only
     nap = sh(
-        "nap", f"echo start $(date +%s.%N) >> {log}; sleep 0.5; echo end $(date +%s.%N) >> {log}"
+        "nap",
+        "echo start $(date +%s.%N) >> /events/log; sleep 0.5; echo end $(date +%s.%N) >> /events/log",
     )
+    nap["container"]["volumeMounts"] = [{"name": "events", "mountPath": "/events"}]
+    claim = {"name": "events", "persistentVolumeClaim": {"claimName": "events"}}
 
     def loop(**template) -> dict:
         fan = task("fan", "nap", arguments=args(i="{{item}}"), withItems=list(range(6)))
-        return workflow(dag("main", fan, **template), {**nap, "inputs": inputs("i")})
+        return workflow(
+            dag("main", fan, **template), {**nap, "inputs": inputs("i")}, volumes=[claim]
+        )
 
     result = run_local(loop(parallelism=2))
     assert result.phase == "Succeeded"

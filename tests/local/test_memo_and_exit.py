@@ -8,8 +8,17 @@ from localrun_helpers import by_display_name, dag, sh, task, workflow
 from mlflows.local.controller.memo import MemoCache
 
 
-def memoized(max_age: str, counter) -> dict:
+def memoized(max_age: str) -> dict:
+    """A memoized step counting its runs in the claim ``memo`` (a pod writes its volumes only)."""
     key = "count-{{=sprig.regexReplaceAll('[^-a-zA-Z0-9]', inputs.parameters['what'], '-')}}"
+    count = sh(
+        "count",
+        "echo run >> /mnt/data/runs.txt; wc -l < /mnt/data/runs.txt | tr -d ' ' > /tmp/n",
+        inputs={"parameters": [{"name": "what"}]},
+        outputs={"parameters": [{"name": "n", "valueFrom": {"path": "/tmp/n"}}]},
+        memoize={"key": key, "maxAge": max_age, "cache": {"configMap": {"name": "memo-test"}}},
+    )
+    count["container"]["volumeMounts"] = [{"name": "data", "mountPath": "/mnt/data"}]
     return workflow(
         dag(
             "main",
@@ -23,20 +32,15 @@ def memoized(max_age: str, counter) -> dict:
                 },
             ),
         ),
-        sh(
-            "count",
-            f"echo run >> {counter}; wc -l < {counter} | tr -d ' ' > /tmp/n",
-            inputs={"parameters": [{"name": "what"}]},
-            outputs={"parameters": [{"name": "n", "valueFrom": {"path": "/tmp/n"}}]},
-            memoize={"key": key, "maxAge": max_age, "cache": {"configMap": {"name": "memo-test"}}},
-        ),
+        count,
         sh("show", "echo n={{inputs.parameters.n}}", inputs={"parameters": [{"name": "n"}]}),
+        volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "memo"}}],
     )
 
 
 def test_memo_hit_within_max_age_and_miss_after(run_local, tmp_path):
-    counter = tmp_path / "runs.txt"
-    wf = memoized("1s", counter)
+    counter = tmp_path / "work" / "volumes" / "memo" / "runs.txt"
+    wf = memoized("1s")
 
     first = by_display_name(run_local(wf))
     assert first["count"]["memoizationStatus"] == {

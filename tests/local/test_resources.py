@@ -23,9 +23,10 @@ from resources_fixtures import (
     config_map,
     inference_service,
     kube_fixture,  # noqa: F401  (provides the kube fixture)
-    process_gone,
+    pod_processes,
     resource,
     tfjob,
+    wait_until_gone,
 )
 
 from mlflows.errors import UserError
@@ -488,38 +489,44 @@ def test_tfjob_ending_without_a_match_fails_instead_of_waiting_forever(kube):
     assert "nothing on this machine will change it any more" in result.message
 
 
+def wait_for_replicas(kube, count: int = 2) -> None:
+    deadline = time.monotonic() + 30
+    while len(replica_files(kube, "pid")) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(replica_files(kube, "pid")) == count
+
+
 def test_tfjob_cancel_stops_its_replicas(kube):
     cancel = threading.Event()
     results = []
+    manifest = tfjob(sleep=60, marker=str(kube.root))
     step = threading.Thread(
         target=lambda: results.append(
-            kube.run("create", tfjob(sleep=60), WORKERS_SUCCEEDED, WORKER_FAILED, cancel=cancel)
+            kube.run("create", manifest, WORKERS_SUCCEEDED, WORKER_FAILED, cancel=cancel)
         )
     )
     step.start()
-    deadline = time.monotonic() + 30
-    while len(replica_files(kube, "pid")) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    pids = [int(pid) for pid in replica_files(kube, "pid").values()]
-    assert len(pids) == 2 and not any(process_gone(pid) for pid in pids)
+    wait_for_replicas(kube)
+    assert pod_processes(str(kube.root))
     cancel.set()
     step.join(30)
     assert results and results[0].phase == "Failed" and "cancelled" in results[0].message
-    assert all(process_gone(pid) for pid in pids)
+    assert wait_until_gone(str(kube.root)) == []
 
 
 @pytest.mark.parametrize(
     ("command", "says"),
     [
         ("no-such-command-here", "'no-such-command-here' not found"),
-        ("{root}/not-executable.sh", "cannot be run on this machine: Permission denied"),
+        ("/mnt/data/not-executable.sh", "cannot be run on this machine: Permission denied"),
     ],
 )
 def test_tfjob_that_cannot_start_is_an_error_and_not_kept(kube, command, says):
-    (kube.root / "not-executable.sh").write_text("echo hi\n")
+    kube.claim.mkdir(parents=True, exist_ok=True)
+    (kube.claim / "not-executable.sh").write_text("echo hi\n")
     manifest = tfjob(name="broken")
     manifest["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["command"] = [
-        command.format(root=kube.root)
+        command
     ]
     result = kube.run("create", manifest, WORKERS_SUCCEEDED)
     assert result.phase == "Error" and says in result.message
@@ -527,16 +534,25 @@ def test_tfjob_that_cannot_start_is_an_error_and_not_kept(kube, command, says):
 
 
 def test_tfjob_delete_stops_replicas_left_running(kube):
-    created = kube.run("create", tfjob(name="t", sleep=60))  # no condition: returns at once
-    assert created.phase == "Succeeded"
-    deadline = time.monotonic() + 30
-    while len(replica_files(kube, "pid")) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    pids = [int(pid) for pid in replica_files(kube, "pid").values()]
+    created = kube.run("create", tfjob(name="t", sleep=60, marker=str(kube.root)))
+    assert created.phase == "Succeeded"  # no condition: returns at once
+    wait_for_replicas(kube)
     again = kube.run("apply", tfjob(name="t", sleep=1))
     assert again.phase == "Error" and "already exists with another spec" in again.message
     assert kube.run("delete", tfjob(name="t")).phase == "Succeeded"
-    assert pids and all(process_gone(pid) for pid in pids)
+    assert wait_until_gone(str(kube.root)) == []
+
+
+def test_tfjob_replicas_outlive_the_thread_of_the_step_that_started_them(kube):
+    """Linux sends the parent-death signal when the thread that forked a process ends: replicas
+    (and model servers) must not be forked by the step's thread, which ends before they do."""
+    step = threading.Thread(target=kube.run, args=("create", tfjob(name="t", sleep=60)))
+    step.start()
+    step.join(30)
+    wait_for_replicas(kube)
+    time.sleep(0.5)  # a parent-death signal, if one was sent, has been delivered by now
+    observed = kube.run("get", tfjob(name="t"), "status.replicaStatuses.Worker.active = 2")
+    assert observed.phase == "Succeeded", observed.message
 
 
 # -- InferenceService (the real mlflows.ml.serve) -------------------------------------------------

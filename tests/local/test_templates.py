@@ -270,8 +270,10 @@ def test_template_defaults_merge_into_every_template(run_local, tmp_path):
             container:
               image: alpine
               command: [sh, -c]
-              args: ["test -e TRIED && echo again && exit 0; touch TRIED; exit 1"]
-        """.replace("\n        ", "\n").replace("TRIED", str(tmp_path / "tried"))
+              args: ["test -e /state/tried && echo again && exit 0; touch /state/tried; exit 1"]
+              volumeMounts: [{name: state, mountPath: /state}]
+          volumes: [{name: state, persistentVolumeClaim: {claimName: state}}]
+        """.replace("\n        ", "\n")
     )[0]
     result = run_local(wf)
 

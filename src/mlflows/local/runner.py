@@ -29,7 +29,9 @@ from mlflows.local.cluster.resources import LocalCluster
 from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
+from mlflows.local.controller.parallelism import pod_slots
 from mlflows.local.controller.report import workflow_status, write_json
+from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.spec.manifests import read_manifests
 from mlflows.local.spec.templates import Library, TemplateStore
@@ -40,6 +42,7 @@ from mlflows.local.spec.workflow import (
     workflow_name,
     workflow_parameters,
 )
+from mlflows.local.stop_signals import catch_stop_signals
 from mlflows.local.view import RunView
 from mlflows.viz.report import write_run_report
 
@@ -101,8 +104,9 @@ def run(
     WorkflowTemplates too), as ``kubectl apply -f`` would.
 
     Raises UserError (one line) before anything runs if the workflow or an option is wrong, or
-    uses a feature the runner does not support. Ctrl-C stops the run, writes the report and
-    re-raises KeyboardInterrupt.
+    uses a feature the runner does not support. Ctrl-C, SIGTERM and SIGHUP stop the run, write
+    the report and raise KeyboardInterrupt (:class:`~mlflows.local.stop_signals.Terminated` for
+    the signals).
     """
     spec_dict = workflow_dict(workflow)
     check_document(spec_dict)
@@ -122,6 +126,8 @@ def run(
     validate_workflow(spec_dict, store, config_maps)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
+    pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
+    isolation = pod_isolation()
     given = {k: str(v) for k, v in (parameters or {}).items()}
     from_config_maps = config_maps.argument_values(
         (spec_dict["spec"].get("arguments") or {}).get("parameters") or [], set(given)
@@ -150,9 +156,13 @@ def run(
         parallelism=parallelism,
         on_change=view.node_changed,
     )
-    if any(template_kind(t) in ("container", "script") for t in reached):
+    kinds = {template_kind(t) for t in reached}
+    if kinds & {"container", "script"}:
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
+    if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
+        view.note(isolation.note())
     started = time.time()
+    restore_signal_handlers = catch_stop_signals()
     try:
         with view.showing():
             phase, message = engine.run()
@@ -168,10 +178,13 @@ def run(
         )
         view.summary(result, Path(report_json) if report_json else run_dir / "status.json")
     finally:
-        if cluster is not None:
-            _close(cluster, keep_serving and not engine.interrupted)
+        try:
+            if cluster is not None:
+                _close(cluster, keep_serving and not engine.interrupted)
+        finally:
+            restore_signal_handlers()
     if engine.interrupted:
-        raise KeyboardInterrupt
+        raise engine.interrupted
     return result
 
 

@@ -2,10 +2,11 @@
 
 An InferenceService's predictor model (``spec.predictor.model`` with ``modelFormat: tensorflow``,
 or the older ``spec.predictor.tensorflow``) is served by ``python -m mlflows.ml.serve
---model-dir <local path of storageUri> --model-name <metadata.name> --port <free port>``, the
-KServe protocol server of the serving image (v1 and v2 over REST). ``storageUri`` must be
-``pvc://<claim>/<path>`` (see :mod:`mlflows.local.executor.volumes`). The server's output goes to
-``<step log>.server.log``.
+--model-dir /mnt/pvc/<path> --model-name <metadata.name> --port <free port>``, the KServe protocol
+server of the serving image (v1 and v2 over REST), in a pod started as a step's pod is (see
+:mod:`mlflows.local.executor.isolation`). ``storageUri`` must be ``pvc://<claim>/<path>``; the
+claim is mounted read-only at ``/mnt/pvc``, as KServe mounts a PVC for its predictor. The
+server's output goes to ``<step log>.server.log``.
 
 Status, as KServe's controller writes it: while the server loads, ``modelStatus`` is
 ``targetModelState: Loading`` / ``transitionStatus: InProgress``; once ``GET
@@ -32,19 +33,22 @@ from __future__ import annotations
 import copy
 import http.client
 import json
-import os
 import sys
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import Unresolved, now
-from mlflows.local.cluster.pods import NodeLog, Observation, PodProcess, free_ports
-from mlflows.local.executor.process import Invocation
-from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
+from mlflows.local.executor.isolation import PodSpec
+from mlflows.local.executor.process import Command
+from mlflows.local.executor.spawner import PodProcess
+from mlflows.local.executor.volumes import Mount, VolumeStore
 
+PVC_MOUNT = "/mnt/pvc"  # where KServe mounts a pvc:// storageUri's claim
 LOAD_TIMEOUT_SECONDS = 120.0
 PROBE_TIMEOUT_SECONDS = 1.0
 PROBE_INTERVAL_SECONDS = 1.0  # the server logs every not-ready answer
@@ -135,7 +139,9 @@ def _model(manifest: dict) -> dict:
 
 @dataclass
 class Server:
+    name: str
     process: PodProcess
+    log_file: Path
     port: int
     storage_uri: str
     started: float
@@ -149,9 +155,11 @@ class Server:
 class InferenceServiceController:
     """Serves one InferenceService and keeps its status; :meth:`observe` advances it."""
 
-    def __init__(self, obj: dict, *, volumes: VolumeStore, log: NodeLog):
+    def __init__(self, obj: dict, *, volumes: VolumeStore, scratch_dir: Path, log: NodeLog):
         self.model_name = obj["metadata"]["name"]
         self._volumes = volumes
+        self._scratch_dir = scratch_dir
+        self._starts = 0
         self._lock = threading.Lock()
         self._serving: Server | None = None
         self._loading: Server | None = None
@@ -203,22 +211,27 @@ class InferenceServiceController:
             self._update_status()
 
     def _start(self, storage_uri: str) -> Server:
-        model_dir = self._volumes.resolve_storage_uri(storage_uri)
+        claim, path = self._volumes.resolve_storage_uri(storage_uri)
         (port,) = free_ports(1, host="127.0.0.1")  # where mlflows.ml.serve listens
         argv = [
-            sys.executable, "-m", "mlflows.ml.serve", "--model-dir", str(model_dir),
+            sys.executable, "-m", "mlflows.ml.serve", "--model-dir", f"{PVC_MOUNT}/{path}",
             "--model-name", self.model_name, "--port", str(port),
         ]  # fmt: skip
-        process = PodProcess(
-            f"{self.model_name}-predictor",
-            Invocation(argv, dict(os.environ), None),
-            self._log.beside("server"),
+        self._starts += 1
+        name = f"{self.model_name}-predictor-{self._starts}"
+        pod = PodSpec(
+            name,
+            Command(argv),
+            (Mount(PVC_MOUNT, claim, read_only=True),),
+            self._scratch_dir / name,
         )
+        log_file = self._log.beside("server")
+        process = start_with_log(pod, log_file)
         self._log.event(
-            f"InferenceService {self.model_name}: serving {model_dir} on port {port}, pid "
-            f"{process.pid}, output in {process.log_file}"
+            f"InferenceService {self.model_name}: serving {claim / path} on port {port}, pid "
+            f"{process.pid}, output in {log_file}"
         )
-        return Server(process, port, storage_uri, time.monotonic())
+        return Server(name, process, log_file, port, storage_uri, time.monotonic())
 
     def _advance(self) -> None:
         if self._serving is not None and self._serving.process.poll() is not None:
@@ -250,10 +263,10 @@ class InferenceServiceController:
     def _fail(self, server: Server, what: str) -> None:
         code = server.process.poll()
         self._failure = {
-            "location": server.process.name,
+            "location": server.name,
             "reason": "ModelLoadFailed",
-            "message": f"{what} (exit code {code}): {server.process.tail()} "
-            f"(log: {server.process.log_file})",
+            "message": f"{what} (exit code {code}): {tail(server.log_file)} "
+            f"(log: {server.log_file})",
             "exitCode": code,
             "time": now(),
         }

@@ -1,10 +1,11 @@
-"""The pods the local operators run (:mod:`mlflows.local.cluster.tfjob`,
-:mod:`mlflows.local.cluster.kserve`).
+"""What the local operators (:mod:`mlflows.local.cluster.tfjob`,
+:mod:`mlflows.local.cluster.kserve`) share about their pods.
 
-:class:`PodProcess` is a pod's container as a local process, :func:`free_ports` finds ports for
-them, :class:`NodeLog` is the step's log the operators write their events to, and an operator
-reports its object's status to the cluster as an :class:`Observation`. (A container or script
-step's own pod is :mod:`mlflows.local.executor.pod`.)
+:func:`start_with_log` starts one — the executor's own way, as a step's pod is started
+(:func:`mlflows.local.executor.isolation.start_pod`), its output appended to its log file;
+:func:`free_ports` finds ports for them, :func:`tail` quotes a pod's log in messages,
+:class:`NodeLog` is the step's log the operators write their events to, and an operator reports
+its object's status to the cluster as an :class:`Observation`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import now
-from mlflows.local.executor.process import Invocation, stop_process_group
+from mlflows.local.executor.isolation import PodSpec, start_pod
+from mlflows.local.executor.spawner import PodProcess
 
 
 @dataclass(frozen=True)
@@ -61,60 +63,31 @@ def free_ports(count: int, host: str) -> list[int]:
             sock.close()
 
 
-class PodProcess:
-    """A pod's container as a local process: own process group (so stopping it stops whatever it
-    started, as deleting a pod does), output appended to ``log_file``."""
+def start_with_log(pod: PodSpec, log_file: Path) -> PodProcess:
+    """Start the pod, its output appended to ``log_file``. UserError if its command cannot run."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log_file, "ab") as log:
+            return start_pod(pod, stdout=log, stderr=subprocess.STDOUT)
+    except FileNotFoundError:
+        raise UserError(
+            f"{pod.name}: command {pod.command.argv[0]!r} not found on this machine; the local "
+            "runner runs the container's command directly (python runs this interpreter)"
+        ) from None
+    except OSError as error:  # say, a script without the executable bit
+        raise UserError(
+            f"{pod.name}: command {pod.command.argv[0]!r} cannot be run on this machine: "
+            f"{error.strerror or error}"
+        ) from None
 
-    # The kubelet grants 30 s by default; nothing here needs that long to shut down.
-    GRACE_SECONDS = 5.0
 
-    def __init__(self, name: str, invocation: Invocation, log_file: Path):
-        self.name = name
-        self.log_file = log_file
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(log_file, "ab") as log:
-                self._popen = subprocess.Popen(
-                    invocation.argv,
-                    env=invocation.env,
-                    cwd=invocation.cwd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-        except FileNotFoundError:
-            raise UserError(
-                f"{name}: command {invocation.argv[0]!r} not found on this machine; the local "
-                "runner runs the container's command directly (python runs this interpreter)"
-            ) from None
-        except OSError as error:  # say, a script without the executable bit
-            raise UserError(
-                f"{name}: command {invocation.argv[0]!r} cannot be run on this machine: "
-                f"{error.strerror}"
-            ) from None
-
-    @property
-    def pid(self) -> int:
-        return self._popen.pid
-
-    def poll(self) -> int | None:
-        """The exit status once it ended, in the container convention: 128+N when killed by
-        signal N."""
-        code = self._popen.poll()
-        return 128 - code if code is not None and code < 0 else code
-
-    def stop(self) -> None:
-        """Stop it as deleting its pod would (see :func:`stop_process_group`)."""
-        stop_process_group(self._popen, self.GRACE_SECONDS)
-
-    def tail(self, lines: int = 5) -> str:
-        """The last lines of its log, joined into one line for messages."""
-        try:
-            with open(self.log_file, "rb") as log:
-                log.seek(max(0, log.seek(0, os.SEEK_END) - 4096))
-                text = log.read().decode(errors="replace")
-        except OSError:
-            return ""
-        kept = [line.strip() for line in text.splitlines() if line.strip()]
-        return " | ".join(kept[-lines:])
+def tail(log_file: Path, lines: int = 5) -> str:
+    """The last lines of a pod's log, joined into one line for messages."""
+    try:
+        with open(log_file, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 4096))
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])

@@ -272,7 +272,9 @@ class LocalCluster:
                     obj, volumes=self._volumes, scratch_dir=scratch_dir, log=log
                 )
             elif kind == INFERENCE_SERVICE:
-                controller = InferenceServiceController(obj, volumes=self._volumes, log=log)
+                controller = InferenceServiceController(
+                    obj, volumes=self._volumes, scratch_dir=scratch_dir, log=log
+                )
             else:
                 return key, None
         except UserError:

@@ -1,9 +1,10 @@
 """The Kubeflow training operator (v1.9) for TFJobs (``kubeflow.org/v1``), on this machine.
 
 Each replica in ``spec.tfReplicaSpecs`` (``Worker``, and ``Chief`` if given) runs the command of its
-pod's ``tensorflow`` container as a local process (see :mod:`mlflows.local.executor.process`: mount
-paths rewritten, image unused), with the ``TF_CONFIG`` the operator sets — the same cluster for
-every replica, on free localhost ports, and the replica's own task::
+pod's ``tensorflow`` container as a pod of this machine, started as a step's pod is (see
+:mod:`mlflows.local.executor.isolation`: its volumes, isolation, image unused), with the
+``TF_CONFIG`` the operator sets — the same cluster for every replica, on free localhost ports,
+and the replica's own task::
 
     {"cluster": {"worker": ["localhost:p0", "localhost:p1"]},
      "task": {"type": "worker", "index": 1}, "environment": "cloud"}
@@ -23,10 +24,10 @@ counted as succeeded — both as the operator does.
 
 ``restartPolicy`` (default ``Never``, as the operator's): ``Never`` — a non-zero exit is final;
 ``OnFailure`` — the process is restarted with the same index and port, as the kubelet restarts a
-container; ``ExitCode`` — restarted only when killed by a signal (exit status 128 or more), else
-final. Restarts across all replicas are capped by ``runPolicy.backoffLimit``; when it is unset the
-operator never gives up, but a local run must end, so the cap is then 3. ``Always`` is refused: it
-would restart replicas that succeeded, so the job could never succeed.
+container; ``ExitCode`` — restarted only when killed by a signal (exit code 128+N, as Kubernetes
+reports it), else final. Restarts across all replicas are capped by ``runPolicy.backoffLimit``;
+when it is unset the operator never gives up, but a local run must end, so the cap is then 3.
+``Always`` is refused: it would restart replicas that succeeded, so the job could never succeed.
 
 ``runPolicy.cleanPodPolicy`` (``None`` by default, ``Running``, ``All``) decides whether the
 replicas still running when the job finishes are stopped or left to end on their own (until the
@@ -47,9 +48,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.cluster.objects import Unresolved, now
-from mlflows.local.cluster.pods import NodeLog, Observation, PodProcess, free_ports
-from mlflows.local.executor.process import Invocation, check_container, invocation
+from mlflows.local.cluster.objects import Unresolved, api_group, now
+from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
+from mlflows.local.executor.isolation import PodSpec
+from mlflows.local.executor.process import check_container, container_command
+from mlflows.local.executor.spawner import PodProcess
 from mlflows.local.executor.volumes import VolumeStore
 
 REPLICA_TYPES = ("Chief", "Worker")  # the order of the cluster spec and of the status
@@ -93,6 +96,24 @@ def check_tfjob(manifest: dict) -> None:
         raise UserError("TFJob spec.tfReplicaSpecs is empty; give at least a Worker replica")
     for name, replica_spec in replica_specs.items():
         _check_replica_spec(_replica_type(name), _mapping(replica_spec, f"tfReplicaSpecs.{name}"))
+
+
+def replica_count(manifest: object) -> int | None:
+    """How many pods a TFJob manifest runs: all its replicas. None for anything else, or when a
+    count is an Argo expression still."""
+    if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
+        return None
+    if api_group(manifest) != "kubeflow.org":
+        return None
+    specs = (manifest.get("spec") or {}).get("tfReplicaSpecs")
+    if not isinstance(specs, dict):
+        return None
+    counts = [
+        spec.get("replicas", 1) if isinstance(spec, dict) else None for spec in specs.values()
+    ]
+    if not all(isinstance(count, int) and not isinstance(count, bool) for count in counts):
+        return None
+    return sum(counts)
 
 
 def _check_run_policy(run_policy: dict) -> None:
@@ -215,7 +236,7 @@ class Replica:
     type: str  # "Chief" | "Worker"
     index: int
     restart_policy: str
-    invocation: Invocation
+    pod: PodSpec
     log_file: Path
     process: PodProcess | None = None
     phase: str = "Running"  # Running | Succeeded | Failed, as the pod's phase
@@ -225,7 +246,7 @@ class Replica:
         return f"{self.type.lower()}-{self.index}"
 
     def start(self, log: NodeLog) -> None:
-        self.process = PodProcess(self.name, self.invocation, self.log_file)
+        self.process = start_with_log(self.pod, self.log_file)
         self.phase = "Running"
         log.event(f"{self.name}: started pid {self.process.pid}, output in {self.log_file}")
 
@@ -286,7 +307,7 @@ class TFJobController:
             replica.phase = "Succeeded"
             self._log.event(f"{replica.name}: exited with code 0")
             return
-        tail = replica.process.tail()
+        last = tail(replica.log_file)
         retryable = replica.restart_policy == "OnFailure" or (
             replica.restart_policy == "ExitCode" and code >= 128
         )
@@ -294,15 +315,15 @@ class TFJobController:
             self._restarts += 1
             self._log.event(
                 f"{replica.name}: exited with code {code}, restarting it (restart "
-                f"{self._restarts} of backoffLimit {self._backoff_limit}); last output: {tail}"
+                f"{self._restarts} of backoffLimit {self._backoff_limit}); last output: {last}"
             )
             replica.start(self._log)
             return
         replica.phase = "Failed"
         self._backoff_exhausted = self._backoff_exhausted or retryable
-        self._log.event(f"{replica.name}: exited with code {code}, for good; last output: {tail}")
+        self._log.event(f"{replica.name}: exited with code {code}, for good; last output: {last}")
         self._note = self._note or (
-            f"{replica.name} exited with code {code}: {tail} (log: {replica.log_file})"
+            f"{replica.name} exited with code {code}: {last} (log: {replica.log_file})"
         )
 
     def _update_status(self) -> None:
@@ -417,23 +438,23 @@ def _plan_replicas(
         container = pod_spec["containers"][0]
         for index in range(replica_spec.get("replicas", 1)):
             pod_name = f"{job_name}-{replica_type.lower()}-{index}"
+            scratch = scratch_dir / pod_name
             mounts = volumes.mounts(
-                pod_spec.get("volumes") or [],
-                container.get("volumeMounts") or [],
-                scratch_dir / pod_name,
+                pod_spec.get("volumes") or [], container.get("volumeMounts") or [], scratch
             )
             tf_config = {
                 "cluster": cluster,
                 "task": {"type": replica_type.lower(), "index": index},
                 "environment": "cloud",
             }
-            replicas.append(
-                Replica(
-                    replica_type,
-                    index,
-                    replica_spec.get("restartPolicy") or "Never",
-                    invocation(container, mounts, {"TF_CONFIG": json.dumps(tf_config)}),
-                    log.beside(f"{replica_type.lower()}-{index}"),
-                )
+            name = f"{replica_type.lower()}-{index}"
+            pod = PodSpec(
+                name,
+                container_command(container),
+                tuple(mounts),
+                scratch,
+                extra_env={"TF_CONFIG": json.dumps(tf_config)},
             )
+            restart_policy = replica_spec.get("restartPolicy") or "Never"
+            replicas.append(Replica(replica_type, index, restart_policy, pod, log.beside(name)))
     return replicas

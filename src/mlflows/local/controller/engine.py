@@ -6,8 +6,9 @@ resolve its template (:mod:`mlflows.local.spec.templates`), bind the inputs and 
 resource, a DAG, steps or a suspend) — under ``retryStrategy`` as numbered attempts below a Retry
 node — and the call's hooks (:mod:`mlflows.local.controller.hooks`). DAG and steps bodies start
 their children on threads (:mod:`mlflows.local.controller.dag`,
-:mod:`mlflows.local.controller.steps`); pods wait for one of the run's ``parallelism`` slots.
-Stopping (the workflow deadline or Ctrl-C) sets :attr:`Engine.stop`: processes are killed,
+:mod:`mlflows.local.controller.steps`); pods wait for one of the run's ``parallelism`` slots
+(:mod:`mlflows.local.controller.parallelism`). Stopping (the workflow deadline, Ctrl-C, SIGTERM or
+SIGHUP) sets :attr:`Engine.stop`: processes are killed,
 nothing new starts, and the nodes fail with the reason.
 """
 
@@ -40,8 +41,10 @@ from mlflows.local.controller.nodes import (
     Phase,
     file_name,
 )
+from mlflows.local.controller.parallelism import pod_slots, pods_of
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
+from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
@@ -195,14 +198,13 @@ class Engine:
         self.volumes = volumes
         self.memo = memo
         self.cluster = cluster
-        slots = parallelism or self.spec.get("parallelism")
-        self.pod_slots = threading.Semaphore(int(slots)) if slots else None
+        self.pod_slots = pod_slots(self.spec, parallelism)
         self._mutexes: dict[str, threading.Lock] = {}
         self._mutexes_lock = threading.Lock()
         self.arguments = arguments
-        self.stop = threading.Event()
+        self.stop = StopEvent()
         self.stop_message = ""
-        self.interrupted = False
+        self.interrupted: KeyboardInterrupt | None = None  # Ctrl-C, or SIGTERM/SIGHUP
         self._main_done = threading.Event()
 
     def run(self) -> tuple[str, str]:
@@ -231,9 +233,9 @@ class Engine:
                 past_deadline = deadline is not None and time.time() >= deadline
                 if past_deadline and not self._main_done.is_set() and not self.stop.is_set():
                     self.halt("Step exceeded its deadline")
-        except KeyboardInterrupt:
-            self.interrupted = True
-            self.halt("interrupted")
+        except KeyboardInterrupt as interruption:
+            self.interrupted = interruption
+            self.halt(str(interruption) or "interrupted")
             done.wait()
         if "error" in outcome:
             raise outcome["error"]
@@ -247,7 +249,7 @@ class Engine:
         phase, message = WORKFLOW_PHASES[entry.phase], entry.message
         if hooks.exit is not None and not self.interrupted:
             # the exit handler runs even past the deadline, as in Argo
-            self.stop = threading.Event()
+            self.stop = StopEvent()
             handler = hooks.run_exit()
             if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
@@ -492,24 +494,30 @@ class Engine:
     # -- leaves -----------------------------------------------------------------------------
 
     @contextmanager
-    def _cancellation(self, deadline: float | None) -> Iterator[threading.Event]:
+    def _cancellation(self, deadline: float | None) -> Iterator[StopEvent]:
         """An event set when the run stops or ``deadline`` passes, while the block runs."""
-        if deadline is None:  # the run's own stop event says it all: no watcher needed
+        if deadline is None:  # the run's own stop event says it all
             yield self.stop
             return
-        cancel, done, stop = threading.Event(), threading.Event(), self.stop
-
-        def watch() -> None:
-            while not done.wait(POLL_SECONDS):
-                if stop.is_set() or time.time() >= deadline:
-                    cancel.set()
-                    return
-
-        threading.Thread(target=watch, daemon=True).start()
+        cancel = StopEvent()
+        timer = threading.Timer(max(0.0, deadline - time.time()), cancel.set)
+        timer.daemon = True
+        timer.start()
         try:
-            yield cancel
+            with self.stop.listening(cancel.set):
+                yield cancel
         finally:
-            done.set()
+            timer.cancel()
+
+    def _take_slots(self, node: Node, pods: int) -> bool:
+        """Take the node's parallelism slots, showing that it waits; False if stopped first."""
+        if self.pod_slots.take_now(pods):
+            return True
+        self.nodes.update(node, message="Waiting for a parallelism slot")
+        taken = self.pod_slots.take(pods, self.stop)
+        if taken:
+            self.nodes.update(node, message="")
+        return taken
 
     def _run_pod(self, node: Node, template: dict, kind: str, deadline: float | None) -> None:
         limits = [deadline] + [
@@ -522,9 +530,11 @@ class Engine:
         if leftover:
             self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
             return
-        if self.pod_slots is not None and not self._acquire(
-            self.pod_slots, node, "Waiting for a parallelism slot"
-        ):
+        pods = pods_of(template)
+        if self.pod_slots is not None and pods > self.pod_slots.size:
+            self.finish(node, "Error", self.pod_slots.refusal(pods))
+            return
+        if self.pod_slots is not None and not self._take_slots(node, pods):
             self.finish(node, "Failed", self.stop_message)
             return
         try:
@@ -549,12 +559,10 @@ class Engine:
                     )
         finally:
             if self.pod_slots is not None:
-                self.pod_slots.release()
+                self.pod_slots.give(pods)
         self.finish(node, result.phase, result.message, outputs=result.outputs)
 
-    def _run_resource(
-        self, node: Node, template: dict, cancel: threading.Event, reason
-    ) -> PodResult:
+    def _run_resource(self, node: Node, template: dict, cancel: StopEvent, reason) -> PodResult:
         resource = template["resource"]
         try:
             manifest = yaml.safe_load(resource.get("manifest") or "")

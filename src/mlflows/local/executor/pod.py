@@ -1,15 +1,16 @@
 """A container or script template run as one local process, standing in for its pod.
 
 The process gets the container's command and args (a script's ``source`` is written to a file whose
-path is appended, as Argo's executor does), its env, and mount paths rewritten to local directories
-(:mod:`mlflows.local.executor.volumes`). Its working directory is ``workingDir`` or a scratch
-directory of the node, with the caller's directory on ``PYTHONPATH`` so local modules still import.
+path is appended, as Argo's executor does), its env, and its volumes — bound at their mount paths
+in an isolated pod, else by rewriting the paths (:mod:`mlflows.local.executor.isolation`). Its
+working directory is ``workingDir`` or a scratch directory of the node, with the caller's
+directory on ``PYTHONPATH`` so local modules still import.
 
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
-(say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is: it becomes a file
-in the node's scratch directory, and that exact path is rewritten in the command, args, env and
-source so the process writes there. stdout and stderr go to the node's log; stdout, less one
-trailing newline, is ``outputs.result``.
+(say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is, and is read from
+``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log; stdout,
+less one trailing newline, is ``outputs.result``. ``outputs.exitCode`` is the container's: 137 for
+a process killed by SIGKILL, 143 for SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from pathlib import Path
 from typing import IO
 
 from mlflows.local.controller.nodes import Outputs
-from mlflows.local.executor.process import invocation, stop_process_group
-from mlflows.local.executor.volumes import Mount, VolumeStore, rewrite
-
-KILL_GRACE_SECONDS = 3.0
-POLL_SECONDS = 0.05
+from mlflows.local.controller.stop import StopEvent
+from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
+from mlflows.local.executor.process import container_command
+from mlflows.local.executor.volumes import VolumeStore
 
 
 @dataclass
@@ -43,62 +43,58 @@ def run_pod(
     workflow_volumes: list[dict],
     scratch: Path,
     log_path: Path,
-    cancel: threading.Event,
+    cancel: StopEvent,
     cancel_reason,
 ) -> PodResult:
-    """Run the template's process to the end, or kill it once ``cancel`` is set."""
+    """Run the template's process to the end, or stop it once ``cancel`` is set."""
     kind = "script" if "script" in template else "container"
-    container = dict(template[kind])
+    container = template[kind]
     scratch.mkdir(parents=True, exist_ok=True)
     mounts = volumes.mounts(
         workflow_volumes + (template.get("volumes") or []),
         container.get("volumeMounts") or [],
         scratch,
     )
-    output_files, private_files = _output_files(template, mounts, scratch)
-    mounts = mounts + private_files
-
-    call = invocation(container, mounts, extra_env={"PYTHONPATH": _python_path()})
-    argv = call.argv
-    if kind == "script":
-        script = scratch / "script"
-        script.write_text(rewrite(container.get("source", ""), mounts))
-        argv = [*argv, str(script)]
-    cwd = call.cwd or scratch / "work"
-    cwd.mkdir(parents=True, exist_ok=True)
+    outputs_declared = _output_parameters(template)
+    pod = PodSpec(
+        template.get("name", kind),
+        container_command(container),
+        tuple(mounts),
+        scratch,
+        extra_env={"PYTHONPATH": _python_path()},
+        script=container.get("source", "") if kind == "script" else None,
+        output_files=tuple(path for path, _ in outputs_declared.values()),
+    )
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         try:
-            process = subprocess.Popen(
-                argv,
-                env=call.env,
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            process = start_pod(pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as err:
-            log.write(f"failed to start {argv[0]}: {err}\n".encode())
-            return PodResult("Error", f"failed to start {argv[0]}: {err.strerror}", Outputs())
+            message = (
+                f"failed to set up the pod: {err}"
+                if isinstance(err, PodSetupError)
+                else f"failed to start {pod.command.argv[0]}: {err.strerror}"
+            )
+            log.write(f"{message}\n".encode())
+            return PodResult("Error", message, Outputs())
         stdout = _Capture(process.stdout, log, keep=True)
         stderr = _Capture(process.stderr, log, keep=False)
-        killed = _wait(process, cancel)
-        stop_process_group(process, KILL_GRACE_SECONDS)  # what it left behind ends with it
+        ended = process.wait(cancel)
+        process.stop()  # what it left behind ends with it; a cancelled one ends now
         stdout.join()
         stderr.join()
 
-    code = process.returncode
+    code = process.exit_code
     outputs = Outputs(exit_code=str(code))
     result = stdout.text()
     outputs.result = result[:-1] if result.endswith("\n") else result
-    if killed:
+    if not ended:
         return PodResult("Failed", cancel_reason(), outputs)
     phase, message = ("Succeeded", "") if code == 0 else ("Failed", f"Error (exit code {code})")
-    for name, (path, local, default) in output_files.items():
+    for name, (path, default) in outputs_declared.items():
         try:
-            value = local.read_text()
+            value = output_file(path, pod).read_text()
             outputs.parameters[name] = value[:-1] if value.endswith("\n") else value
         except OSError:
             if default is not None:
@@ -108,39 +104,19 @@ def run_pod(
     return PodResult(phase, message, outputs)
 
 
-def _output_files(
-    template: dict, mounts: list[Mount], scratch: Path
-) -> tuple[dict[str, tuple[str, Path, object]], list[Mount]]:
-    """Each output parameter's (declared path, local file, default), and the private files."""
-    files, private = {}, []
+def _output_parameters(template: dict) -> dict[str, tuple[str, object]]:
+    """Each output parameter read from a file: its path (as the pod sees it) and default."""
+    files = {}
     for param in (template.get("outputs") or {}).get("parameters") or []:
         value_from = param.get("valueFrom") or {}
-        path = value_from.get("path")
-        if not path:
-            continue
-        local = rewrite(path, mounts)
-        if local == path:
-            local_file = scratch / "outputs" / path.lstrip("/")
-            local_file.parent.mkdir(parents=True, exist_ok=True)
-            private.append(Mount(path, local_file))
-        else:
-            local_file = Path(local)
-        files[param["name"]] = (path, local_file, value_from.get("default"))
-    return files, private
+        if value_from.get("path"):
+            files[param["name"]] = (value_from["path"], value_from.get("default"))
+    return files
 
 
 def _python_path() -> str:
     existing = os.environ.get("PYTHONPATH")
     return os.pathsep.join([os.getcwd(), existing] if existing else [os.getcwd()])
-
-
-def _wait(process: subprocess.Popen, cancel: threading.Event) -> bool:
-    """Wait for the process; stop its whole session if ``cancel`` is set. True if stopped."""
-    while process.poll() is None:
-        if cancel.wait(POLL_SECONDS):
-            stop_process_group(process, KILL_GRACE_SECONDS)
-            return True
-    return False
 
 
 class _Capture:

@@ -1,9 +1,10 @@
 """Volumes on this machine: each PersistentVolumeClaim is a directory that outlives the run.
 
 A container sees a claim at its ``mountPath`` (say ``/mnt/data``); locally the same files live in
-``<root>/<claimName>/``. Rather than needing root to bind-mount, the runner rewrites the mount path
-prefix in the container's command, args, env values and working dir, so the ML entry points need no
-local-mode switch. ``emptyDir`` volumes become scratch directories of the run.
+``<root>/<claimName>/``. An isolated pod gets that directory bound at the mount path; otherwise
+:func:`rewrite` replaces the mount path prefix in its command, args, env values and working dir
+(see :mod:`mlflows.local.executor.isolation`), so the ML entry points need no local-mode switch
+either way. ``emptyDir`` volumes become scratch directories of the run.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from mlflows.errors import UserError
 
 @dataclass(frozen=True)
 class Mount:
-    mount_path: str
-    local_dir: Path
+    mount_path: str  # where the pod sees it
+    local_dir: Path  # a directory (or a file) of this machine
+    read_only: bool = False
 
 
 class VolumeStore:
@@ -48,7 +50,8 @@ class VolumeStore:
             base = self._volume_dir(volume, scratch_dir)
             local = base / mount["subPath"] if mount.get("subPath") else base
             local.mkdir(parents=True, exist_ok=True)
-            mounts.append(Mount(mount["mountPath"].rstrip("/") or "/", local))
+            path = mount["mountPath"].rstrip("/") or "/"
+            mounts.append(Mount(path, local, read_only=mount.get("readOnly") is True))
         return mounts
 
     def _volume_dir(self, volume: dict, scratch_dir: Path) -> Path:
@@ -62,14 +65,14 @@ class VolumeStore:
             f"emptyDir volumes, not {', '.join(kinds) or 'this one'}"
         )
 
-    def resolve_storage_uri(self, uri: str) -> Path:
-        """``pvc://<claim>/<path>`` (KServe's form) to its local directory."""
+    def resolve_storage_uri(self, uri: str) -> tuple[Path, str]:
+        """``pvc://<claim>/<path>`` (KServe's form): the claim's directory and the path in it."""
         match = re.fullmatch(r"pvc://([^/]+)/?(.*)", uri)
         if not match:
             raise UserError(
                 f"storageUri {uri!r}: the local runner serves models from pvc://<claim>/<path> only"
             )
-        return self.claim_dir(match.group(1)) / match.group(2)
+        return self.claim_dir(match.group(1)), match.group(2)
 
 
 def rewrite(value: str, mounts: list[Mount]) -> str:
