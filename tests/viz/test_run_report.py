@@ -322,6 +322,55 @@ def test_a_long_loop_is_folded_in_the_graph_but_every_item_has_its_row(tmp_path)
     assert len(rows) == len(result.status["nodes"]) == 1 + 1 + 9 + 1
 
 
+TFJOB = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: tfjob}
+spec:
+  entrypoint: train
+  templates:
+  - name: train
+    resource:
+      action: create
+      successCondition: status.replicaStatuses.Worker.succeeded = 2
+      failureCondition: status.replicaStatuses.Worker.failed > 0
+      manifest: |
+        apiVersion: kubeflow.org/v1
+        kind: TFJob
+        metadata: {generateName: train-}
+        spec:
+          successPolicy: AllWorkers
+          tfReplicaSpecs:
+            Worker:
+              replicas: 2
+              restartPolicy: Never
+              template:
+                spec:
+                  containers:
+                  - name: tensorflow
+                    image: trainer
+                    command: [python, -c, "import os; print('worker', os.environ['TF_CONFIG'])"]
+"""
+
+
+def test_the_logs_of_a_tfjobs_replicas_are_linked_from_its_row(tmp_path):
+    result = run(
+        yaml.safe_load(TFJOB), work_dir=tmp_path / "w", cache_dir=tmp_path / "c", quiet=True
+    )
+    assert result.phase == "Succeeded", result.message
+    page = result.run_dir / REPORT_FILE
+    [row] = [e for e in Elements(page.read_text()).all if e.get("id") == "node-tfjob"]
+    links = {a["text"]: a["href"] for a in _descendants(row) if a["tag"] == "a"}
+    assert links == {
+        "log": "logs/tfjob.log",
+        "worker-0": "logs/tfjob.worker-0.log",
+        "worker-1": "logs/tfjob.worker-1.log",
+    }
+    for index in (0, 1):
+        replica = (page.parent / links[f"worker-{index}"]).read_text()
+        assert replica.startswith("worker ") and f'"index": {index}' in replica
+
+
 def test_a_long_log_is_embedded_by_its_end_only(tmp_path):
     noisy = {
         "apiVersion": "argoproj.io/v1alpha1",

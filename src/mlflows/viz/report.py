@@ -58,7 +58,7 @@ def report_html(status: dict, logs_dir: Path, page_dir: Path, name: str | None =
         _legend(nodes),
         "</section>",
         "<section><h2>Timeline</h2>",
-        timeline_html(status, nodes, _logs(logs_dir, page_dir)),
+        timeline_html(status, nodes, _logs(nodes, logs_dir, page_dir)),
         "</section>",
         "<footer>Written by mlflows from the run's status. Click a box to find its row; click a "
         "row to open its log.</footer>",
@@ -67,26 +67,40 @@ def report_html(status: dict, logs_dir: Path, page_dir: Path, name: str | None =
     return "\n".join(parts) + "\n"
 
 
-def _logs(logs_dir: Path, page_dir: Path) -> Callable[[dict], Log | None]:
+def _logs(nodes: dict[str, dict], logs_dir: Path, page_dir: Path) -> Callable[[dict], Log | None]:
     # Imported here, not above: the runner's view imports this module while mlflows.local loads.
     from mlflows.local.controller.nodes import file_name
 
+    stems = {file_name(str(node.get("name", ""))) for node in nodes.values()}
+    files = sorted(path.name for path in logs_dir.glob("*.log")) if logs_dir.is_dir() else []
     budget = [LOGS_EMBEDDED]
 
+    def href(name: str) -> str:
+        return quote(Path(os.path.relpath(logs_dir / name, page_dir)).as_posix())
+
     def log_of(node: dict) -> Log | None:
-        path = logs_dir / f"{file_name(str(node.get('name', '')))}.log"
+        stem = file_name(str(node.get("name", "")))
+        path = logs_dir / f"{stem}.log"
         if not path.is_file():
             return None
-        href = quote(Path(os.path.relpath(path, page_dir)).as_posix())
+        # The logs of the pods a node ran besides its own (a TFJob's replicas, a model server):
+        # <node>.<pod>.log, when that is no other node's log.
+        others = tuple(
+            (name[len(stem) + 1 : -len(".log")], href(name))
+            for name in files
+            if name.startswith(f"{stem}.")
+            and "." not in name[len(stem) + 1 : -len(".log")]
+            and name[: -len(".log")] not in stems
+        )
         try:
             text = path.read_text(errors="replace")
         except OSError:
-            return Log(href, None, 0)
+            return Log(href(path.name), None, 0, others)
         shown = text[-LOG_EMBEDDED:]
         if len(shown) > budget[0]:
-            return Log(href, None, 0)
+            return Log(href(path.name), None, 0, others)
         budget[0] -= len(shown)
-        return Log(href, shown, len(text) - len(shown))
+        return Log(href(path.name), shown, len(text) - len(shown), others)
 
     return log_of
 

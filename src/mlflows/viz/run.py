@@ -125,7 +125,8 @@ def _box(node: dict, nodes: dict[str, dict], orphan: bool, link: str | None) -> 
     if took is not None:
         facts.append(format_duration(took))
     if node.get("type") == "Retry":
-        facts.append(f"{len(attempts(node, nodes))} attempts")
+        count = len(attempts(node, nodes))
+        facts.append(f"{count} attempt{'' if count == 1 else 's'}")
     elif node.get("type") == "TaskGroup":
         facts.append(f"{len(node.get('children') or [])} items")
     if memo_hit(node):

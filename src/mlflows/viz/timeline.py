@@ -33,6 +33,7 @@ class Log:
     href: str  # the log file, relative to the page
     text: str | None  # embedded, None when over the page's budget
     omitted: int  # characters left out from its start
+    others: tuple[tuple[str, str], ...] = ()  # (pod, href) of the other pods it ran
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,19 @@ def _row(
     running = finished is None
     finished = end if running else finished
     took = duration(node)
-    notes = _notes(node, nodes)
+    notes = []
+    if log is not None:  # first, so that a long message cannot hide them
+        notes.append(f'<a class="log" href="{escape(log.href)}">log</a>')
+        notes += [
+            f'<a class="log" href="{escape(href)}">{escape(pod)}</a>' for pod, href in log.others
+        ]
+    notes += _notes(node, nodes)
     title = node.get("displayName") or node.get("name") or node["id"]
     label = template_label(node)
     bar_classes = " ".join(
         ["bar", phase] + (["memo"] if memo_hit(node) else []) + (["open"] if running else [])
     )
     bar_title = f"{title}: {phase}, {format_duration(took) if took is not None else 'not finished'}"
-    if log is not None:
-        notes.append(f'<a class="log" href="{escape(log.href)}">log</a>')
     cells = [
         f'<span class="name" style="padding-left:{row.depth * 14 + 4}px">'
         f"<i>{'' if log is None or log.text is None else '&#9656;'}</i>{escape(title)}"
