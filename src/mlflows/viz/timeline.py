@@ -187,7 +187,8 @@ def _row(
         f'style="left:{_percent((began - start) / span)};'
         f'width:{_percent((finished - began) / span)}" title="{escape(bar_title)}"></span></span>',
         f'<span class="took">{format_duration(took) if took is not None else ""}</span>',
-        f'<span class="notes">{" · ".join(notes)}</span>',
+        f'<span class="notes" title="{escape(str(node.get("message", "")))}">'
+        f"{' · '.join(notes)}</span>",
     ]
     row_id = f"node-{escape(node['id'])}"
     kind = escape(str(node.get("type", "")))
