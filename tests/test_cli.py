@@ -67,6 +67,8 @@ NEEDS = {
     ("schemas", "fetch"): ("jsonschema",),
     ("setup-manifests",): ("hera",),
     ("templates",): ("hera",),
+    ("graph",): (),
+    ("report",): (),
 }
 
 

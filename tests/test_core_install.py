@@ -84,6 +84,12 @@ def test_the_flow_renders(core):
     assert result.stdout == (REPO / "flows" / "e2e.yaml").read_text()
 
 
+def test_a_flow_is_drawn(core):
+    result = run(core / "mlflows", "graph", "flows/e2e.py", "--format", "svg")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<svg ") and ">train-cnn</text>" in result.stdout
+
+
 def test_validate_runs(core, tmp_path):
     cache = str(tmp_path / "cache")
     result = run(core / "mlflows", "validate", "flows/e2e.yaml", XDG_CACHE_HOME=cache)

@@ -49,6 +49,10 @@ COMMANDS = {
         "mlflows.library",
         "print the building blocks as versioned WorkflowTemplates to kubectl apply",
     ),
+    "graph": Command("mlflows.viz.cli", "draw a workflow's DAG as Mermaid text or SVG"),
+    "report": Command(
+        "mlflows.viz.cli", "write the HTML page of a run: its graph by phase, timeline and logs"
+    ),
 }
 
 

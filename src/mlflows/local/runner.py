@@ -6,6 +6,7 @@ Work directory layout (``--work-dir``, default ``.mlflows``):
 - ``runs/<workflow>/logs/<node>.log`` — each node's stdout and stderr;
 - ``runs/<workflow>/nodes/<node>/`` — each pod's scratch directory (private files, ``emptyDir``);
 - ``runs/<workflow>/status.json`` — the result as Argo's workflow status (also ``--report-json``).
+- ``runs/<workflow>/report.html`` — the run's page: its graph by phase, timeline and logs.
 
 The memo cache lives under ``--cache-dir`` (default ``$XDG_CACHE_HOME/mlflows``) so it outlives
 work directories, as Argo's ConfigMap cache outlives workflows.
@@ -47,6 +48,7 @@ from mlflows.local.spec.workflow import (
 )
 from mlflows.local.stop_signals import catch_stop_signals
 from mlflows.local.view import RunView
+from mlflows.viz.report import write_run_report
 
 DEFAULT_WORK_DIR = Path(".mlflows")
 GENERATE_NAME_TRIES = 8  # how often a clash of generated names is retried
@@ -186,6 +188,7 @@ def run(
         nodes = engine.nodes.all()
         status = workflow_status(phase, message, started, finished, nodes)
         write_json(run_dir / "status.json", status)
+        write_run_report(run_dir, status)
         if report_json:
             write_json(Path(report_json), status)
         result = RunResult(

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mlflows.duration import format_duration
-from mlflows.local.controller.nodes import Node
+from mlflows.local.controller.nodes import Node, file_name
+from mlflows.viz.report import REPORT_FILE
 
 if TYPE_CHECKING:
     from mlflows.local.runner import RunResult
@@ -148,7 +150,10 @@ class RunView:
     def summary(self, result: RunResult, report_path: Path | None) -> None:
         if self.quiet:
             return
-        print_ = self.console.print
+
+        def print_(line: str = "") -> None:
+            self.console.print(line, soft_wrap=True)
+
         print_()
         rows = [
             ("Name:", result.name),
@@ -163,18 +168,63 @@ class RunView:
         ]
         if report_path:
             rows.append(("Report:", escape(str(report_path))))
+        if (result.run_dir / REPORT_FILE).is_file():
+            rows.append(("HTML:", escape(str(result.run_dir / REPORT_FILE))))
         for label, value in rows:
             print_(f"{label:<11}{value}")
         print_()
-        table = Table(box=None, pad_edge=False)
-        for column in ("STEP", "TEMPLATE", "DURATION", "MESSAGE"):
-            table.add_column(column)
+        steps = []
         for node, depth in self._tree():
-            memo = " (memoized)" if node.memoization and node.memoization["hit"] else ""
-            table.add_row(
-                "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
-                escape(_template_label(node)),
-                format_duration(node.duration) if node.type in ("Pod", "Retry", "Suspend") else "",
-                escape(node.message) + memo,
+            message = node.message.split()  # one line, whatever the message holds
+            if node.memoization and node.memoization["hit"]:
+                message.append("(memoized)")
+            steps.append(
+                [
+                    "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
+                    escape(_template_label(node)),
+                    format_duration(node.duration)
+                    if node.type in ("Pod", "Retry", "Suspend")
+                    else "",
+                    escape(" ".join(message)),
+                ]
             )
-        print_(table)
+        for line in _columns(["STEP", "TEMPLATE", "DURATION", "MESSAGE"], steps):
+            print_(line)
+        root = next((node for node in result.nodes if node.name == result.name), None)
+        if root is not None and root.type == "Pod":  # a workflow of one pod: show what it said
+            print_()
+            for line in _output(result, root):
+                print_(line)
+
+
+def _columns(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows of rich markup as lines: columns aligned two spaces apart, no trailing spaces."""
+    widths = [
+        max(Text.from_markup(row[k]).cell_len for row in [header, *rows])
+        for k in range(len(header))
+    ]
+    lines = []
+    for row in [[f"[bold]{title}[/]" for title in header], *rows]:
+        while len(row) > 1 and not row[-1]:
+            row = row[:-1]
+        padded = [
+            cell + " " * (widths[k] - Text.from_markup(cell).cell_len)
+            for k, cell in enumerate(row[:-1])
+        ]
+        lines.append("  ".join([*padded, row[-1]]))
+    return lines
+
+
+OUTPUT_LINES = 20  # of a one-pod workflow's output shown in the summary
+
+
+def _output(result: RunResult, node: Node) -> list[str]:
+    """The pod's output as ``argo logs`` prints it, its last lines when it is long."""
+    path = result.run_dir / "logs" / f"{file_name(node.name)}.log"
+    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+    shown = [f"{escape(node.display_name)}: {escape(line.rstrip())}" for line in lines]
+    if len(shown) > OUTPUT_LINES:
+        skipped = len(shown) - OUTPUT_LINES
+        before = f"[dim]… {skipped} lines before, in {escape(str(path))}[/]"
+        shown = [before, *shown[-OUTPUT_LINES:]]
+    return shown
