@@ -114,8 +114,11 @@ def test_bad_flags_are_one_error_line_and_store_nothing(tmp_path, cli, argv, fie
 def test_offline_a_tfds_dataset_fails_at_once_naming_the_offline_dataset(tmp_path, proxy):
     """No internet here: the download host is not reachable, and that is said in one line
     instead of tfds retrying for minutes; nothing is left in the data dir."""
-    if not network.unreachable(["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]):
+    failed = network.unreachable(["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"])
+    if not failed:
         pytest.skip("this machine reaches the download host: not offline")
+    # a name no resolver knows is final (a usage error, never retried), anything else may pass
+    final = all(failure.final for failure in failed.values())
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     argv = ["--dataset", "fashion_mnist", "--data-dir", str(data_dir)]
@@ -125,10 +128,17 @@ def test_offline_a_tfds_dataset_fails_at_once_naming_the_offline_dataset(tmp_pat
         capture_output=True, text=True, timeout=120, env={**os.environ},
     )  # fmt: skip
 
-    assert done.returncode == Unavailable.exit_code and done.stdout == ""
+    expected = UserError if final else Unavailable
+    assert done.returncode == expected.exit_code and done.stdout == ""
     assert done.stderr.startswith("error: --dataset: cannot download fashion_mnist: cannot reach ")
     assert done.stderr.count("\n") == 1 and "use --dataset digits" in done.stderr
     assert list(data_dir.iterdir()) == []
+
+
+def test_only_a_name_no_resolver_knows_is_a_final_failure():
+    (failure,) = network.unreachable(["http://no-such-host.invalid/"]).values()  # RFC 6761
+    assert failure.final
+    assert network.unreachable(["http://127.0.0.1:1/"])["127.0.0.1:1"].final is False
 
 
 def test_an_unreachable_proxy_is_named_and_nothing_is_stored(tmp_path, proxy, free_port):

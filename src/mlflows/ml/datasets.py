@@ -73,9 +73,12 @@ def prepare(name: str, version: str, data_dir: str | Path) -> str:
         # Before tfds' download manager, which would retry an unreachable host for minutes.
         failed = network.unreachable(builder.url_infos)
         if failed:
-            where, why = next(iter(failed.items()))
-            raise Unavailable(
-                f"--dataset: cannot download {name}: cannot reach {where} ({why}); {OFFLINE}"
+            where, failure = next(iter(failed.items()))
+            # a host no resolver knows will not be known minutes later: not worth a retry
+            error = UserError if all(f.final for f in failed.values()) else Unavailable
+            raise error(
+                f"--dataset: cannot download {name}: cannot reach {where} ({failure.reason}); "
+                f"{OFFLINE}"
             )
     try:
         builder.download_and_prepare()

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 CONNECT_SECONDS = 5.0
@@ -28,17 +29,26 @@ def endpoint(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
 
 
-def _connect(address: tuple[str, int], failures: dict[str, str]) -> None:
+class Failure(NamedTuple):
+    reason: str
+    final: bool  # the resolver's answer that the name does not exist: minutes later, no different
+
+
+def _connect(address: tuple[str, int], failures: dict[str, Failure]) -> None:
     try:
         socket.create_connection(address, timeout=CONNECT_SECONDS).close()
     except OSError as err:  # a failed lookup, a refusal, a timeout
-        failures[f"{address[0]}:{address[1]}"] = err.strerror or str(err) or type(err).__name__
+        reason = err.strerror or str(err) or type(err).__name__
+        # Unlike EAI_AGAIN ("Temporary failure in name resolution"), a refusal or a timeout,
+        # EAI_NONAME is final: no network at all, or a closed one.
+        final = isinstance(err, socket.gaierror) and err.errno == socket.EAI_NONAME
+        failures[f"{address[0]}:{address[1]}"] = Failure(reason, final)
 
 
-def unreachable(urls: Iterable[str]) -> dict[str, str]:
-    """``{"host:port": reason}`` for each endpoint of ``urls`` not accepting a connection within
+def unreachable(urls: Iterable[str]) -> dict[str, Failure]:
+    """``{"host:port": Failure}`` for each endpoint of ``urls`` not accepting a connection within
     ``CONNECT_SECONDS``; empty when all do."""
-    failures: dict[str, str] = {}
+    failures: dict[str, Failure] = {}
     threads = {
         address: threading.Thread(target=_connect, args=(address, failures), daemon=True)
         for address in sorted({endpoint(url) for url in urls})
@@ -49,5 +59,7 @@ def unreachable(urls: Iterable[str]) -> dict[str, str]:
     for (host, port), thread in threads.items():
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
-            failures.setdefault(f"{host}:{port}", f"no answer in {CONNECT_SECONDS:.0f}s")
+            failures.setdefault(
+                f"{host}:{port}", Failure(f"no answer in {CONNECT_SECONDS:.0f}s", False)
+            )
     return dict(failures)  # a copy: a thread still trying may write to the original later
