@@ -117,6 +117,24 @@ def test_a_failing_mock_is_retried_by_the_kept_retry_strategy(mlflows_run):
     run.assert_not_ran("select")
 
 
+def test_an_erring_mock_is_retried_on_error(mlflows_run):
+    wf = {
+        **WORKFLOW,
+        "spec": {**WORKFLOW["spec"], "templates": list(WORKFLOW["spec"]["templates"])},
+    }
+    ingest = wf["spec"]["templates"][1]
+    wf["spec"]["templates"][1] = {
+        **ingest,
+        "retryStrategy": {"limit": "1", "retryPolicy": "OnError"},
+    }
+    run = mlflows_run(
+        wf, mocks={"ingest": Mock(phase="Error"), "train": Mock(outputs={"accuracy": "1"})}
+    )
+    run.assert_phase("ingest", "Error")
+    assert run.retries("ingest") == 1  # OnError retries an Error, as it would not a Failed
+    assert "mock-error" in run.node("ingest(1)").message
+
+
 def test_a_failed_assertion_prints_the_run_tree(mlflows_run):
     run = mlflows_run(
         WORKFLOW, mocks={"ingest": Mock(phase="Failed"), "train": Mock(outputs={"accuracy": "1"})}

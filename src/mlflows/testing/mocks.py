@@ -20,6 +20,9 @@ from mlflows.errors import UserError
 BODIES = ("container", "script", "resource", "dag", "steps", "suspend", "containerSet", "http")
 BODY_ONLY_FIELDS = ("initContainers", "sidecars", "volumes", "podSpecPatch")
 OUTPUTS_DIR = "/tmp/mlflows-mock"  # private to the pod, as every /tmp path is
+# A pod ends Error when its command succeeded but a declared output file is missing (Argo's
+# executor fails to save it): a phase="Error" mock declares one more output that it never writes.
+ERROR_OUTPUT = {"name": "mock-error", "valueFrom": {"path": f"{OUTPUTS_DIR}/phase-Error"}}
 SCRIPT = """\
 import os, pathlib, sys, time
 time.sleep(float(os.environ["MLFLOWS_MOCK_DELAY"]))
@@ -39,7 +42,9 @@ class Mock:
 
     ``outputs`` gives each declared output parameter's value (every one must be given);
     ``result`` is its stdout (``outputs.result``); ``exit_code`` non-zero fails the pod
-    (``phase="Failed"`` is ``exit_code=1``); ``delay`` seconds pass before it ends.
+    (``phase="Failed"`` is ``exit_code=1``); ``phase="Error"`` ends it Error (an output file it
+    declares is missing), which ``retryPolicy: OnError`` retries; ``delay`` seconds pass before
+    it ends.
     """
 
     outputs: dict[str, str] = field(default_factory=dict)
@@ -49,8 +54,12 @@ class Mock:
     delay: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.phase not in ("Succeeded", "Failed"):
-            raise UserError(f"Mock(phase={self.phase!r}): give 'Succeeded' or 'Failed'")
+        if self.phase not in ("Succeeded", "Failed", "Error"):
+            raise UserError(f"Mock(phase={self.phase!r}): give 'Succeeded', 'Failed' or 'Error'")
+        if self.phase == "Error" and self.exit_code:
+            raise UserError(
+                "Mock(phase='Error'): an exit code fails the pod; give one or the other"
+            )
         if self.phase == "Failed" and self.exit_code == 0:
             object.__setattr__(self, "exit_code", 1)
         if self.delay < 0:
@@ -97,6 +106,8 @@ def mocked_template(template: dict, mock: Mock) -> dict:
         raise UserError(f"mocks: template {name!r} has output artifacts, which mocks do not make")
     for parameter in outputs.get("parameters") or []:
         parameter["valueFrom"] = {"path": f"{OUTPUTS_DIR}/{parameter['name']}"}
+    if mock.phase == "Error":
+        outputs["parameters"] = [*(outputs.get("parameters") or []), dict(ERROR_OUTPUT)]
     env = [
         {"name": "MLFLOWS_MOCK_DELAY", "value": str(mock.delay)},
         {"name": "MLFLOWS_MOCK_EXIT_CODE", "value": str(mock.exit_code)},
