@@ -10,6 +10,9 @@ from repo_workflows import REPO, load_flow
 
 from mlflows import schema
 
+# Installed, mlflows registers this plugin itself (pytest11); named here for a source checkout.
+pytest_plugins = ["mlflows.testing.plugin"]
+
 
 def pytest_addoption(parser):
     parser.addoption(

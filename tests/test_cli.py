@@ -63,6 +63,8 @@ NEEDS = {
     (): (),
     ("run",): ("mlflows.local",),
     ("cache", "list"): ("mlflows.local",),
+    ("list",): ("mlflows.local",),
+    ("retry",): ("mlflows.local",),
     ("validate",): ("jsonschema",),
     ("schemas", "fetch"): ("jsonschema",),
     ("setup-manifests",): ("hera",),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
+import subprocess
+import sys
 
 import yaml
 from repo_workflows import REPO
@@ -38,3 +41,22 @@ def test_another_teams_workflow_calls_this_versions_library(tmp_path, schema_dir
     assert cli.main([*validate, "--templates", str(library)]) == 0
     assert capsys.readouterr().out == "valid\n"
     assert "mlflows-train-v" in workflow
+
+
+def test_the_testing_example_passes_under_pytest(tmp_path):
+    """The README's mocked-workflow tests, as a user's test file, pass under the plugin."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Testing a workflow with mocks", 1)[1]
+    (tmp_path / "test_nightly.py").write_text(
+        re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "mlflows.testing.plugin", "test_nightly.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout

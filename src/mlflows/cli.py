@@ -34,6 +34,14 @@ COMMANDS = {
         "mlflows.local.cli", "run a Workflow YAML file on this machine with Argo's semantics"
     ),
     "cache": Command("mlflows.local.cli", "list or prune the local memoization cache"),
+    "list": Command("mlflows.local.history_cli", "list the local runs of a work directory"),
+    "get": Command("mlflows.local.history_cli", "print the summary of a local run"),
+    "retry": Command(
+        "mlflows.local.history_cli", "rerun a failed or stopped local run from its failed nodes"
+    ),
+    "resubmit": Command(
+        "mlflows.local.history_cli", "start a new local run of a run's workflow and parameters"
+    ),
     "validate": Command(
         "mlflows.schema",
         "check rendered workflows and TFJob/InferenceService manifests against the schemas",

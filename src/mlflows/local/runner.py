@@ -35,6 +35,7 @@ from mlflows.local.controller.parallelism import pod_slots
 from mlflows.local.controller.report import workflow_status, write_json
 from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
+from mlflows.local.history import Resume, save_submission
 from mlflows.local.spec.manifests import read_manifests
 from mlflows.local.spec.names import check_label
 from mlflows.local.spec.templates import Library, TemplateStore
@@ -101,6 +102,7 @@ def run(
     quiet: bool = False,
     templates: list[str | Path] | None = None,
     apply: list[str | Path] | None = None,
+    resume: Resume | None = None,
 ) -> RunResult:
     """Run ``workflow`` (a Hera Workflow, a dict or a YAML path) here with Argo's semantics.
 
@@ -112,6 +114,9 @@ def run(
     uses a feature the runner does not support. Ctrl-C, SIGTERM and SIGHUP stop the run, write
     the report and raise KeyboardInterrupt (:class:`~mlflows.local.stop_signals.Terminated` for
     the signals).
+
+    ``resume`` (from :mod:`mlflows.local.history`) runs again in an earlier run's folder, keeping
+    its settled nodes: ``mlflows retry``.
     """
     spec_dict = workflow_dict(workflow)
     check_document(spec_dict)
@@ -151,13 +156,18 @@ def run(
     volumes = VolumeStore(work_dir / "volumes")
 
     # Only now, with everything checked, is a folder made: the run's own.
-    name, run_dir = _claim_run_dir(work_dir, spec_dict, name)
+    if resume is None or resume.run_dir is None:
+        name, run_dir = _claim_run_dir(work_dir, spec_dict, name)
+        save_submission(run_dir, spec_dict, given, namespace, templates, apply)
+    else:
+        name, run_dir = resume.name, resume.run_dir
     try:
         if store.local.name not in ("", name):  # templateScope local/<name> names the run
             store = TemplateStore(spec_dict, library, name)
         cluster = _local_cluster(reached, objects, volumes, run_dir, namespace, name, keep_serving)
     except BaseException:
-        shutil.rmtree(run_dir)  # made by this run a moment ago, and nothing ran
+        if resume is None or resume.run_dir is None:
+            shutil.rmtree(run_dir)  # made by this run a moment ago, and nothing ran
         raise
     spec_dict = store.workflow
 
@@ -173,6 +183,7 @@ def run(
         cluster=cluster,
         parallelism=parallelism,
         on_change=view.node_changed,
+        prior=resume.prior if resume else None,
     )
     kinds = {template_kind(t) for t in reached}
     if kinds & {"container", "script"}:

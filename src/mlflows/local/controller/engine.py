@@ -62,6 +62,7 @@ from mlflows.local.lang.templating import (
 
 if TYPE_CHECKING:
     from mlflows.local.cluster.configmaps import ConfigMaps
+    from mlflows.local.controller.prior import Prior
     from mlflows.local.spec.templates import TemplateBase, TemplateStore
 
 NODE_TYPES = {
@@ -147,8 +148,10 @@ class Engine:
         parallelism: int | None,
         on_change: Callable[[Node], None],
         config_maps: ConfigMaps | None = None,
+        prior: Prior | None = None,
     ):
         self.spec = workflow["spec"]
+        self.prior = prior  # nodes an earlier run settled, for a retry or resubmit to keep
         self.name = globals_[keys.WORKFLOW_NAME()]
         self.namespace = globals_[keys.WORKFLOW_NAMESPACE()]
         self.store = templates
@@ -231,6 +234,8 @@ class Engine:
     # -- one invocation ---------------------------------------------------------------------
 
     def execute(self, call: Call) -> Node:
+        if self.prior is not None and (kept := self.prior.restore(self, call)) is not None:
+            return kept
         template = self.template_for(call.holder, call.boundary_id)
         if call.holder.get("inline") is not None:
             try:  # Argo substitutes the whole task or step (resolveDependencyReferences)
