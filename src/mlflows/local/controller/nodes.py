@@ -71,11 +71,17 @@ class Outputs:
     parameters: dict[str, str] = field(default_factory=dict)
     result: str | None = None
     exit_code: str | None = None
+    artifacts: dict[str, dict] = field(default_factory=dict)  # references (controller.artifacts)
 
     def to_json(self) -> dict:
         out: dict = {}
         if self.parameters:
             out["parameters"] = [{"name": k, "value": v} for k, v in self.parameters.items()]
+        if self.artifacts:  # name and path: Argo's schema has no kind for a local repository
+            out["artifacts"] = [
+                {key: art[key] for key in ("name", "path") if key in art}
+                for art in self.artifacts.values()
+            ]
         if self.result is not None:
             out["result"] = self.result
         if self.exit_code is not None:

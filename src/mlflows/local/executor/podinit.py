@@ -212,29 +212,48 @@ def wait(command: int) -> int:
 
 
 def copy_outputs(outputs: list[str], outputs_dir: int) -> None:
-    """Each output file that exists, to ``<outputs dir>/<its path>``, the path the runner reads."""
+    """Each output file or directory that exists, to ``<outputs dir>/<its path>``, the path the
+    runner reads."""
     for path in outputs:
-        try:
-            with open(path, "rb") as source:
-                data = source.read()
-        except OSError:
-            continue  # no file: the runner falls back to the default, or fails the output
-        directory = os.dup(outputs_dir)
         # normalized as the runner reads it, so a ".." cannot climb out of the outputs directory
         parts = posixpath.normpath("/" + path).strip("/").split("/")
+        if not os.path.exists(path) or parts == [""]:
+            continue  # no file: the runner falls back to the default, or fails the output
+        directory = os.dup(outputs_dir)
         for part in parts[:-1]:
-            try:
-                os.mkdir(part, dir_fd=directory)
-            except FileExistsError:
-                pass
-            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
-            os.close(directory)
-            directory = below
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        target = os.open(parts[-1], flags, 0o644, dir_fd=directory)
-        os.write(target, data)
-        os.close(target)
+            directory = _enter(part, directory)
+        _copy(path, parts[-1], directory)
         os.close(directory)
+
+
+def _enter(name: str, directory: int) -> int:
+    """The directory ``name`` in ``directory`` (made if missing); ``directory`` is closed."""
+    try:
+        os.mkdir(name, dir_fd=directory)
+    except FileExistsError:
+        pass
+    below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+    os.close(directory)
+    return below
+
+
+def _copy(path: str, name: str, directory: int) -> None:
+    """A file, or a directory with all below it (an output artifact), as ``name``."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        below = _enter(name, os.dup(directory))
+        for entry in sorted(os.listdir(path)):
+            _copy(os.path.join(path, entry), entry, below)
+        os.close(below)
+        return
+    try:
+        with open(path, "rb") as source:
+            data = source.read()
+    except OSError:
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    target = os.open(name, flags, 0o644, dir_fd=directory)
+    os.write(target, data)
+    os.close(target)
 
 
 def main(plan_path: str, status_fd: int) -> int:
