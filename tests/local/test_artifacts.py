@@ -285,3 +285,63 @@ def test_outside_locations_are_refused_in_one_line(run_local, tmp_path, artifact
     assert not (tmp_path / "work" / "runs").exists() or not any(
         (tmp_path / "work" / "runs").iterdir()
     )
+
+
+def test_the_report_and_the_workflow_are_valid_argo(run_local, schema_dir):
+    from mlflows.schema import validate_argo_object, validate_workflow
+
+    wf = workflow(
+        dag(
+            "main",
+            task("make", "make"),
+            task(
+                "use",
+                "use",
+                depends="make",
+                arguments=arts({"name": "in", "from": "{{tasks.make.outputs.artifacts.out}}"}),
+            ),
+            outputs=arts({"name": "out", "from": "{{tasks.make.outputs.artifacts.out}}"}),
+        ),
+        sh(
+            "make",
+            "echo x > /tmp/out",
+            outputs=arts({"name": "out", "path": "/tmp/out", "archive": {"tar": {}}}),
+        ),
+        sh("use", "cat /tmp/in", inputs=arts({"name": "in", "path": "/tmp/in"})),
+    )
+    assert validate_workflow(wf, "4.1", schema_dir) == []
+    result = run_local(wf)
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {result.name: "Succeeded", "make": "Succeeded", "use": "Succeeded"}
+    assert printed(result, "use") == "x"
+    status = "io.argoproj.workflow.v1alpha1.WorkflowStatus"
+    assert validate_argo_object(result.status, status, "4.1", schema_dir) == []
+
+
+def test_a_memoized_node_hands_on_its_artifacts(run_local):
+    """A cache hit's outputs keep their keys: the consumer reads what the first run saved."""
+    wf = workflow(
+        dag(
+            "main",
+            task("make", "make"),
+            task(
+                "use",
+                "use",
+                depends="make",
+                arguments=arts({"name": "in", "from": "{{tasks.make.outputs.artifacts.out}}"}),
+            ),
+        ),
+        sh(
+            "make",
+            "echo $$-$(date +%N) > /tmp/out",
+            outputs=arts({"name": "out", "path": "/tmp/out"}),
+            memoize={"key": "made", "cache": {"configMap": {"name": "artifacts-test"}}},
+        ),
+        sh("use", "cat /tmp/in", inputs=arts({"name": "in", "path": "/tmp/in"})),
+    )
+    first, second = run_local(wf), run_local(wf)
+    for result in (first, second):
+        assert result.phase == "Succeeded", result.status["message"]
+        assert phases(result) == {result.name: "Succeeded", "make": "Succeeded", "use": "Succeeded"}
+    assert by_display_name(second)["make"]["memoizationStatus"]["hit"] is True
+    assert printed(second, "use") == printed(first, "use")
