@@ -345,3 +345,31 @@ def test_a_memoized_node_hands_on_its_artifacts(run_local):
         assert phases(result) == {result.name: "Succeeded", "make": "Succeeded", "use": "Succeeded"}
     assert by_display_name(second)["make"]["memoizationStatus"]["hit"] is True
     assert printed(second, "use") == printed(first, "use")
+
+
+def test_a_dag_hands_its_input_artifact_on(run_local):
+    result = run_local(
+        workflow(
+            dag(
+                "main",
+                task(
+                    "inner",
+                    "inner",
+                    arguments=arts({"name": "text", "raw": {"data": "handed on\n"}}),
+                ),
+            ),
+            dag(
+                "inner",
+                task(
+                    "use",
+                    "use",
+                    arguments=arts({"name": "in", "from": "{{inputs.artifacts.text}}"}),
+                ),
+                inputs=arts({"name": "text"}),
+            ),
+            sh("use", "cat /tmp/in", inputs=arts({"name": "in", "path": "/tmp/in"})),
+        )
+    )
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {result.name: "Succeeded", "inner": "Succeeded", "use": "Succeeded"}
+    assert printed(result, "use") == "handed on"
