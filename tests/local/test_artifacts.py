@@ -6,6 +6,7 @@ workflow runs with pods isolated (where this machine can) and not."""
 from __future__ import annotations
 
 import tarfile
+from pathlib import Path
 
 import pytest
 from localrun_helpers import by_display_name, dag, sh, task, workflow
@@ -373,3 +374,39 @@ def test_a_dag_hands_its_input_artifact_on(run_local):
     assert result.phase == "Succeeded", result.status["message"]
     assert phases(result) == {result.name: "Succeeded", "inner": "Succeeded", "use": "Succeeded"}
     assert printed(result, "use") == "handed on"
+
+
+def test_key_only_directory_made_by_the_pod(run_local, tmp_path):
+    """As Argo's map-reduce example: a pod makes a directory the host lacks (below the host's
+    /mnt), saves it unarchived under a key of its own, and the next reads that key."""
+    out = "/mnt/mlflows-artifacts-test-out"
+    result = run_local(
+        workflow(
+            dag("main", task("split", "split"), task("sum", "sum", depends="split")),
+            sh(
+                "split",
+                f"mkdir {out} && echo 1 > {out}/a && echo 2 > {out}/b",
+                outputs=arts(
+                    {
+                        "name": "parts",
+                        "path": out,
+                        "archive": {"none": {}},
+                        "s3": {"key": "{{workflow.name}}/parts/"},
+                    }
+                ),
+            ),
+            sh(
+                "sum",
+                "cat /mnt/in/a /mnt/in/b",
+                inputs=arts(
+                    {"name": "parts", "path": "/mnt/in", "s3": {"key": "{{workflow.name}}/parts"}}
+                ),
+            ),
+        )
+    )
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {result.name: "Succeeded", "split": "Succeeded", "sum": "Succeeded"}
+    assert printed(result, "sum") == "1\n2"
+    stored = tmp_path / "work" / "artifacts" / result.name / "parts"
+    assert sorted(path.name for path in stored.iterdir()) == ["a", "b"]
+    assert not Path(out).exists()  # made inside the pod (or, not isolated, in its scratch)

@@ -9,7 +9,8 @@
   node's ``<scratch>/tmp``); its ``workingDir``, or else ``<scratch>/work`` at that same path; a
   script's source at ``/argo/staging/script``, where Argo's executor puts it;
 - the rest of this machine read-only (a new path outside it lands in a private tmpfs that ends
-  with the pod, as a container's own layer would);
+  with the pod, as a container's own layer would; so can an output path the host lacks, even
+  below a host directory, as ``/mnt/out``);
 - a PID namespace of its own: when the pod's command ends, is stopped, or the runner dies,
   everything the pod started dies with it;
 - its output files outside its volumes copied to ``<scratch>/outputs/<path>`` once it ends.
@@ -92,6 +93,7 @@ class PodSpec:
     extra_env: dict[str, str] = field(default_factory=dict)  # as is, over all (TF_CONFIG, ...)
     script: str | None = None  # a script template's source: its file is appended to the command
     output_files: tuple[str, ...] = ()  # paths as the pod sees them, read once it ended
+    output_artifacts: tuple[str, ...] = ()  # the same, files or directories the pod makes
 
 
 class PodSetupError(OSError):
@@ -133,7 +135,8 @@ def start_pod(
 
 def _private_outputs(pod: PodSpec) -> list[str]:
     """The output files outside the pod's volumes."""
-    return [path for path in pod.output_files if rewrite(path, list(pod.mounts)) == path]
+    paths = pod.output_files + pod.output_artifacts
+    return [path for path in paths if rewrite(path, list(pod.mounts)) == path]
 
 
 def _write_script(pod: PodSpec, source: str) -> Path:
@@ -186,6 +189,7 @@ def _start_isolated(
         "argv": argv,
         "workingDir": working_dir,
         "outputs": _private_outputs(pod),
+        "artifacts": list(pod.output_artifacts),
         "outputsDir": str(pod.scratch / "outputs"),
     }
     plan_file = pod.scratch / "pod.plan"

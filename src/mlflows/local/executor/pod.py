@@ -71,8 +71,8 @@ def run_pod(
         scratch,
         extra_env={"PYTHONPATH": _python_path()},
         script=container.get("source", "") if kind == "script" else None,
-        output_files=tuple(path for path, _ in outputs_declared.values())
-        + (artifacts.output_paths if artifacts else ()),
+        output_files=tuple(path for path, _ in outputs_declared.values()),
+        output_artifacts=artifacts.output_paths if artifacts else (),
     )
 
     log_path.parent.mkdir(parents=True, exist_ok=True)

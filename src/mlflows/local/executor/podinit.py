@@ -137,7 +137,9 @@ def build_root(plan: dict) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
     _mount(None, root, None, MS_UNBINDABLE)  # binding a host directory above it skips it
     mounts = sorted(plan["mounts"], key=lambda mount: (mount["path"].count("/"), mount["path"]))
-    _populate("/", root, [mount["path"] for mount in mounts])
+    # an output path the host lacks gets a writable parent, as a container's own layer would
+    made = [path for path in plan["outputs"] if not _exists_on_host(path)]
+    _populate("/", root, [mount["path"] for mount in mounts] + made)
     os.mkdir(root + "/proc", 0o555)
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _bind("/dev", root + "/dev", read_only=True)
@@ -168,7 +170,7 @@ def _drop_capabilities() -> None:
 
 def start(plan: dict) -> int:
     """Start the command (OSError if it cannot start, as exec said); its pid."""
-    for path in plan["outputs"]:  # their directories exist, as the rewritten paths' do
+    for path in set(plan["outputs"]) - set(plan["artifacts"]):  # as the rewritten paths' do
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         except OSError:
