@@ -410,3 +410,68 @@ def test_key_only_directory_made_by_the_pod(run_local, tmp_path):
     stored = tmp_path / "work" / "artifacts" / result.name / "parts"
     assert sorted(path.name for path in stored.iterdir()) == ["a", "b"]
     assert not Path(out).exists()  # made inside the pod (or, not isolated, in its scratch)
+
+
+def test_from_expression_picks_the_branch_that_ran(run_local):
+    """As Argo's dag-conditional-artifacts: a DAG's output artifact from the task that ran."""
+    result = run_local(
+        workflow(
+            {
+                "name": "main",
+                "steps": [
+                    [{"name": "pick", "template": "pick"}],
+                    [
+                        {
+                            "name": "show",
+                            "template": "show",
+                            "arguments": arts(
+                                {"name": "in", "from": "{{steps.pick.outputs.artifacts.result}}"}
+                            ),
+                        }
+                    ],
+                ],
+            },
+            dag(
+                "pick",
+                task("flip", "flip"),
+                task(
+                    "heads", "heads", depends="flip", when="{{tasks.flip.outputs.result}} == heads"
+                ),
+                task(
+                    "tails", "tails", depends="flip", when="{{tasks.flip.outputs.result}} == tails"
+                ),
+                outputs=arts(
+                    {
+                        "name": "result",
+                        "fromExpression": "tasks.flip.outputs.result == 'heads' ? "
+                        "tasks.heads.outputs.artifacts.result : "
+                        "tasks.tails.outputs.artifacts.result",
+                    }
+                ),
+            ),
+            sh("flip", "echo tails"),
+            sh(
+                "heads",
+                "echo it was heads > /tmp/r",
+                outputs=arts({"name": "result", "path": "/tmp/r"}),
+            ),
+            sh(
+                "tails",
+                "echo it was tails > /tmp/r",
+                outputs=arts({"name": "result", "path": "/tmp/r"}),
+            ),
+            sh("show", "cat /tmp/in", inputs=arts({"name": "in", "path": "/tmp/in"})),
+        )
+    )
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {
+        result.name: "Succeeded",
+        "[0]": "Succeeded",
+        "pick": "Succeeded",
+        "flip": "Succeeded",
+        "heads": "Skipped",
+        "tails": "Succeeded",
+        "[1]": "Succeeded",
+        "show": "Succeeded",
+    }
+    assert printed(result, "show") == "it was tails"
