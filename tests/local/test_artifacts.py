@@ -376,6 +376,26 @@ def test_a_dag_hands_its_input_artifact_on(run_local):
     assert printed(result, "use") == "handed on"
 
 
+def test_a_file_in_a_directory_the_pod_makes(run_local, tmp_path):
+    """As the map step of Argo's map-reduce: the pod makes the output's directory itself (here
+    below /mnt, which the host has): isolated or not, it is the pod's, never the host's."""
+    out = "/mnt/mlflows-artifacts-test-made"
+    wf = workflow(
+        sh(
+            "main",
+            f"mkdir {out} && echo made > {out}/part.json",
+            outputs=arts({"name": "part", "path": f"{out}/part.json", "archive": {"none": {}}}),
+        )
+    )
+    first, second = run_local(wf), run_local(wf)  # a second pod makes it again, as in Argo
+    for result in (first, second):
+        assert result.phase == "Succeeded", result.status["message"]
+        assert phases(result) == {result.name: "Succeeded"}
+        (pod,) = (tmp_path / "work" / "artifacts" / result.name).iterdir()
+        assert (pod / "part.json").read_text() == "made\n"
+    assert not Path(out).exists()
+
+
 def test_key_only_directory_made_by_the_pod(run_local, tmp_path):
     """As Argo's map-reduce example: a pod makes a directory the host lacks (below the host's
     /mnt), saves it unarchived under a key of its own, and the next reads that key."""

@@ -146,8 +146,17 @@ def _write_script(pod: PodSpec, source: str) -> Path:
     return script
 
 
+def _first_missing(path: str) -> str:
+    """The topmost directory of ``path`` this machine lacks, else ``path``: what a pod makes in
+    its own layer, so it is rewritten whole (a ``mkdir`` of it must not reach the host)."""
+    while posixpath.dirname(path) != "/" and not os.path.exists(posixpath.dirname(path)):
+        path = posixpath.dirname(path)
+    return path
+
+
 def _start_rewritten(pod: PodSpec, stdout: int | IO, stderr: int | IO) -> PodProcess:
-    private = [Mount(path, output_file(path, pod)) for path in _private_outputs(pod)]
+    paths = [_first_missing(p) if p in pod.output_artifacts else p for p in _private_outputs(pod)]
+    private = [Mount(path, output_file(path, pod)) for path in dict.fromkeys(paths)]
     for mount in private:
         mount.local_dir.parent.mkdir(parents=True, exist_ok=True)
     mounts = [*pod.mounts, *private]
