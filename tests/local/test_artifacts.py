@@ -495,3 +495,40 @@ def test_from_expression_picks_the_branch_that_ran(run_local):
         "show": "Succeeded",
     }
     assert printed(result, "show") == "it was tails"
+
+
+def test_an_uncompressed_tarball_and_a_bad_level(run_local, tmp_path):
+    def made(level) -> dict:
+        return workflow(
+            dag(
+                "main",
+                task("make", "make"),
+                task(
+                    "use",
+                    "use",
+                    depends="make",
+                    arguments=arts({"name": "in", "from": "{{tasks.make.outputs.artifacts.out}}"}),
+                ),
+            ),
+            sh(
+                "make",
+                "echo plain > /tmp/out",
+                outputs=arts(
+                    {
+                        "name": "out",
+                        "path": "/tmp/out",
+                        "archive": {"tar": {"compressionLevel": level}},
+                    }
+                ),
+            ),
+            sh("use", "cat /tmp/in", inputs=arts({"name": "in", "path": "/tmp/in"})),
+        )
+
+    result = run_local(made(0))
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {result.name: "Succeeded", "make": "Succeeded", "use": "Succeeded"}
+    assert printed(result, "use") == "plain"
+    (pod,) = (p for p in (tmp_path / "work" / "artifacts" / result.name).iterdir())
+    assert b"plain\n" in (pod / "out.tgz").read_bytes()  # gzip level 0: stored, not deflated
+    with pytest.raises(UserError, match=r"outputs.artifacts\[out\].archive.tar.compressionLevel"):
+        run_local(made("fast"))

@@ -74,7 +74,10 @@ def check_artifacts(where: str, listed, fields: set[str]) -> None:
         archive = check_fields(f"{here}.archive", art.get("archive"), {"none", "tar", "zip"})
         if "zip" in archive:
             raise refuse(here, "archive.zip", "Argo cannot unpack it either; use tar or none")
-        check_fields(f"{here}.archive.tar", archive.get("tar"), {"compressionLevel"})
+        tar = check_fields(f"{here}.archive.tar", archive.get("tar"), {"compressionLevel"})
+        level = tar.get("compressionLevel", -1)
+        if isinstance(level, bool) or not isinstance(level, int) or not -1 <= level <= 9:
+            raise UserError(f"{here}.archive.tar.compressionLevel: give -1 to 9, not {level!r}")
         check_fields(f"{here}.raw", art.get("raw"), {"data"})
         if art.get("subPath") and ".." in _parts(art["subPath"]):
             raise UserError(f"{here}.subPath: give a relative path without '..'")
@@ -222,7 +225,7 @@ class Repository:
                 shutil.copyfile(source, target)
             return
         level = (archive.get("tar") or {}).get("compressionLevel")
-        level = DEFAULT_COMPRESSION if level is None or int(level) < 0 else int(level)
+        level = DEFAULT_COMPRESSION if level is None or level < 0 else level
         partial = target.with_name(target.name + ".partial")
         with gzip.GzipFile(partial, "wb", compresslevel=level, mtime=0) as zipped:
             with tarfile.open(fileobj=zipped, mode="w") as tar:
