@@ -532,3 +532,37 @@ def test_an_uncompressed_tarball_and_a_bad_level(run_local, tmp_path):
     assert b"plain\n" in (pod / "out.tgz").read_bytes()  # gzip level 0: stored, not deflated
     with pytest.raises(UserError, match=r"outputs.artifacts\[out\].archive.tar.compressionLevel"):
         run_local(made("fast"))
+
+
+def test_an_input_path_from_a_parameter_and_an_optional_missing_key(run_local):
+    result = run_local(
+        workflow(
+            dag(
+                "main",
+                task("use", "use", arguments={"parameters": [{"name": "dir", "value": "/tmp/in"}]}),
+            ),
+            sh(
+                "use",
+                "cat {{inputs.artifacts.text.path}}; test ! -e /tmp/gone && echo no key",
+                inputs={
+                    "parameters": [{"name": "dir"}],
+                    "artifacts": [
+                        {
+                            "name": "text",
+                            "path": "{{inputs.parameters.dir}}/text",
+                            "raw": {"data": "at the parameter's path\n"},
+                        },
+                        {
+                            "name": "gone",
+                            "path": "/tmp/gone",
+                            "optional": True,
+                            "s3": {"key": "no/such/key"},
+                        },
+                    ],
+                },
+            ),
+        )
+    )
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {result.name: "Succeeded", "use": "Succeeded"}
+    assert printed(result, "use") == "at the parameter's path\nno key"

@@ -56,6 +56,10 @@ class ArtifactError(Exception):
     """An artifact the node cannot stage or save: the node ends Error with this message."""
 
 
+class MissingArtifact(ArtifactError):
+    """No artifact under the key (fine for an optional input)."""
+
+
 # -- the up-front check ------------------------------------------------------------------------
 
 
@@ -240,7 +244,7 @@ class Repository:
             return
         stored = self.place(source["key"])
         if not stored.exists():
-            raise ArtifactError(f"{where}: no artifact of key {source['key']!r} in {self.root}")
+            raise MissingArtifact(f"{where}: no artifact of key {source['key']!r} in {self.root}")
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".artifact-") as scratch:
             found = Path(scratch) / "content"
             if stored.is_file() and _is_tarball(stored):
@@ -312,6 +316,10 @@ class PodArtifacts:
             where = f"inputs.artifacts.{art['name']}"
             try:
                 self.repository.load(where, source, local)
+            except MissingArtifact:
+                if art.get("optional"):  # as Argo's LoadArtifacts: an optional one may be absent
+                    continue
+                raise
             except OSError as err:
                 raise ArtifactError(f"{where}: {err}") from None
             mounts.append(Mount(posixpath.normpath(art["path"]), local))

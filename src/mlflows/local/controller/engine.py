@@ -299,7 +299,7 @@ class Engine:
         try:
             inputs = bind_inputs(template, call.arguments, self.globals, self.config_maps)
             given = call.arguments + (self._workflow_artifacts() if call.parent is None else [])
-            bound = artifacts.bind_inputs(template, given, self.globals)
+            bound = artifacts.bind_inputs(template, given, {**self.globals, **inputs_scope(inputs)})
             scope = {
                 **self.globals,
                 **call.local,
@@ -312,7 +312,7 @@ class Engine:
             # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
             processed["inputs"] = {
                 "parameters": [{"name": name, "value": value} for name, value in inputs.items()],
-                "artifacts": [art for art, _ in bound.artifacts.values()],
+                "artifacts": substitute([art for art, _ in bound.artifacts.values()], scope),
             }
         except (InputError, UnresolvedReference, artifacts.ArtifactError) as err:
             self.finish(node, Phase.ERROR, str(err))
