@@ -566,3 +566,69 @@ def test_an_input_path_from_a_parameter_and_an_optional_missing_key(run_local):
     assert result.phase == "Succeeded", result.status["message"]
     assert phases(result) == {result.name: "Succeeded", "use": "Succeeded"}
     assert printed(result, "use") == "at the parameter's path\nno key"
+
+
+def test_global_outputs_of_a_dag(run_local):
+    """globalName on a DAG's outputs, as on a pod's: later steps read them from workflow.outputs."""
+    result = run_local(
+        workflow(
+            {
+                "name": "main",
+                "steps": [
+                    [{"name": "inner", "template": "inner"}],
+                    [
+                        {
+                            "name": "show",
+                            "template": "show",
+                            "arguments": arts(
+                                {"name": "in", "from": "{{workflow.outputs.artifacts.art}}"}
+                            ),
+                        }
+                    ],
+                ],
+            },
+            dag(
+                "inner",
+                task("make", "make"),
+                outputs={
+                    "parameters": [
+                        {
+                            "name": "p",
+                            "globalName": "param",
+                            "valueFrom": {"parameter": "{{tasks.make.outputs.parameters.p}}"},
+                        }
+                    ],
+                    "artifacts": [
+                        {
+                            "name": "a",
+                            "globalName": "art",
+                            "from": "{{tasks.make.outputs.artifacts.a}}",
+                        }
+                    ],
+                },
+            ),
+            sh(
+                "make",
+                "echo value > /tmp/p; echo content > /tmp/a",
+                outputs={
+                    "parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}],
+                    "artifacts": [{"name": "a", "path": "/tmp/a"}],
+                },
+            ),
+            sh(
+                "show",
+                "echo {{workflow.outputs.parameters.param}}; cat /tmp/in",
+                inputs=arts({"name": "in", "path": "/tmp/in"}),
+            ),
+        )
+    )
+    assert result.phase == "Succeeded", result.status["message"]
+    assert phases(result) == {
+        result.name: "Succeeded",
+        "[0]": "Succeeded",
+        "inner": "Succeeded",
+        "make": "Succeeded",
+        "[1]": "Succeeded",
+        "show": "Succeeded",
+    }
+    assert printed(result, "show") == "value\ncontent"

@@ -331,6 +331,11 @@ class Engine:
                 self._retry(node, processed, scope)
             else:
                 self._run_body(node, processed)
+            if node.outputs is not None:  # Argo's addOutputsToGlobalScope: globalName outputs
+                outputs = node.outputs
+                self.globals.update(
+                    artifacts.global_outputs(processed, outputs.parameters, outputs.artifacts)
+                )
             if node.memoization is not None and node.phase == Phase.SUCCEEDED:
                 memoize = processed["memoize"]
                 self.memo.save(
@@ -530,10 +535,6 @@ class Engine:
             if self.pod_slots is not None:
                 self.pod_slots.give(pods)
         self.finish(node, result.phase, result.message, outputs=result.outputs)
-        outputs = result.outputs
-        self.globals.update(
-            artifacts.global_outputs(template, outputs.parameters, outputs.artifacts)
-        )
 
     def _run_resource(self, node: Node, template: dict, cancel: StopEvent, reason) -> PodResult:
         resource = template["resource"]
