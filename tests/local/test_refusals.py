@@ -37,7 +37,11 @@ REFUSED = [
     ),
     ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
     ("templates/2/daemon", True, "'daemon'"),
-    ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
+    (
+        "templates/2/outputs",
+        {"artifacts": [{"name": "a", "path": "/tmp/a", "s3": {"bucket": "b", "key": "k"}}]},
+        "outputs.artifacts[a]: an artifact in s3 (an outside location)",
+    ),
     (
         "templates/2/retryStrategy",
         {"limit": 1, "expression": "lastRetry.status =~ 'Fail'"},

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mlflows.local.controller.artifacts import argument_artifacts
 from mlflows.local.controller.nodes import Node, NodeStore, NodeType, Phase
 from mlflows.local.lang.expressions import ExpressionError, evaluate_when
 from mlflows.local.lang.templating import (
@@ -96,7 +97,7 @@ def resolve_arguments(
         elif value is not None:
             value = substitute(argo_string(value), scope, strict)
         arguments.append({"name": param["name"], "value": value})
-    return arguments
+    return arguments + argument_artifacts(item, scope, strict)
 
 
 def continues(item: dict, phase: Phase) -> bool:

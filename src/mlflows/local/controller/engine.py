@@ -28,6 +28,7 @@ import yaml
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
+from mlflows.local.controller import artifacts
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
 from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
@@ -107,7 +108,7 @@ def bind_inputs(
     template: dict, arguments: list[dict], globals_: Scope, config_maps: ConfigMaps | None = None
 ) -> dict[str, str]:
     """Argo's ProcessArgs: each input from its argument, else its ConfigMap, value or default."""
-    supplied = {arg["name"]: arg.get("value") for arg in arguments}
+    supplied = {arg["name"]: arg.get("value") for arg in arguments if "artifact" not in arg}
     inputs = {}
     for param in (template.get("inputs") or {}).get("parameters") or []:
         name = param["name"]
@@ -302,18 +303,23 @@ class Engine:
     def _execute(self, node: Node, template: dict, call: Call) -> None:
         try:
             inputs = bind_inputs(template, call.arguments, self.globals, self.config_maps)
+            given = call.arguments + (self._workflow_artifacts() if call.parent is None else [])
+            bound = artifacts.bind_inputs(template, given, {**self.globals, **inputs_scope(inputs)})
             scope = {
                 **self.globals,
                 **call.local,
                 **inputs_scope(inputs),
+                **bound.scope(),
+                **artifacts.output_paths(template),
                 **node_keys(self.name, node, template),
             }
             processed = substitute(template, scope)
             # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
             processed["inputs"] = {
-                "parameters": [{"name": name, "value": value} for name, value in inputs.items()]
+                "parameters": [{"name": name, "value": value} for name, value in inputs.items()],
+                "artifacts": substitute([art for art, _ in bound.artifacts.values()], scope),
             }
-        except (InputError, UnresolvedReference) as err:
+        except (InputError, UnresolvedReference, artifacts.ArtifactError) as err:
             self.finish(node, Phase.ERROR, str(err))
             return
         self.nodes.update(node, inputs=inputs)
@@ -330,6 +336,11 @@ class Engine:
                 self._retry(node, processed, scope)
             else:
                 self._run_body(node, processed)
+            if node.outputs is not None:  # Argo's addOutputsToGlobalScope: globalName outputs
+                outputs = node.outputs
+                self.globals.update(
+                    artifacts.global_outputs(processed, outputs.parameters, outputs.artifacts)
+                )
             if node.memoization is not None and node.phase == Phase.SUCCEEDED:
                 memoize = processed["memoize"]
                 self.memo.save(
@@ -338,6 +349,20 @@ class Engine:
                     node.id,
                     node.outputs or Outputs(),
                 )
+
+    def _workflow_artifacts(self) -> list[dict]:
+        """``spec.arguments.artifacts``, for the entrypoint (and an exit handler) to bind."""
+        return artifacts.argument_artifacts(self.spec, self.globals, ())
+
+    def _pod_artifacts(self, node: Node, template: dict) -> artifacts.PodArtifacts:
+        pod_name = node_keys(self.name, node, template)[keys.POD_NAME()]
+        inputs = (template.get("inputs") or {}).get("artifacts") or []
+        return artifacts.PodArtifacts(
+            artifacts.Repository(self.run_dir.parent.parent / "artifacts"),  # <work-dir>/artifacts
+            f"{self.name}/{pod_name}",
+            [(art, artifacts.source_of(f"inputs.artifacts.{art['name']}", art)) for art in inputs],
+            (template.get("outputs") or {}).get("artifacts") or [],
+        )
 
     def _run_body(self, node: Node, template: dict, deadline: float | None = None) -> None:
         kind = template_kind(template)
@@ -507,6 +532,7 @@ class Engine:
                         log_path=self.log_path(node),
                         cancel=cancel,
                         cancel_reason=reason,
+                        artifacts=self._pod_artifacts(node, template),
                     )
                     if result.phase == "Failed" and not cancel.is_set():
                         result.message = with_log_cause(result.message, self.log_path(node))

@@ -37,8 +37,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from mlflows.local.controller.artifacts import argument_artifacts, reference
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
-from mlflows.local.controller.nodes import Node, Phase, rfc3339
+from mlflows.local.controller.nodes import Node, Outputs, Phase, rfc3339
 from mlflows.local.controller.scope import inputs_scope
 from mlflows.local.lang import exprlang, keys
 from mlflows.local.lang.expression_tags import short
@@ -88,7 +89,8 @@ def exit_hook(item: dict, workflow_arguments: list[dict]) -> dict | None:
     if hook is None:
         return None
     if not (hook.get("arguments") or {}).get("parameters"):
-        return {**hook, "arguments": {"parameters": workflow_arguments}}
+        given = hook.get("arguments") or {}
+        return {**hook, "arguments": {**given, "parameters": workflow_arguments}}
     return hook
 
 
@@ -111,7 +113,7 @@ def hook_arguments(hook: dict, scope: Scope) -> list[dict]:
         except UnresolvedReference as err:
             raise NotRun("Error", str(err)) from None
         arguments.append({"name": param["name"], "value": value})
-    return arguments
+    return arguments + argument_artifacts(hook, scope, ())
 
 
 class Watch:
@@ -223,8 +225,10 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
 
     def with_outputs(current: Node) -> Scope:
         """For arguments: the node's output parameters too (resolveExitTmplArgument)."""
-        outputs = current.outputs.parameters if current.outputs else {}
-        return {**scope(current), **{ref.parameter(name, p): v for p, v in outputs.items()}}
+        outputs = current.outputs or Outputs()
+        values = {ref.parameter(name, p): v for p, v in outputs.parameters.items()}
+        values.update({ref.artifact(name, a): reference(v) for a, v in outputs.artifacts.items()})
+        return {**scope(current), **values}
 
     if hooks:
         watch = Watch(

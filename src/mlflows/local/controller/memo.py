@@ -156,7 +156,7 @@ def _parse(path: Path) -> MemoEntry:
 def _write(entry: MemoEntry) -> None:
     data = {
         "nodeID": entry.node_id,
-        "outputs": entry.outputs.to_json(),
+        "outputs": entry.outputs.to_json(with_keys=True),
         "creationTimestamp": entry.created_at,
         "lastHitTimestamp": entry.last_hit_at,
     }

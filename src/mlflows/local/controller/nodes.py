@@ -71,11 +71,19 @@ class Outputs:
     parameters: dict[str, str] = field(default_factory=dict)
     result: str | None = None
     exit_code: str | None = None
+    artifacts: dict[str, dict] = field(default_factory=dict)  # references (controller.artifacts)
 
-    def to_json(self) -> dict:
+    def to_json(self, with_keys: bool = False) -> dict:
+        """As the report shows them; ``with_keys``: each artifact's key or raw data too (for the
+        memo cache, whose hits must find the artifacts again)."""
         out: dict = {}
         if self.parameters:
             out["parameters"] = [{"name": k, "value": v} for k, v in self.parameters.items()]
+        if self.artifacts:  # name and path: Argo's schema has no kind for a local repository
+            shown = ("name", "path", "key", "raw") if with_keys else ("name", "path")
+            out["artifacts"] = [
+                {key: art[key] for key in shown if key in art} for art in self.artifacts.values()
+            ]
         if self.result is not None:
             out["result"] = self.result
         if self.exit_code is not None:
@@ -88,6 +96,7 @@ class Outputs:
             parameters={p["name"]: p.get("value", "") for p in data.get("parameters", [])},
             result=data.get("result"),
             exit_code=data.get("exitCode"),
+            artifacts={art["name"]: art for art in data.get("artifacts", [])},
         )
 
 

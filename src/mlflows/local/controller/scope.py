@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from mlflows.local.controller import artifacts
 from mlflows.local.controller.nodes import Node, Outputs, Phase, fnv32a, rfc3339
 from mlflows.local.lang import expression_tags, exprlang, gojson, keys
 from mlflows.local.lang.exprlang import ExprError
@@ -39,6 +40,8 @@ def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
     if outputs is not None:
         for param, value in outputs.parameters.items():
             scope[ref.parameter(name, param)] = value
+        for art, found in outputs.artifacts.items():
+            scope[ref.artifact(name, art)] = artifacts.reference(found)
         if outputs.result is not None:
             scope[ref.result(name)] = outputs.result
         if outputs.exit_code is not None:
@@ -133,7 +136,7 @@ def resolve_outputs(template: dict, scope: Scope) -> Outputs | None:
     getTemplateOutputsFromScope: ``valueFrom.parameter`` or ``valueFrom.expression``, else
     ``valueFrom.default`` when that fails."""
     declared = (template.get("outputs") or {}).get("parameters") or []
-    if not declared:
+    if not declared and not (template.get("outputs") or {}).get("artifacts"):
         return None
     bound = {
         param["name"]: param.get("value")
@@ -154,7 +157,11 @@ def resolve_outputs(template: dict, scope: Scope) -> Outputs | None:
             if value_from.get("default") is None:
                 raise
             values[param["name"]] = argo_string(value_from["default"])
-    return Outputs(parameters=values)
+    try:
+        saved = artifacts.template_outputs(template, scope, _output_expression)
+    except artifacts.ArtifactError as err:
+        raise UnresolvedReference(str(err)) from None
+    return Outputs(parameters=values, artifacts=saved)
 
 
 def _output_expression(expression: str, scope: Scope) -> str:

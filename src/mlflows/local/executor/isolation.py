@@ -9,7 +9,8 @@
   node's ``<scratch>/tmp``); its ``workingDir``, or else ``<scratch>/work`` at that same path; a
   script's source at ``/argo/staging/script``, where Argo's executor puts it;
 - the rest of this machine read-only (a new path outside it lands in a private tmpfs that ends
-  with the pod, as a container's own layer would);
+  with the pod, as a container's own layer would; so can an output path the host lacks, even
+  below a host directory, as ``/mnt/out``);
 - a PID namespace of its own: when the pod's command ends, is stopped, or the runner dies,
   everything the pod started dies with it;
 - its output files outside its volumes copied to ``<scratch>/outputs/<path>`` once it ends.
@@ -92,6 +93,7 @@ class PodSpec:
     extra_env: dict[str, str] = field(default_factory=dict)  # as is, over all (TF_CONFIG, ...)
     script: str | None = None  # a script template's source: its file is appended to the command
     output_files: tuple[str, ...] = ()  # paths as the pod sees them, read once it ended
+    output_artifacts: tuple[str, ...] = ()  # the same, files or directories the pod makes
 
 
 class PodSetupError(OSError):
@@ -133,7 +135,8 @@ def start_pod(
 
 def _private_outputs(pod: PodSpec) -> list[str]:
     """The output files outside the pod's volumes."""
-    return [path for path in pod.output_files if rewrite(path, list(pod.mounts)) == path]
+    paths = pod.output_files + pod.output_artifacts
+    return [path for path in paths if rewrite(path, list(pod.mounts)) == path]
 
 
 def _write_script(pod: PodSpec, source: str) -> Path:
@@ -143,8 +146,17 @@ def _write_script(pod: PodSpec, source: str) -> Path:
     return script
 
 
+def _first_missing(path: str) -> str:
+    """The topmost directory of ``path`` this machine lacks, else ``path``: what a pod makes in
+    its own layer, so it is rewritten whole (a ``mkdir`` of it must not reach the host)."""
+    while posixpath.dirname(path) != "/" and not os.path.exists(posixpath.dirname(path)):
+        path = posixpath.dirname(path)
+    return path
+
+
 def _start_rewritten(pod: PodSpec, stdout: int | IO, stderr: int | IO) -> PodProcess:
-    private = [Mount(path, output_file(path, pod)) for path in _private_outputs(pod)]
+    paths = [_first_missing(p) if p in pod.output_artifacts else p for p in _private_outputs(pod)]
+    private = [Mount(path, output_file(path, pod)) for path in dict.fromkeys(paths)]
     for mount in private:
         mount.local_dir.parent.mkdir(parents=True, exist_ok=True)
     mounts = [*pod.mounts, *private]
@@ -186,6 +198,7 @@ def _start_isolated(
         "argv": argv,
         "workingDir": working_dir,
         "outputs": _private_outputs(pod),
+        "artifacts": list(pod.output_artifacts),
         "outputsDir": str(pod.scratch / "outputs"),
     }
     plan_file = pod.scratch / "pod.plan"

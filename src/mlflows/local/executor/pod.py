@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from mlflows.local.controller.artifacts import ArtifactError, PodArtifacts
 from mlflows.local.controller.nodes import Outputs
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
@@ -47,6 +48,7 @@ def run_pod(
     log_path: Path,
     cancel: StopEvent,
     cancel_reason,
+    artifacts: PodArtifacts | None = None,
 ) -> PodResult:
     """Run the template's process to the end, or stop it once ``cancel`` is set."""
     kind = "script" if "script" in template else "container"
@@ -58,14 +60,19 @@ def run_pod(
         scratch,
     )
     outputs_declared = _output_parameters(template)
+    try:
+        staged = artifacts.stage(scratch) if artifacts else []
+    except ArtifactError as err:
+        return PodResult("Error", str(err), Outputs())
     pod = PodSpec(
         template.get("name", kind),
         container_command(container),
-        tuple(mounts),
+        tuple(mounts + staged),
         scratch,
         extra_env={"PYTHONPATH": _python_path()},
         script=container.get("source", "") if kind == "script" else None,
         output_files=tuple(path for path, _ in outputs_declared.values()),
+        output_artifacts=artifacts.output_paths if artifacts else (),
     )
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +108,11 @@ def run_pod(
                 outputs.parameters[name] = str(default)
             elif phase == "Succeeded":
                 phase, message = "Error", f"output parameter {name}: no file at {path}"
+    try:
+        outputs.artifacts = artifacts.save(lambda path: output_file(path, pod)) if artifacts else {}
+    except ArtifactError as err:
+        if phase == "Succeeded":
+            phase, message = "Error", str(err)
     return PodResult(phase, message, outputs)
 
 

@@ -137,7 +137,9 @@ def build_root(plan: dict) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
     _mount(None, root, None, MS_UNBINDABLE)  # binding a host directory above it skips it
     mounts = sorted(plan["mounts"], key=lambda mount: (mount["path"].count("/"), mount["path"]))
-    _populate("/", root, [mount["path"] for mount in mounts])
+    # an output path the host lacks gets a writable parent, as a container's own layer would
+    made = [path for path in plan["outputs"] if not _exists_on_host(path)]
+    _populate("/", root, [mount["path"] for mount in mounts] + made)
     os.mkdir(root + "/proc", 0o555)
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _bind("/dev", root + "/dev", read_only=True)
@@ -168,7 +170,7 @@ def _drop_capabilities() -> None:
 
 def start(plan: dict) -> int:
     """Start the command (OSError if it cannot start, as exec said); its pid."""
-    for path in plan["outputs"]:  # their directories exist, as the rewritten paths' do
+    for path in set(plan["outputs"]) - set(plan["artifacts"]):  # as the rewritten paths' do
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         except OSError:
@@ -212,29 +214,48 @@ def wait(command: int) -> int:
 
 
 def copy_outputs(outputs: list[str], outputs_dir: int) -> None:
-    """Each output file that exists, to ``<outputs dir>/<its path>``, the path the runner reads."""
+    """Each output file or directory that exists, to ``<outputs dir>/<its path>``, the path the
+    runner reads."""
     for path in outputs:
-        try:
-            with open(path, "rb") as source:
-                data = source.read()
-        except OSError:
-            continue  # no file: the runner falls back to the default, or fails the output
-        directory = os.dup(outputs_dir)
         # normalized as the runner reads it, so a ".." cannot climb out of the outputs directory
         parts = posixpath.normpath("/" + path).strip("/").split("/")
+        if not os.path.exists(path) or parts == [""]:
+            continue  # no file: the runner falls back to the default, or fails the output
+        directory = os.dup(outputs_dir)
         for part in parts[:-1]:
-            try:
-                os.mkdir(part, dir_fd=directory)
-            except FileExistsError:
-                pass
-            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
-            os.close(directory)
-            directory = below
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        target = os.open(parts[-1], flags, 0o644, dir_fd=directory)
-        os.write(target, data)
-        os.close(target)
+            directory = _enter(part, directory)
+        _copy(path, parts[-1], directory)
         os.close(directory)
+
+
+def _enter(name: str, directory: int) -> int:
+    """The directory ``name`` in ``directory`` (made if missing); ``directory`` is closed."""
+    try:
+        os.mkdir(name, dir_fd=directory)
+    except FileExistsError:
+        pass
+    below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+    os.close(directory)
+    return below
+
+
+def _copy(path: str, name: str, directory: int) -> None:
+    """A file, or a directory with all below it (an output artifact), as ``name``."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        below = _enter(name, os.dup(directory))
+        for entry in sorted(os.listdir(path)):
+            _copy(os.path.join(path, entry), entry, below)
+        os.close(below)
+        return
+    try:
+        with open(path, "rb") as source:
+            data = source.read()
+    except OSError:
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    target = os.open(name, flags, 0o644, dir_fd=directory)
+    os.write(target, data)
+    os.close(target)
 
 
 def main(plan_path: str, status_fd: int) -> int:

@@ -43,6 +43,7 @@ class NodeRef:
         self.result = Key(f"{prefix}.<name>.outputs.result")
         self.parameters = Key(f"{prefix}.<name>.outputs.parameters")  # a loop's, as a JSON list
         self.parameter = Key(f"{prefix}.<name>.outputs.parameters.<p>")
+        self.artifact = Key(f"{prefix}.<name>.outputs.artifacts.<a>")
 
 
 TASKS = NodeRef("tasks")
@@ -71,6 +72,11 @@ WORKFLOW_DURATION = Key("workflow.duration")
 INPUTS_PARAMETERS = Key("inputs.parameters")
 INPUTS_PARAMETER = Key("inputs.parameters.<name>")
 OUTPUTS_PARAMETER_PATH = Key("outputs.parameters.<name>.path")
+INPUTS_ARTIFACT = Key("inputs.artifacts.<name>")
+INPUTS_ARTIFACT_PATH = Key("inputs.artifacts.<name>.path")
+OUTPUTS_ARTIFACT_PATH = Key("outputs.artifacts.<name>.path")
+WORKFLOW_OUTPUT_PARAMETER = Key("workflow.outputs.parameters.<name>")
+WORKFLOW_OUTPUT_ARTIFACT = Key("workflow.outputs.artifacts.<name>")
 NODE_NAME = Key("node.name")
 POD_NAME = Key("pod.name")
 RETRIES = Key("retries")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
-from mlflows.local.controller import retry
+from mlflows.local.controller import artifacts, retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor.process import check_container
@@ -197,7 +197,8 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             isinstance(value, bool) or not isinstance(value, int) or value < 0
         ):
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
-    arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters"})
+    arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters", "artifacts"})
+    artifacts.check_arguments("spec.arguments", arguments)
     for param in named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
     workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
@@ -261,7 +262,8 @@ def _check_template(
 
 
 def _check_inputs(where: str, inputs) -> None:
-    inputs = check_fields(f"{where}: inputs", inputs, {"parameters"})
+    inputs = check_fields(f"{where}: inputs", inputs, {"parameters", "artifacts"})
+    artifacts.check_template_inputs(where, inputs)
     for param in named(f"{where}: inputs.parameters", inputs.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"{where}: inputs.parameters[{param['name']}]", param)
 
@@ -288,7 +290,10 @@ def _check_value_from(where: str, param: dict) -> None:
 
 
 def _check_outputs(where: str, kind: str, outputs) -> None:
-    outputs = check_fields(f"{where}: outputs", outputs, {"parameters", "result", "exitCode"})
+    outputs = check_fields(
+        f"{where}: outputs", outputs, {"parameters", "result", "exitCode", "artifacts"}
+    )
+    artifacts.check_template_outputs(where, kind, outputs)
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
@@ -300,7 +305,7 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     declared = named(
         f"{where}: outputs.parameters",
         outputs.get("parameters"),
-        {"name", "valueFrom", "description"},
+        {"name", "valueFrom", "description", "globalName"},
     )
     for param in declared:
         here = f"{where}: outputs.parameters[{param['name']}]"
@@ -472,7 +477,10 @@ def _check_invocation(
             raise UserError(f"{where}: {field} must be a string, not {call[field]!r}")
     check_loop(where, call)
     template = calls.resolve(call, where)
-    arguments = check_fields(f"{where}: arguments", call.get("arguments"), {"parameters"})
+    arguments = check_fields(
+        f"{where}: arguments", call.get("arguments"), {"parameters", "artifacts"}
+    )
+    artifacts.check_arguments(f"{where}: arguments", arguments)
     named(f"{where}: arguments.parameters", arguments.get("parameters"), {"name", "value"})
     if exit_handler and not arguments.get("parameters"):
         arguments = calls.workflow_arguments  # GetExitHook's WithArgs
