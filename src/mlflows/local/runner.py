@@ -37,6 +37,7 @@ from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.spec.manifests import read_manifests
 from mlflows.local.spec.names import check_label
+from mlflows.local.spec.pod_fields import no_effect_notes
 from mlflows.local.spec.templates import Library, TemplateStore
 from mlflows.local.spec.validate import check_document, validate_workflow
 from mlflows.local.spec.workflow import (
@@ -179,6 +180,8 @@ def run(
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
     if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
         view.note(isolation.note())
+    for note in no_effect_notes(spec_dict["spec"], reached):
+        view.note(note)
     started = time.time()
     restore_signal_handlers = catch_stop_signals()
     try:

@@ -6,6 +6,9 @@ in an isolated pod, else by rewriting the paths (:mod:`mlflows.local.executor.is
 working directory is ``workingDir`` or a scratch directory of the node, with the caller's
 directory on ``PYTHONPATH`` so local modules still import.
 
+Its ``initContainers`` run first and its ``sidecars`` beside it
+(:mod:`mlflows.local.executor.sidecars`).
+
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
 (say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is, and is read from
 ``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log; stdout,
@@ -26,6 +29,7 @@ from mlflows.local.controller.nodes import Outputs
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
 from mlflows.local.executor.process import container_command
+from mlflows.local.executor.sidecars import Sidecars, run_init_containers, with_mounts
 from mlflows.local.executor.volumes import VolumeStore
 
 MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
@@ -68,11 +72,35 @@ def run_pod(
         output_files=tuple(path for path, _ in outputs_declared.values()),
     )
 
+    def start_container(other: dict, log: IO[bytes]):  # an init container or a sidecar
+        other = with_mounts(other, container)
+        other_mounts = volumes.mounts(
+            workflow_volumes + (template.get("volumes") or []),
+            other.get("volumeMounts") or [],
+            scratch,
+        )
+        spec = PodSpec(
+            other["name"],
+            container_command(other),
+            tuple(other_mounts),
+            scratch,
+            extra_env={"PYTHONPATH": _python_path()},
+        )
+        return start_pod(spec, stdout=log, stderr=subprocess.STDOUT)
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
+        failure = run_init_containers(template, start_container, log, cancel)
+        if failure:
+            log.write(f"{failure}\n".encode())
+            return PodResult("Failed", failure, Outputs())
+        sidecars = None
         try:
+            sidecars = Sidecars(template, start_container, log_path)
             process = start_pod(pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as err:
+            if sidecars is not None:
+                sidecars.stop()
             message = (
                 f"failed to set up the pod: {err}"
                 if isinstance(err, PodSetupError)
@@ -84,6 +112,7 @@ def run_pod(
         stderr = _Capture(process.stderr, log, keep=False)
         ended = process.wait(cancel)
         process.stop()  # what it left behind ends with it; a cancelled one ends now
+        sidecars.stop()  # as argoexec's wait container kills them once main completed
         stdout.join()
         stderr.join()
 

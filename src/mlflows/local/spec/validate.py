@@ -22,6 +22,7 @@ from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE
 from mlflows.local.controller import retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
+from mlflows.local.executor import sidecars
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -86,6 +87,8 @@ SPEC_IGNORED = {
     "dnsConfig",
     "hostAliases",
     "podDisruptionBudget",
+    "podSpecPatch",
+    "podResources",
     "archiveLogs",
     "artifactRepositoryRef",
     "artifactGC",
@@ -111,6 +114,7 @@ TEMPLATE_RUN = {
     "memoize",
     "timeout",
     "failFast",
+    *sidecars.FIELDS,
 }
 TEMPLATE_IGNORED = {
     "metadata",
@@ -242,6 +246,11 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
+    for field in sidecars.FIELDS if kind in ("container", "script") else ():  # shape pods only
+        for container in named(f"{where}: {field}", template.get(field), None):
+            _check_container(
+                where, f"{field}[{container['name']}]", container, workflow_volumes + volumes
+            )
     if kind not in ("container", "script", "resource"):
         for field in ("timeout", "activeDeadlineSeconds"):
             if field in template:
@@ -322,13 +331,15 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
-    run = CONTAINER_RUN | ({"source"} if kind == "script" else set())
+    run = CONTAINER_RUN | (
+        {"source"} if kind == "script" else {sidecars.MIRROR} if "[" in kind else set()
+    )
     here = f"{where}: {kind}"
     container = check_fields(here, container, run, CONTAINER_IGNORED)
     for field in ("command", "args"):
         items(f"{here}.{field}", container.get(field))
     named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"})
-    check_container(container, where)
+    check_container(container, here)
     names = {volume["name"] for volume in volumes}
     mounts = named(
         f"{here}.volumeMounts",

@@ -1,0 +1,177 @@
+"""A pod's other containers and pod-level fields, as Argo v4.1.2 runs them: sidecars beside the
+main container (stopped once it ended), init containers first and in order, a command this
+machine lacks refused before anything runs, pod-shaping fields accepted with a note."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from localrun_helpers import by_display_name, sh, workflow
+
+from mlflows.errors import UserError
+from mlflows.local.executor.isolation import SETTING
+
+
+@pytest.fixture(params=["auto", "none"], ids=["isolated", "not isolated"])
+def isolation_setting(request, monkeypatch):
+    monkeypatch.setenv(SETTING, request.param)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serving(port: int) -> bool:
+    with socket.socket() as client:
+        return client.connect_ex(("127.0.0.1", port)) == 0
+
+
+FETCH = """
+import time, urllib.request
+for _ in range(200):
+    try:
+        page = urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=1).read().decode()
+        break
+    except OSError:
+        time.sleep(0.1)
+print("fetched" if "Directory listing" in page else page)
+"""
+
+
+def test_a_sidecar_serves_the_main_container_and_is_stopped_when_it_ends(
+    run_local, isolation_setting
+):
+    port = free_port()
+    main = {
+        "name": "main",
+        "script": {"image": "python", "command": ["python"], "source": FETCH.format(port=port)},
+        "sidecars": [
+            {
+                "name": "web",
+                "image": "python",
+                "command": ["python", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            }
+        ],
+    }
+    result = run_local(workflow(main))
+    assert result.phase == "Succeeded", result.message
+    node = by_display_name(result)[result.name]
+    assert (node["type"], node["phase"], node["templateName"]) == ("Pod", "Succeeded", "main")
+    assert node["outputs"]["result"] == "fetched"
+    assert not serving(port)  # the sidecar ended with the main container
+    sidecar_log = result.run_dir / "logs" / f"{result.name}.web.log"
+    assert "GET / " in sidecar_log.read_text()
+
+
+def test_init_containers_run_first_in_order_with_mirrored_mounts(run_local, isolation_setting):
+    main = sh("main", "cat /shared/order; echo main")
+    main["container"]["volumeMounts"] = [{"name": "shared", "mountPath": "/shared"}]
+    main["volumes"] = [{"name": "shared", "emptyDir": {}}]
+    main["initContainers"] = [
+        {
+            "name": "first",
+            "image": "alpine",
+            "command": ["sh", "-c", "echo first > /shared/order"],
+            "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
+        },
+        {
+            "name": "second",
+            "image": "alpine",
+            "command": ["sh", "-c", "echo second >> /shared/order"],
+            "mirrorVolumeMounts": True,
+        },
+    ]
+    result = run_local(workflow(main))
+    assert result.phase == "Succeeded", result.message
+    node = by_display_name(result)[result.name]
+    assert (node["type"], node["phase"]) == ("Pod", "Succeeded")
+    assert node["outputs"]["result"] == "first\nsecond\nmain"
+
+
+def test_a_failing_init_container_fails_the_pod_before_main_runs(run_local, tmp_path):
+    marker = tmp_path / "main-ran"
+    main = sh("main", f"touch {marker}")
+    main["initContainers"] = [
+        {"name": "ok", "image": "alpine", "command": ["true"]},
+        {"name": "broken", "image": "alpine", "command": ["sh", "-c", "exit 3"]},
+        {"name": "never", "image": "alpine", "command": ["sh", "-c", f"touch {marker}"]},
+    ]
+    result = run_local(workflow(main))
+    assert result.phase == "Failed"
+    node = by_display_name(result)[result.name]
+    assert (node["type"], node["phase"]) == ("Pod", "Failed")
+    assert node["message"] == "init container broken: Error (exit code 3)"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "container", "says"),
+    [
+        (
+            "sidecars",
+            {"name": "web", "image": "nginx:1.13", "command": ["nginx", "-g", "daemon off;"]},
+            "template main: sidecars[web]: image nginx:1.13 runs 'nginx', which is not on this "
+            "machine",
+        ),
+        (
+            "initContainers",
+            {"name": "setup", "image": "busybox", "command": ["/no/such/binary"]},
+            "template main: initContainers[setup]: image busybox runs '/no/such/binary', which "
+            "is not on this machine",
+        ),
+        (
+            "container",
+            {"image": "argoproj/argosay:v2"},
+            "template main: container: image argoproj/argosay:v2 has no command or args, so it "
+            "would run the image's entrypoint",
+        ),
+        (
+            "container",
+            {"image": "influxdb:1.2", "command": ["influxd"]},
+            "template main: container: image influxdb:1.2 runs 'influxd'",
+        ),
+    ],
+    ids=["sidecar", "init container", "no command", "main"],
+)
+def test_a_command_this_machine_lacks_is_refused_before_anything_runs(
+    run_local, tmp_path, field, container, says
+):
+    main = sh("main", "echo ran")
+    if field == "container":
+        main["container"] = container
+    else:
+        main[field] = [container]
+    with pytest.raises(UserError) as refused:
+        run_local(workflow(main))
+    assert says in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "work" / "runs").exists() or not any(
+        (tmp_path / "work" / "runs").iterdir()
+    )
+
+
+def test_a_templated_executable_is_checked_only_when_it_runs(run_local):
+    main = sh("main", "unused")
+    main["inputs"] = {"parameters": [{"name": "shell", "value": "sh"}]}
+    main["container"]["command"] = ["{{inputs.parameters.shell}}", "-c"]
+    main["container"]["args"] = ["echo templated"]
+    result = run_local(workflow(main))
+    assert result.phase == "Succeeded", result.message
+
+
+def test_pod_shaping_fields_are_accepted_and_said_to_have_no_effect(run_local, capsys):
+    patch = '{"containers":[{"name":"main","resources":{"limits":{"cpu":"100m"}}}]}'
+    main = sh("main", "echo hello", podSpecPatch=patch, podResources={"limits": {"cpu": "1"}})
+    spec = {"podSpecPatch": patch, "podResources": {"limits": {"cpu": "2"}}, "podGC": {}}
+    result = run_local(workflow(main, **spec), quiet=False)
+    assert result.phase == "Succeeded", result.message
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "has no effect here" in line]
+    assert [note.split(" has no")[0].split()[-1] for note in notes] == [
+        "podSpecPatch",
+        "podResources",
+        "podGC",
+    ]
