@@ -175,3 +175,89 @@ def test_pod_shaping_fields_are_accepted_and_said_to_have_no_effect(run_local, c
         "podResources",
         "podGC",
     ]
+
+
+def http_server(name: str, port: int) -> dict:
+    """A daemon template: a web server on ``port``, ready once it answers."""
+    return {
+        "name": name,
+        "daemon": True,
+        "container": {
+            "image": "python",
+            "command": ["python", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 1},
+        },
+    }
+
+
+def fetcher(name: str, port: int) -> dict:
+    """Fetches from the server at its input ``ip`` (passed as an argument, as in Argo's
+    daemon-nginx example: a template's body does not see steps.* or tasks.*)."""
+    source = FETCH.format(port=port).replace("127.0.0.1", "{{inputs.parameters.ip}}")
+    return {
+        "name": name,
+        "inputs": {"parameters": [{"name": "ip"}]},
+        "script": {"image": "python", "command": ["python"], "source": source},
+    }
+
+
+def with_ip(reference: str) -> dict:
+    return {"parameters": [{"name": "ip", "value": reference}]}
+
+
+def test_a_daemon_step_serves_later_steps_and_is_killed_when_its_steps_end(
+    run_local, isolation_setting
+):
+    port = free_port()
+    steps = {
+        "name": "main",
+        "steps": [
+            [{"name": "server", "template": "server"}],
+            [{"name": "client", "template": "client", "arguments": with_ip("{{steps.server.ip}}")}],
+        ],
+    }
+    result = run_local(workflow(steps, http_server("server", port), fetcher("client", port)))
+    assert result.phase == "Succeeded", result.message
+    nodes = by_display_name(result)
+    assert {name: (node["type"], node["phase"]) for name, node in nodes.items()} == {
+        result.name: ("Steps", "Succeeded"),
+        "[0]": ("StepGroup", "Succeeded"),
+        "server": ("Pod", "Succeeded"),
+        "[1]": ("StepGroup", "Succeeded"),
+        "client": ("Pod", "Succeeded"),
+    }
+    assert (nodes["server"]["daemoned"], nodes["server"]["podIP"]) == (True, "127.0.0.1")
+    assert nodes["client"]["outputs"]["result"] == "fetched"
+    assert not serving(port)  # killed when the steps ended
+
+
+def test_a_daemon_task_is_reached_by_its_ip_and_depends_sees_it_daemoned(run_local):
+    port = free_port()
+    dag = {
+        "name": "main",
+        "dag": {
+            "tasks": [
+                {"name": "server", "template": "server"},
+                {
+                    "name": "client",
+                    "template": "client",
+                    "depends": "server.Daemoned",
+                    "arguments": with_ip("{{tasks.server.ip}}"),
+                },
+            ]
+        },
+    }
+    result = run_local(workflow(dag, http_server("server", port), fetcher("client", port)))
+    assert result.phase == "Succeeded", result.message
+    nodes = by_display_name(result)
+    assert (nodes["server"]["phase"], nodes["server"]["daemoned"]) == ("Succeeded", True)
+    assert nodes["client"]["outputs"]["result"] == "fetched"
+    assert nodes["client"]["inputs"]["parameters"] == [{"name": "ip", "value": "127.0.0.1"}]
+    assert not serving(port)
+
+
+def test_a_daemon_with_a_grpc_probe_is_refused(run_local):
+    daemon = http_server("main", free_port())
+    daemon["container"]["readinessProbe"] = {"grpc": {"port": 1}}
+    with pytest.raises(UserError, match="readinessProbe needs exactly one of exec, httpGet"):
+        run_local(workflow(daemon))

@@ -40,7 +40,7 @@ REFUSED = [
         [{"name": "s", "image": "x", "command": ["nginx"]}],
         "sidecars[s]: image x runs 'nginx', which is not on this machine",
     ),
-    ("templates/2/daemon", True, "'daemon'"),
+    ("templates/2/daemon", "yes", "daemon must be true or false"),
     ("templates/2/outputs", {"artifacts": [{"name": "a", "path": "/tmp/a"}]}, "'artifacts'"),
     (
         "templates/2/retryStrategy",

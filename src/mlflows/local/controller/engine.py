@@ -29,6 +29,7 @@ from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
+from mlflows.local.controller.daemons import Daemons, is_daemon
 from mlflows.local.controller.dag import DagRun
 from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
 from mlflows.local.controller.hooks import WorkflowHooks, run_hooked
@@ -161,6 +162,7 @@ class Engine:
         self.memo = memo
         self.cluster = cluster
         self.pod_slots = pod_slots(self.spec, parallelism)
+        self.daemons = Daemons(self)
         self._mutexes: dict[str, threading.Lock] = {}
         self._mutexes_lock = threading.Lock()
         self.arguments = arguments
@@ -207,12 +209,14 @@ class Engine:
         hooks = WorkflowHooks(self, WORKFLOW_PHASES)
         entrypoint = {"template": self.spec["entrypoint"]}
         entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
+        self.daemons.end_all()  # an entrypoint that is a daemon: the workflow is its boundary
         self._main_done.set()
         phase, message = WORKFLOW_PHASES[entry.phase], entry.message
         if hooks.exit is not None and not self.interrupted:
             # the exit handler runs even past the deadline, as in Argo
             self.stop = StopEvent()
             handler = hooks.run_exit()
+            self.daemons.end_all()
             if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
         return str(phase), message
@@ -338,8 +342,10 @@ class Engine:
         kind = template_kind(template)
         if kind == "dag":
             DagRun(self, node, template).run()
+            self.daemons.end(node.id)
         elif kind == "steps":
             StepsRun(self, node, template).run()
+            self.daemons.end(node.id)
         elif kind == "suspend":
             self._suspend(node, template)
         else:
@@ -494,15 +500,23 @@ class Engine:
                 if kind == "resource":
                     result = self._run_resource(node, template, cancel, reason)
                 else:
-                    result = run_pod(
+                    pod = partial(
+                        run_pod,
                         template,
                         volumes=self.volumes,
                         workflow_volumes=self.spec.get("volumes") or [],
                         scratch=self.run_dir / "nodes" / file_name(node.name),
                         log_path=self.log_path(node),
-                        cancel=cancel,
                         cancel_reason=reason,
                     )
+                    if is_daemon(template):
+                        result = self.daemons.run(
+                            node,
+                            template[kind],
+                            lambda stop, started: pod(cancel=stop, on_started=started),
+                        )
+                    else:
+                        result = pod(cancel=cancel)
                     if result.phase == "Failed" and not cancel.is_set():
                         result.message = with_log_cause(result.message, self.log_path(node))
         finally:

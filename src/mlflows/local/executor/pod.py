@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -30,6 +31,7 @@ from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
 from mlflows.local.executor.process import container_command
 from mlflows.local.executor.sidecars import Sidecars, run_init_containers, with_mounts
+from mlflows.local.executor.spawner import PodProcess
 from mlflows.local.executor.volumes import VolumeStore
 
 MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
@@ -51,8 +53,10 @@ def run_pod(
     log_path: Path,
     cancel: StopEvent,
     cancel_reason,
+    on_started: Callable[[PodProcess], None] | None = None,
 ) -> PodResult:
-    """Run the template's process to the end, or stop it once ``cancel`` is set."""
+    """Run the template's process to the end, or stop it once ``cancel`` is set; ``on_started``
+    is told once the main container started (a daemon awaits its readiness)."""
     kind = "script" if "script" in template else "container"
     container = template[kind]
     scratch.mkdir(parents=True, exist_ok=True)
@@ -110,6 +114,8 @@ def run_pod(
             return PodResult("Error", message, Outputs())
         stdout = _Capture(process.stdout, log, keep=True)
         stderr = _Capture(process.stderr, log, keep=False)
+        if on_started is not None:
+            on_started(process)
         ended = process.wait(cancel)
         process.stop()  # what it left behind ends with it; a cancelled one ends now
         sidecars.stop()  # as argoexec's wait container kills them once main completed

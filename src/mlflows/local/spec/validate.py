@@ -23,6 +23,7 @@ from mlflows.local.controller import retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor import sidecars
+from mlflows.local.executor.probes import check_probe
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -115,6 +116,7 @@ TEMPLATE_RUN = {
     "timeout",
     "failFast",
     *sidecars.FIELDS,
+    "daemon",
 }
 TEMPLATE_IGNORED = {
     "metadata",
@@ -246,6 +248,12 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
+    if "daemon" in template:
+        if not isinstance(template["daemon"], bool):
+            raise UserError(f"{where}: daemon must be true or false")
+        if kind not in ("container", "script"):
+            raise refuse(where, f"daemon on a {kind} template", "make it a container or script")
+        check_probe(f"{where}: {kind}", template[kind])
     for field in sidecars.FIELDS if kind in ("container", "script") else ():  # shape pods only
         for container in named(f"{where}: {field}", template.get(field), None):
             _check_container(
