@@ -261,3 +261,85 @@ def test_a_daemon_with_a_grpc_probe_is_refused(run_local):
     daemon["container"]["readinessProbe"] = {"grpc": {"port": 1}}
     with pytest.raises(UserError, match="readinessProbe needs exactly one of exec, httpGet"):
         run_local(workflow(daemon))
+
+
+def container_set(*containers: dict, **fields) -> dict:
+    return {
+        "name": "main",
+        "volumes": [{"name": "work", "emptyDir": {}}],
+        "containerSet": {
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            "containers": list(containers),
+            **fields,
+        },
+    }
+
+
+def step(name: str, script: str, *dependencies: str) -> dict:
+    """A container of a set, running ``sh -c script``."""
+    container = {"name": name, "image": "alpine", "command": ["sh", "-c", script]}
+    return {**container, "dependencies": list(dependencies)} if dependencies else container
+
+
+def test_a_container_set_runs_its_containers_in_dependency_order(run_local, isolation_setting):
+    template = container_set(
+        step("a", "echo a >> /work/order"),
+        step("b", "sleep 0.2; echo b >> /work/order", "a"),
+        step("c", "echo c >> /work/order", "a"),
+        step("main", "cat /work/order", "b", "c"),
+    )
+    result = run_local(workflow(template))
+    assert result.phase == "Succeeded", result.message
+    nodes = by_display_name(result)
+    assert {name: (node["type"], node["phase"]) for name, node in nodes.items()} == {
+        result.name: ("Pod", "Succeeded"),
+        "a": ("Container", "Succeeded"),
+        "b": ("Container", "Succeeded"),
+        "c": ("Container", "Succeeded"),
+        "main": ("Container", "Succeeded"),
+    }
+    assert nodes["a"]["name"] == f"{result.name}.a"
+    by_id = {node["id"]: node["displayName"] for node in nodes.values()}
+    children = {name: sorted(by_id[i] for i in n.get("children", [])) for name, n in nodes.items()}
+    assert children == {
+        result.name: ["a"],
+        "a": ["b", "c"],
+        "b": ["main"],
+        "c": ["main"],
+        "main": [],
+    }
+    assert nodes[result.name]["outputs"]["result"] == "a\nc\nb"  # the main container's
+
+
+def test_a_failed_container_fails_the_pod_and_its_dependents_do_not_run(run_local):
+    template = container_set(
+        step("a", "exit 2"),
+        step("main", "echo ran > /work/ran", "a"),
+    )
+    result = run_local(workflow(template))
+    nodes = by_display_name(result)
+    assert result.phase == "Failed"
+    assert (nodes["a"]["phase"], nodes["a"]["message"]) == ("Failed", "Error (exit code 2)")
+    assert nodes["main"]["phase"] == "Failed"
+    assert nodes["main"]["message"] == 'dependency "a" exited with non-zero code: 2'
+    assert nodes[result.name]["phase"] == "Failed"
+
+
+@pytest.mark.parametrize(
+    ("retries", "phase", "result"), [("2", "Succeeded", "attempt 2"), (0, "Failed", "")]
+)
+def test_a_container_set_retry_strategy_reruns_a_failing_container(
+    run_local, retries, phase, result
+):
+    """The command fails on its first attempt only: one retry makes the pod succeed."""
+    flaky = (
+        "n=$(cat /work/n 2>/dev/null || echo 0); echo $((n+1)) > /work/n; "
+        "[ $n -ge 1 ] && echo attempt $((n+1))"
+    )
+    template = container_set(
+        step("main", flaky), retryStrategy={"retries": retries, "duration": "100ms"}
+    )
+    run = run_local(workflow(template))
+    assert run.phase == phase, run.message
+    main = by_display_name(run)["main"]
+    assert (main["phase"], main["outputs"].get("result", "")) == (phase, result)

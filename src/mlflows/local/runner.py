@@ -176,9 +176,10 @@ def run(
         on_change=view.node_changed,
     )
     kinds = {template_kind(t) for t in reached}
-    if kinds & {"container", "script"}:
+    pod_kinds = {"container", "script", "containerSet"}
+    if kinds & pod_kinds:
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
-    if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
+    if kinds & (pod_kinds | {"resource"}):  # a resource may run pods (TFJob, KServe)
         view.note(isolation.note())
     for note in no_effect_notes(spec_dict["spec"], reached):
         view.note(note)

@@ -28,6 +28,7 @@ import yaml
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
+from mlflows.local.controller import container_set
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.daemons import Daemons, is_daemon
 from mlflows.local.controller.dag import DagRun
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 NODE_TYPES = {
     "container": NodeType.POD,
     "script": NodeType.POD,
+    container_set.KIND: NodeType.POD,
     "resource": NodeType.POD,
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
@@ -499,6 +501,26 @@ class Engine:
             with self._cancellation(node_deadline) as cancel:
                 if kind == "resource":
                     result = self._run_resource(node, template, cancel, reason)
+                elif kind == container_set.KIND:
+                    container = partial(
+                        run_pod,
+                        volumes=self.volumes,
+                        workflow_volumes=self.spec.get("volumes") or [],
+                        cancel_reason=reason,
+                        pod_dir=self.run_dir / "nodes" / file_name(node.name),
+                    )
+                    result = container_set.run_container_set(
+                        self,
+                        node,
+                        template,
+                        cancel,
+                        lambda own, child, stop: container(  # each its own scratch: its /tmp
+                            own,
+                            scratch=self.run_dir / "nodes" / file_name(child.name),
+                            log_path=self.log_path(child),
+                            cancel=stop,
+                        ),
+                    )
                 else:
                     pod = partial(
                         run_pod,

@@ -54,16 +54,18 @@ def run_pod(
     cancel: StopEvent,
     cancel_reason,
     on_started: Callable[[PodProcess], None] | None = None,
+    pod_dir: Path | None = None,
 ) -> PodResult:
     """Run the template's process to the end, or stop it once ``cancel`` is set; ``on_started``
-    is told once the main container started (a daemon awaits its readiness)."""
+    is told once the main container started (a daemon awaits its readiness). ``pod_dir`` holds
+    the pod's emptyDir volumes (default ``scratch``): a containerSet's containers share it."""
     kind = "script" if "script" in template else "container"
     container = template[kind]
     scratch.mkdir(parents=True, exist_ok=True)
     mounts = volumes.mounts(
         workflow_volumes + (template.get("volumes") or []),
         container.get("volumeMounts") or [],
-        scratch,
+        pod_dir or scratch,
     )
     outputs_declared = _output_parameters(template)
     pod = PodSpec(
@@ -81,7 +83,7 @@ def run_pod(
         other_mounts = volumes.mounts(
             workflow_volumes + (template.get("volumes") or []),
             other.get("volumeMounts") or [],
-            scratch,
+            pod_dir or scratch,
         )
         spec = PodSpec(
             other["name"],

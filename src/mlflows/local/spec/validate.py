@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
-from mlflows.local.controller import retry
+from mlflows.local.controller import container_set, retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor import sidecars
@@ -117,6 +117,7 @@ TEMPLATE_RUN = {
     "failFast",
     *sidecars.FIELDS,
     "daemon",
+    container_set.KIND,
 }
 TEMPLATE_IGNORED = {
     "metadata",
@@ -138,7 +139,7 @@ TEMPLATE_IGNORED = {
     "podResources",
     "resourceClaims",
 }
-TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend")
+TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend", container_set.KIND)
 CONTAINER_RUN = {"name", "image", "command", "args", "env", "workingDir", "volumeMounts"}
 CONTAINER_IGNORED = {
     "imagePullPolicy",
@@ -248,6 +249,8 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
+    elif kind == container_set.KIND:
+        _check_container_set(where, template[kind], workflow_volumes + volumes)
     if "daemon" in template:
         if not isinstance(template["daemon"], bool):
             raise UserError(f"{where}: daemon must be true or false")
@@ -259,7 +262,7 @@ def _check_template(
             _check_container(
                 where, f"{field}[{container['name']}]", container, workflow_volumes + volumes
             )
-    if kind not in ("container", "script", "resource"):
+    if kind not in ("container", "script", "resource", container_set.KIND):
         for field in ("timeout", "activeDeadlineSeconds"):
             if field in template:
                 raise refuse(
@@ -309,6 +312,7 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
+        container_set.KIND: {"path", "default"},
         "dag": {"parameter", "expression", "default"},
         "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
@@ -340,7 +344,13 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
     run = CONTAINER_RUN | (
-        {"source"} if kind == "script" else {sidecars.MIRROR} if "[" in kind else set()
+        {"source"}
+        if kind == "script"
+        else {"dependencies"}
+        if kind.startswith(container_set.KIND)
+        else {sidecars.MIRROR}
+        if "[" in kind
+        else set()
     )
     here = f"{where}: {kind}"
     container = check_fields(here, container, run, CONTAINER_IGNORED)
@@ -365,6 +375,24 @@ def _check_container(where: str, kind: str, container, volumes: list[dict]) -> N
             raise UserError(f"{here}.volumeMounts[{mount['name']}]: needs a mountPath")
         if mount.get("subPath"):
             check_sub_path(f"{here}.volumeMounts[{mount['name']}].subPath", mount["subPath"])
+
+
+def _check_container_set(where: str, spec, volumes: list[dict]) -> None:
+    here = f"{where}: {container_set.KIND}"
+    spec = check_fields(here, spec, container_set.FIELDS)
+    check_fields(f"{here}.retryStrategy", spec.get("retryStrategy"), container_set.RETRY_FIELDS)
+    containers = named(f"{here}.containers", spec.get("containers"), None)
+    shared = spec.get("volumeMounts") or []
+    for container in container_set.check(where, spec):
+        items(f"{here}.containers[{container['name']}].dependencies", container.get("dependencies"))
+        _check_container(
+            where,
+            f"{container_set.KIND}.containers[{container['name']}]",
+            {**container, "volumeMounts": [*shared, *(container.get("volumeMounts") or [])]},
+            volumes,
+        )
+    dependencies = {c["name"]: list(c.get("dependencies") or []) for c in containers}
+    _check_acyclic(here, dependencies)
 
 
 def _check_suspend(where: str, suspend) -> None:
