@@ -343,3 +343,10 @@ def test_a_container_set_retry_strategy_reruns_a_failing_container(
     assert run.phase == phase, run.message
     main = by_display_name(run)["main"]
     assert (main["phase"], main["outputs"].get("result", "")) == (phase, result)
+
+
+def test_init_containers_of_a_container_set_are_refused_not_dropped(run_local):
+    template = container_set(step("main", "true"))
+    template["initContainers"] = [{"name": "setup", "image": "alpine", "command": ["true"]}]
+    with pytest.raises(UserError, match="main: initContainers on a containerSet template is not"):
+        run_local(workflow(template))

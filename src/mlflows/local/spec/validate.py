@@ -257,6 +257,9 @@ def _check_template(
         if kind not in ("container", "script"):
             raise refuse(where, f"daemon on a {kind} template", "make it a container or script")
         check_probe(f"{where}: {kind}", template[kind])
+    for field in sidecars.FIELDS if kind == container_set.KIND else ():
+        if template.get(field):
+            raise refuse(where, f"{field} on a containerSet template")
     for field in sidecars.FIELDS if kind in ("container", "script") else ():  # shape pods only
         for container in named(f"{where}: {field}", template.get(field), None):
             _check_container(
