@@ -49,9 +49,13 @@ def test_a_script_is_staged_executable(run_local, isolation_setting):
 
 
 def test_a_command_that_cannot_start_errors_its_node(run_local, isolation_setting):
-    result = run_local(
-        workflow({"name": "main", "container": {"image": "x", "command": ["no-such-command"]}})
-    )
+    """Known only at run time (a static one is refused up front: test_pods_features)."""
+    template = {
+        "name": "main",
+        "inputs": {"parameters": [{"name": "cmd", "value": "no-such-command"}]},
+        "container": {"image": "x", "command": ["{{inputs.parameters.cmd}}"]},
+    }
+    result = run_local(workflow(template))
     assert result.phase == "Error"
     assert result.message == "failed to start no-such-command: No such file or directory"
 

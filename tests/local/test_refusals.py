@@ -35,8 +35,12 @@ REFUSED = [
         {"name": "x", "template": "y"},
         "task second: give exactly one of template, templateRef or inline",
     ),
-    ("templates/2/sidecars", [{"name": "s", "image": "x"}], "'sidecars'"),
-    ("templates/2/daemon", True, "'daemon'"),
+    (
+        "templates/2/sidecars",
+        [{"name": "s", "image": "x", "command": ["nginx"]}],
+        "sidecars[s]: image x runs 'nginx', which is not on this machine",
+    ),
+    ("templates/2/daemon", "yes", "daemon must be true or false"),
     (
         "templates/2/outputs",
         {"artifacts": [{"name": "a", "path": "/tmp/a", "s3": {"bucket": "b", "key": "k"}}]},
@@ -59,7 +63,7 @@ REFUSED = [
         "sprig.genPrivateKey()",
     ),
     ("templates/2/container/env", [{"name": "X", "valueFrom": {"secretKeyRef": {}}}], "valueFrom"),
-    ("templateDefaults", {"sidecars": [{"name": "s"}]}, "spec.templateDefaults: 'sidecars'"),
+    ("templateDefaults", {"sidecars": [{"name": "s"}]}, "sidecars[s]: image (no image) has no"),
     (
         "templates/2/memoize",
         {"key": "k", "maxAge": "7d", "cache": {"configMap": {"name": "c"}}},

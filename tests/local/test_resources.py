@@ -517,7 +517,7 @@ def test_tfjob_cancel_stops_its_replicas(kube):
 @pytest.mark.parametrize(
     ("command", "says"),
     [
-        ("no-such-command-here", "'no-such-command-here' not found"),
+        ("no-such-command-here", "'no-such-command-here', which is not on this machine"),
         ("/mnt/data/not-executable.sh", "cannot be run on this machine: Permission denied"),
     ],
 )

@@ -38,6 +38,7 @@ from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.history import Resume, save_submission
 from mlflows.local.spec.manifests import read_manifests
 from mlflows.local.spec.names import check_label
+from mlflows.local.spec.pod_fields import no_effect_notes
 from mlflows.local.spec.templates import Library, TemplateStore
 from mlflows.local.spec.validate import check_document, validate_workflow
 from mlflows.local.spec.workflow import (
@@ -186,10 +187,13 @@ def run(
         prior=resume.prior if resume else None,
     )
     kinds = {template_kind(t) for t in reached}
-    if kinds & {"container", "script"}:
+    pod_kinds = {"container", "script", "containerSet"}
+    if kinds & pod_kinds:
         view.note(f"images are not used here: commands run in this environment ({sys.executable})")
-    if kinds & {"container", "script", "resource"}:  # a resource may run pods (TFJob, KServe)
+    if kinds & (pod_kinds | {"resource"}):  # a resource may run pods (TFJob, KServe)
         view.note(isolation.note())
+    for note in no_effect_notes(spec_dict["spec"], reached):
+        view.note(note)
     started = time.time()
     restore_signal_handlers = catch_stop_signals()
     try:

@@ -63,7 +63,7 @@ def task_results(node: Node, items: list[Node] | None) -> dict[str, bool]:
         "Errored": phase == Phase.ERROR,
         "Skipped": phase == Phase.SKIPPED,
         "Omitted": phase == Phase.OMITTED,
-        "Daemoned": False,
+        "Daemoned": node.daemoned,
         "AnySucceeded": any(item.phase == Phase.SUCCEEDED for item in items or []),
         "AllFailed": bool(items) and all(item.phase == Phase.FAILED for item in items),
     }

@@ -28,8 +28,9 @@ import yaml
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.resources import ResourceRequest
-from mlflows.local.controller import artifacts
+from mlflows.local.controller import artifacts, container_set
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
+from mlflows.local.controller.daemons import Daemons, is_daemon
 from mlflows.local.controller.dag import DagRun
 from mlflows.local.controller.depth import MAX_DEPTH_MESSAGE, CallDepths
 from mlflows.local.controller.hooks import WorkflowHooks, run_hooked
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 NODE_TYPES = {
     "container": NodeType.POD,
     "script": NodeType.POD,
+    container_set.KIND: NodeType.POD,
     "resource": NodeType.POD,
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
@@ -165,6 +167,7 @@ class Engine:
         self.memo = memo
         self.cluster = cluster
         self.pod_slots = pod_slots(self.spec, parallelism)
+        self.daemons = Daemons(self)
         self._mutexes: dict[str, threading.Lock] = {}
         self._mutexes_lock = threading.Lock()
         self.arguments = arguments
@@ -211,12 +214,14 @@ class Engine:
         hooks = WorkflowHooks(self, WORKFLOW_PHASES)
         entrypoint = {"template": self.spec["entrypoint"]}
         entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
+        self.daemons.end_all()  # an entrypoint that is a daemon: the workflow is its boundary
         self._main_done.set()
         phase, message = WORKFLOW_PHASES[entry.phase], entry.message
         if hooks.exit is not None and not self.interrupted:
             # the exit handler runs even past the deadline, as in Argo
             self.stop = StopEvent()
             handler = hooks.run_exit()
+            self.daemons.end_all()
             if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                 phase, message = handler.phase, handler.message
         return str(phase), message
@@ -368,8 +373,10 @@ class Engine:
         kind = template_kind(template)
         if kind == "dag":
             DagRun(self, node, template).run()
+            self.daemons.end(node.id)
         elif kind == "steps":
             StepsRun(self, node, template).run()
+            self.daemons.end(node.id)
         elif kind == "suspend":
             self._suspend(node, template)
         else:
@@ -523,17 +530,45 @@ class Engine:
             with self._cancellation(node_deadline) as cancel:
                 if kind == "resource":
                     result = self._run_resource(node, template, cancel, reason)
+                elif kind == container_set.KIND:
+                    container = partial(
+                        run_pod,
+                        volumes=self.volumes,
+                        workflow_volumes=self.spec.get("volumes") or [],
+                        cancel_reason=reason,
+                        pod_dir=self.run_dir / "nodes" / file_name(node.name),
+                    )
+                    result = container_set.run_container_set(
+                        self,
+                        node,
+                        template,
+                        cancel,
+                        lambda own, child, stop: container(  # each its own scratch: its /tmp
+                            own,
+                            scratch=self.run_dir / "nodes" / file_name(child.name),
+                            log_path=self.log_path(child),
+                            cancel=stop,
+                        ),
+                    )
                 else:
-                    result = run_pod(
+                    pod = partial(
+                        run_pod,
                         template,
                         volumes=self.volumes,
                         workflow_volumes=self.spec.get("volumes") or [],
                         scratch=self.run_dir / "nodes" / file_name(node.name),
                         log_path=self.log_path(node),
-                        cancel=cancel,
                         cancel_reason=reason,
                         artifacts=self._pod_artifacts(node, template),
                     )
+                    if is_daemon(template):
+                        result = self.daemons.run(
+                            node,
+                            template[kind],
+                            lambda stop, started: pod(cancel=stop, on_started=started),
+                        )
+                    else:
+                        result = pod(cancel=cancel)
                     if result.phase == "Failed" and not cancel.is_set():
                         result.message = with_log_cause(result.message, self.log_path(node))
         finally:

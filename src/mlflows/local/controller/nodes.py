@@ -64,6 +64,7 @@ class NodeType(_Named):
     RETRY = "Retry"
     SKIPPED = "Skipped"
     SUSPEND = "Suspend"
+    CONTAINER = "Container"  # one container of a containerSet's pod
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Node:
     template_scope: str = ""  # where its call was resolved: local/<wf>, namespaced/<wftmpl>, ...
     template_ref: dict | None = None  # its call's templateRef
     hooked: bool = False  # run as a hook or exit handler
+    daemoned: bool = False  # a daemon's pod, running and ready (controller.daemons)
 
     @property
     def fulfilled(self) -> bool:

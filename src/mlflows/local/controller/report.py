@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from mlflows.local.controller.nodes import Node, rfc3339
+from mlflows.local.executor.probes import POD_IP
 
 
 def node_status(node: Node) -> dict:
@@ -38,6 +39,8 @@ def node_status(node: Node) -> dict:
         "outputs": node.outputs.to_json() if node.outputs else None,
         "memoizationStatus": node.memoization,
         "nodeFlag": {"hooked": True} if node.hooked else None,
+        "daemoned": node.daemoned or None,
+        "podIP": POD_IP if node.daemoned else None,  # NodeStatus: "for daemoned steps"
     }
     status.update({key: value for key, value in optional.items() if value})
     return status

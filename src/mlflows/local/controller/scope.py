@@ -10,6 +10,7 @@ import json
 
 from mlflows.local.controller import artifacts
 from mlflows.local.controller.nodes import Node, Outputs, Phase, fnv32a, rfc3339
+from mlflows.local.executor.probes import POD_IP
 from mlflows.local.lang import expression_tags, exprlang, gojson, keys
 from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.exprlang.govalues import text
@@ -36,6 +37,8 @@ def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
     scope[ref.started_at(name)] = rfc3339(node.started_at)
     if node.finished_at is not None:
         scope[ref.finished_at(name)] = rfc3339(node.finished_at)
+    if node.daemoned:  # Argo keeps a pod's IP for daemoned steps; every pod here has this one
+        scope[ref.ip(name)] = POD_IP
     outputs = node.outputs
     if outputs is not None:
         for param, value in outputs.parameters.items():

@@ -6,6 +6,9 @@ in an isolated pod, else by rewriting the paths (:mod:`mlflows.local.executor.is
 working directory is ``workingDir`` or a scratch directory of the node, with the caller's
 directory on ``PYTHONPATH`` so local modules still import.
 
+Its ``initContainers`` run first and its ``sidecars`` beside it
+(:mod:`mlflows.local.executor.sidecars`).
+
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
 (say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is, and is read from
 ``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log; stdout,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -27,6 +31,8 @@ from mlflows.local.controller.nodes import Outputs
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.executor.isolation import PodSetupError, PodSpec, output_file, start_pod
 from mlflows.local.executor.process import container_command
+from mlflows.local.executor.sidecars import Sidecars, run_init_containers, with_mounts
+from mlflows.local.executor.spawner import PodProcess
 from mlflows.local.executor.volumes import VolumeStore
 
 MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
@@ -49,15 +55,19 @@ def run_pod(
     cancel: StopEvent,
     cancel_reason,
     artifacts: PodArtifacts | None = None,
+    on_started: Callable[[PodProcess], None] | None = None,
+    pod_dir: Path | None = None,
 ) -> PodResult:
-    """Run the template's process to the end, or stop it once ``cancel`` is set."""
+    """Run the template's process to the end, or stop it once ``cancel`` is set; ``on_started``
+    is told once the main container started (a daemon awaits its readiness). ``pod_dir`` holds
+    the pod's emptyDir volumes (default ``scratch``): a containerSet's containers share it."""
     kind = "script" if "script" in template else "container"
     container = template[kind]
     scratch.mkdir(parents=True, exist_ok=True)
     mounts = volumes.mounts(
         workflow_volumes + (template.get("volumes") or []),
         container.get("volumeMounts") or [],
-        scratch,
+        pod_dir or scratch,
     )
     outputs_declared = _output_parameters(template)
     try:
@@ -75,11 +85,35 @@ def run_pod(
         output_artifacts=artifacts.output_paths if artifacts else (),
     )
 
+    def start_container(other: dict, log: IO[bytes]):  # an init container or a sidecar
+        other = with_mounts(other, container)
+        other_mounts = volumes.mounts(
+            workflow_volumes + (template.get("volumes") or []),
+            other.get("volumeMounts") or [],
+            pod_dir or scratch,
+        )
+        spec = PodSpec(
+            other["name"],
+            container_command(other),
+            tuple(other_mounts),
+            scratch,
+            extra_env={"PYTHONPATH": _python_path()},
+        )
+        return start_pod(spec, stdout=log, stderr=subprocess.STDOUT)
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
+        failure = run_init_containers(template, start_container, log, cancel)
+        if failure:
+            log.write(f"{failure}\n".encode())
+            return PodResult("Failed", failure, Outputs())
+        sidecars = None
         try:
+            sidecars = Sidecars(template, start_container, log_path)
             process = start_pod(pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as err:
+            if sidecars is not None:
+                sidecars.stop()
             message = (
                 f"failed to set up the pod: {err}"
                 if isinstance(err, PodSetupError)
@@ -89,8 +123,11 @@ def run_pod(
             return PodResult("Error", message, Outputs())
         stdout = _Capture(process.stdout, log, keep=True)
         stderr = _Capture(process.stderr, log, keep=False)
+        if on_started is not None:
+            on_started(process)
         ended = process.wait(cancel)
         process.stop()  # what it left behind ends with it; a cancelled one ends now
+        sidecars.stop()  # as argoexec's wait container kills them once main completed
         stdout.join()
         stderr.join()
 

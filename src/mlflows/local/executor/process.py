@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 
 from mlflows.errors import UserError
+from mlflows.local.executor.executables import check_executable
 
 PYTHON_NAMES = {"python", "python3", sys.executable}
 
@@ -26,13 +27,9 @@ class Command:
 
 
 def check_container(container: dict, where: str) -> None:
-    """UserError unless ``container`` can run here: with no image, nothing supplies an entrypoint,
-    and nothing resolves an env ``valueFrom``."""
-    if not (container.get("command") or container.get("args")):
-        raise UserError(
-            f"{where}: the container has no command or args; the local runner cannot use the "
-            "image's entrypoint, so give the command explicitly"
-        )
+    """UserError unless ``container`` can run here: its executable is on this machine (with no
+    image, nothing supplies an entrypoint), and nothing resolves an env ``valueFrom``."""
+    check_executable(where, container)
     for variable in container.get("env") or []:
         if "value" not in variable:
             raise UserError(

@@ -60,7 +60,7 @@ MERGE_KEYS = {
     "ports": "containerPort",
 }
 POD_ONLY_DEFAULTS = ("timeout", "activeDeadlineSeconds")
-POD_KINDS = ("container", "script", "resource")
+POD_KINDS = ("container", "script", "resource", "containerSet")
 REF_FIELDS = {"name", "template", "clusterScope"}
 
 

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
-from mlflows.local.controller import artifacts, retry
+from mlflows.local.controller import artifacts, container_set, retry
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
+from mlflows.local.executor import sidecars
+from mlflows.local.executor.probes import check_probe
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -86,6 +88,8 @@ SPEC_IGNORED = {
     "dnsConfig",
     "hostAliases",
     "podDisruptionBudget",
+    "podSpecPatch",
+    "podResources",
     "archiveLogs",
     "artifactRepositoryRef",
     "artifactGC",
@@ -111,6 +115,9 @@ TEMPLATE_RUN = {
     "memoize",
     "timeout",
     "failFast",
+    *sidecars.FIELDS,
+    "daemon",
+    container_set.KIND,
 }
 TEMPLATE_IGNORED = {
     "metadata",
@@ -132,7 +139,7 @@ TEMPLATE_IGNORED = {
     "podResources",
     "resourceClaims",
 }
-TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend")
+TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend", container_set.KIND)
 CONTAINER_RUN = {"name", "image", "command", "args", "env", "workingDir", "volumeMounts"}
 CONTAINER_IGNORED = {
     "imagePullPolicy",
@@ -243,7 +250,23 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
-    if kind not in ("container", "script", "resource"):
+    elif kind == container_set.KIND:
+        _check_container_set(where, template[kind], workflow_volumes + volumes)
+    if "daemon" in template:
+        if not isinstance(template["daemon"], bool):
+            raise UserError(f"{where}: daemon must be true or false")
+        if kind not in ("container", "script"):
+            raise refuse(where, f"daemon on a {kind} template", "make it a container or script")
+        check_probe(f"{where}: {kind}", template[kind])
+    for field in sidecars.FIELDS if kind == container_set.KIND else ():
+        if template.get(field):
+            raise refuse(where, f"{field} on a containerSet template")
+    for field in sidecars.FIELDS if kind in ("container", "script") else ():  # shape pods only
+        for container in named(f"{where}: {field}", template.get(field), None):
+            _check_container(
+                where, f"{field}[{container['name']}]", container, workflow_volumes + volumes
+            )
+    if kind not in ("container", "script", "resource", container_set.KIND):
         for field in ("timeout", "activeDeadlineSeconds"):
             if field in template:
                 raise refuse(
@@ -297,6 +320,7 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
     allowed = {
         "container": {"path", "default"},
         "script": {"path", "default"},
+        container_set.KIND: {"path", "default"},
         "dag": {"parameter", "expression", "default"},
         "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
@@ -327,13 +351,21 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
 
 
 def _check_container(where: str, kind: str, container, volumes: list[dict]) -> None:
-    run = CONTAINER_RUN | ({"source"} if kind == "script" else set())
+    run = CONTAINER_RUN | (
+        {"source"}
+        if kind == "script"
+        else {"dependencies"}
+        if kind.startswith(container_set.KIND)
+        else {sidecars.MIRROR}
+        if "[" in kind
+        else set()
+    )
     here = f"{where}: {kind}"
     container = check_fields(here, container, run, CONTAINER_IGNORED)
     for field in ("command", "args"):
         items(f"{here}.{field}", container.get(field))
     named(f"{here}.env", container.get("env"), {"name", "value", "valueFrom"})
-    check_container(container, where)
+    check_container(container, here)
     names = {volume["name"] for volume in volumes}
     mounts = named(
         f"{here}.volumeMounts",
@@ -351,6 +383,24 @@ def _check_container(where: str, kind: str, container, volumes: list[dict]) -> N
             raise UserError(f"{here}.volumeMounts[{mount['name']}]: needs a mountPath")
         if mount.get("subPath"):
             check_sub_path(f"{here}.volumeMounts[{mount['name']}].subPath", mount["subPath"])
+
+
+def _check_container_set(where: str, spec, volumes: list[dict]) -> None:
+    here = f"{where}: {container_set.KIND}"
+    spec = check_fields(here, spec, container_set.FIELDS)
+    check_fields(f"{here}.retryStrategy", spec.get("retryStrategy"), container_set.RETRY_FIELDS)
+    containers = named(f"{here}.containers", spec.get("containers"), None)
+    shared = spec.get("volumeMounts") or []
+    for container in container_set.check(where, spec):
+        items(f"{here}.containers[{container['name']}].dependencies", container.get("dependencies"))
+        _check_container(
+            where,
+            f"{container_set.KIND}.containers[{container['name']}]",
+            {**container, "volumeMounts": [*shared, *(container.get("volumeMounts") or [])]},
+            volumes,
+        )
+    dependencies = {c["name"]: list(c.get("dependencies") or []) for c in containers}
+    _check_acyclic(here, dependencies)
 
 
 def _check_suspend(where: str, suspend) -> None:
