@@ -2,7 +2,8 @@
 
 One call of :meth:`Engine.execute` runs one template invocation to its end and returns its node:
 resolve its template (:mod:`mlflows.local.spec.templates`), bind the inputs and substitute
-``{{...}}``, hold the template's mutexes, consult the memo cache, then run the body (a process, a
+``{{...}}``, hold the template's mutexes and semaphores
+(:mod:`mlflows.local.controller.sync`), consult the memo cache, then run the body (a process, a
 resource, a DAG, steps or a suspend) — under ``retryStrategy`` as numbered attempts below a Retry
 node — and the call's hooks (:mod:`mlflows.local.controller.hooks`). DAG and steps bodies start
 their children on threads (:mod:`mlflows.local.controller.dag`,
@@ -27,6 +28,7 @@ import yaml
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
+from mlflows.local.cluster.objects import ObjectStore
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.dag import DagRun
@@ -46,6 +48,7 @@ from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
+from mlflows.local.controller.sync import Locks, lock_refs
 from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
@@ -161,8 +164,7 @@ class Engine:
         self.memo = memo
         self.cluster = cluster
         self.pod_slots = pod_slots(self.spec, parallelism)
-        self._mutexes: dict[str, threading.Lock] = {}
-        self._mutexes_lock = threading.Lock()
+        self.locks = Locks(config_maps.objects if config_maps else ObjectStore(self.namespace))
         self.arguments = arguments
         self.stop = StopEvent()
         self.stop_message = ""
@@ -204,17 +206,19 @@ class Engine:
         return outcome["result"]
 
     def _run_workflow(self) -> tuple[str, str]:
-        hooks = WorkflowHooks(self, WORKFLOW_PHASES)
-        entrypoint = {"template": self.spec["entrypoint"]}
-        entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
-        self._main_done.set()
-        phase, message = WORKFLOW_PHASES[entry.phase], entry.message
-        if hooks.exit is not None and not self.interrupted:
-            # the exit handler runs even past the deadline, as in Argo
-            self.stop = StopEvent()
-            handler = hooks.run_exit()
-            if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
-                phase, message = handler.phase, handler.message
+        refs = lock_refs(self.spec.get("synchronization"), self.namespace)
+        with self.locks.held_by_workflow(refs, self.name):  # released once the run ends
+            hooks = WorkflowHooks(self, WORKFLOW_PHASES)
+            entrypoint = {"template": self.spec["entrypoint"]}
+            entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
+            self._main_done.set()
+            phase, message = WORKFLOW_PHASES[entry.phase], entry.message
+            if hooks.exit is not None and not self.interrupted:
+                # the exit handler runs even past the deadline, as in Argo
+                self.stop = StopEvent()
+                handler = hooks.run_exit()
+                if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
+                    phase, message = handler.phase, handler.message
         return str(phase), message
 
     def halt(self, message: str) -> None:
@@ -315,7 +319,8 @@ class Engine:
         if self.stop.is_set():
             self.finish(node, Phase.FAILED, self.stop_message)
             return
-        with self._holding_mutexes(node, processed) as held:
+        refs = lock_refs(processed.get("synchronization"), self.namespace)
+        with self.locks.holding(refs, node, self.nodes, self.stop) as held:
             if not held:
                 self.finish(node, Phase.FAILED, self.stop_message)
                 return
@@ -345,40 +350,7 @@ class Engine:
         else:
             self._run_pod(node, template, kind, deadline)
 
-    # -- synchronization and memoization --------------------------------------------------
-
-    def _acquire(self, lock, node: Node, waiting_message: str) -> bool:
-        """Take ``lock`` (a lock or semaphore), showing why the node waits; False if stopped."""
-        if lock.acquire(blocking=False):
-            return True
-        self.nodes.update(node, message=waiting_message)
-        while not lock.acquire(timeout=POLL_SECONDS):
-            if self.stop.is_set():
-                return False
-        self.nodes.update(node, message="")
-        return True
-
-    @contextmanager
-    def _holding_mutexes(self, node: Node, template: dict) -> Iterator[bool]:
-        """Hold the template's mutexes for its whole execution (sorted, so never a deadlock)."""
-        sync = template.get("synchronization") or {}
-        mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") else [])
-        names = sorted(
-            {f"{m.get('namespace') or self.namespace}/Mutex/{m['name']}" for m in mutexes}
-        )
-        held = []
-        try:
-            for name in names:
-                with self._mutexes_lock:
-                    lock = self._mutexes.setdefault(name, threading.Lock())
-                if not self._acquire(lock, node, f"Waiting for {name} lock"):
-                    yield False
-                    return
-                held.append(lock)
-            yield True
-        finally:
-            for lock in reversed(held):
-                lock.release()
+    # -- memoization --------------------------------------------------
 
     def _memo_settled(self, node: Node, memoize: dict) -> bool:
         """Look the node up in the memo cache; True if that settled it (a hit, or a bad key)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
-from mlflows.local.controller import retry
+from mlflows.local.controller import retry, sync
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
 from mlflows.local.executor.process import check_container
@@ -65,6 +65,7 @@ SPEC_RUN = {
     "parallelism",
     "activeDeadlineSeconds",
     "volumes",
+    "synchronization",
 }
 SPEC_IGNORED = {
     "serviceAccountName",
@@ -165,6 +166,7 @@ class _Calls:
     resolve: Callable[[dict, str], dict]
     workflow_arguments: dict
     config_maps: ConfigMaps
+    workflow_locks: list[sync.LockRef]
 
 
 def check_document(workflow: dict) -> None:
@@ -198,6 +200,10 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
         ):
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters"})
+    workflow_locks = []
+    if "synchronization" in spec:
+        objects, namespace = config_maps.objects, config_maps.namespace
+        workflow_locks = sync.check("spec", spec["synchronization"], objects, namespace, set())
     for param in named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
     workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
@@ -206,7 +212,10 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
     for template in reached:  # first, as every invocation of a template reads its inputs
         _check_inputs(template.where, template.template.get("inputs"))
     local = _Calls(
-        lambda holder, where: store.resolve(holder, store.local, where)[1], arguments, config_maps
+        lambda holder, where: store.resolve(holder, store.local, where)[1],
+        arguments,
+        config_maps,
+        workflow_locks,
     )
     for name, hook in _check_hooks("spec.hooks", spec.get("hooks")).items():
         _check_invocation(f"spec.hooks.{name}", hook, HOOK_FIELDS, local, exit_handler=name == EXIT)
@@ -215,6 +224,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             lambda holder, where, base=template.base: store.resolve(holder, base, where)[1],
             arguments,
             config_maps,
+            workflow_locks,
         )
         _check_template(template.where, template.template, calls, workflow_volumes)
     _check_expression_tags(workflow, reached)
@@ -257,7 +267,10 @@ def _check_template(
     if not isinstance(template.get("failFast", False), bool):
         raise UserError(f"{where}: failFast must be true or false")
     _check_memoize(where, template.get("memoize"))
-    _check_synchronization(where, template.get("synchronization"))
+    if "synchronization" in template:
+        objects, namespace = calls.config_maps.objects, calls.config_maps.namespace
+        held = {lock.label for lock in calls.workflow_locks}
+        sync.check(where, template["synchronization"], objects, namespace, held)
 
 
 def _check_inputs(where: str, inputs) -> None:
@@ -535,15 +548,6 @@ def _check_memoize(where: str, memoize: dict | None) -> None:
     if not config_map.get("name") or not memoize.get("key"):
         raise UserError(f"{where}: memoize needs key and cache.configMap.name")
     check_duration(where, "memoize.maxAge", memoize.get("maxAge") or None, parse_go_duration)
-
-
-def _check_synchronization(where: str, sync: dict | None) -> None:
-    if sync is None:
-        return
-    sync = check_fields(f"{where}: synchronization", sync, {"mutexes", "mutex"})
-    # as the engine reads them: the list, else the single (deprecated) mutex
-    mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") is not None else [])
-    named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
 
 
 def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
