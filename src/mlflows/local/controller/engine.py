@@ -89,6 +89,17 @@ def template_kind(template: dict) -> str:
     return next(kind for kind in NODE_TYPES if kind in template)
 
 
+def suspend_outputs(template: dict) -> Outputs:
+    """A suspend's output parameters that have a ``valueFrom.default`` (operator.go
+    executeSuspend): locally no one resumes it to supply others, so those are all it gives."""
+    parameters = {
+        param["name"]: argo_string(param["valueFrom"]["default"])
+        for param in (template.get("outputs") or {}).get("parameters") or []
+        if (param.get("valueFrom") or {}).get("default") is not None
+    }
+    return Outputs(parameters=parameters)
+
+
 class InputError(Exception):
     """An input parameter without a value."""
 
@@ -506,4 +517,4 @@ class Engine:
         if self.stop.wait(seconds):
             self.finish(node, "Failed", self.stop_message)
         else:
-            self.finish(node, "Succeeded")
+            self.finish(node, "Succeeded", outputs=suspend_outputs(template))

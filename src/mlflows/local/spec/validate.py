@@ -308,7 +308,7 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
         "dag": {"parameter", "expression", "default"},
         "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
-        "suspend": set(),
+        "suspend": {"supplied", "default"},  # supplied: by whoever resumes it
     }[kind]
     declared = named(
         f"{where}: outputs.parameters",
