@@ -252,6 +252,9 @@ class Engine:
                 template = substitute(template, call.scope, STRICT_PREFIXES)
             except UnresolvedReference as err:
                 return self.not_run(call, NotRun(Phase.ERROR, str(err)))
+        if "retryStrategy" not in template and self.spec.get("retryStrategy") is not None:
+            # operator.go retryStrategy(): the workflow's is every template's default
+            template = {**template, "retryStrategy": self.spec["retryStrategy"]}
         kind = template_kind(template)
         node_type = NodeType.RETRY if "retryStrategy" in template else NODE_TYPES[kind]
         node = self._call_node(call, node_type)

@@ -66,6 +66,7 @@ SPEC_RUN = {
     "activeDeadlineSeconds",
     "volumes",
     "synchronization",
+    "retryStrategy",
 }
 SPEC_IGNORED = {
     "serviceAccountName",
@@ -200,6 +201,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
         ):
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters"})
+    retry.check("spec.retryStrategy", spec.get("retryStrategy"))
     workflow_locks = []
     if "synchronization" in spec:
         objects, namespace = config_maps.objects, config_maps.namespace
