@@ -50,6 +50,7 @@ from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.controller.sync import Locks, lock_refs
 from mlflows.local.controller.termination import with_log_cause
+from mlflows.local.executor.http import run_http
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
@@ -74,6 +75,7 @@ NODE_TYPES = {
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
     "suspend": NodeType.SUSPEND,
+    "http": NodeType.HTTP,
 }
 WORKFLOW_PHASES = {
     Phase.SUCCEEDED: Phase.SUCCEEDED,
@@ -361,6 +363,8 @@ class Engine:
             StepsRun(self, node, template).run()
         elif kind == "suspend":
             self._suspend(node, template)
+        elif kind == "http":
+            self._http(node, template)
         else:
             self._run_pod(node, template, kind, deadline)
 
@@ -513,6 +517,15 @@ class Engine:
         result = self.cluster.execute(request, cancel, self.log_path(node))
         message = reason() if cancel.is_set() and result.phase != "Succeeded" else result.message
         return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
+
+    def _http(self, node: Node, template: dict) -> None:
+        leftover = unresolved_tags(template["http"])
+        if leftover:
+            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
+            return
+        self.nodes.update(node, phase="Running")
+        phase, message, outputs = run_http(template["http"], self.stop, lambda: self.stop_message)
+        self.finish(node, phase, message, outputs=outputs)
 
     def _suspend(self, node: Node, template: dict) -> None:
         seconds = _seconds("suspend.duration", template["suspend"]["duration"])

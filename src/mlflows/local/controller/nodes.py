@@ -64,6 +64,7 @@ class NodeType(_Named):
     RETRY = "Retry"
     SKIPPED = "Skipped"
     SUSPEND = "Suspend"
+    HTTP = "HTTP"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE
 from mlflows.local.controller import retry, sync
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
+from mlflows.local.executor import http
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -105,6 +106,7 @@ TEMPLATE_RUN = {
     "dag",
     "steps",
     "suspend",
+    "http",
     "volumes",
     "activeDeadlineSeconds",
     "retryStrategy",
@@ -134,7 +136,7 @@ TEMPLATE_IGNORED = {
     "podResources",
     "resourceClaims",
 }
-TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend")
+TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend", "http")
 CONTAINER_RUN = {"name", "image", "command", "args", "env", "workingDir", "volumeMounts"}
 CONTAINER_IGNORED = {
     "imagePullPolicy",
@@ -254,6 +256,8 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
+    elif kind == "http":
+        http.check(where, template["http"])
     if kind not in ("container", "script", "resource"):
         for field in ("timeout", "activeDeadlineSeconds"):
             if field in template:
@@ -310,7 +314,8 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
         "dag": {"parameter", "expression", "default"},
         "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
-        "suspend": {"supplied", "default"},  # supplied: by whoever resumes it
+        "suspend": {"supplied", "default"},
+        "http": set(),  # its result is the body  # supplied: by whoever resumes it
     }[kind]
     declared = named(
         f"{where}: outputs.parameters",
