@@ -50,6 +50,7 @@ from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.controller.sync import Locks, lock_refs
 from mlflows.local.controller.termination import with_log_cause
+from mlflows.local.executor import claims
 from mlflows.local.executor.http import run_http
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
@@ -177,6 +178,10 @@ class Engine:
         self.memo = memo
         self.cluster = cluster
         self.pod_slots = pod_slots(self.spec, parallelism)
+        self.workflow_volumes = [
+            *(self.spec.get("volumes") or []),
+            *claims.claim_volumes(self.spec, self.name),
+        ]
         self.locks = Locks(config_maps.objects if config_maps else ObjectStore(self.namespace))
         self.arguments = arguments
         self.stop = StopEvent()
@@ -232,6 +237,7 @@ class Engine:
                 handler = hooks.run_exit()
                 if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
                     phase, message = handler.phase, handler.message
+        claims.collect(self.volumes, self.spec, self.name, phase == Phase.SUCCEEDED)
         return str(phase), message
 
     def halt(self, message: str) -> None:
@@ -487,7 +493,7 @@ class Engine:
                     result = run_pod(
                         template,
                         volumes=self.volumes,
-                        workflow_volumes=self.spec.get("volumes") or [],
+                        workflow_volumes=self.workflow_volumes,
                         scratch=self.run_dir / "nodes" / file_name(node.name),
                         log_path=self.log_path(node),
                         cancel=cancel,

@@ -22,7 +22,7 @@ from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE
 from mlflows.local.controller import retry, sync
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
-from mlflows.local.executor import http
+from mlflows.local.executor import claims, http
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -68,6 +68,8 @@ SPEC_RUN = {
     "volumes",
     "synchronization",
     "retryStrategy",
+    "volumeClaimTemplates",
+    "volumeClaimGC",
 }
 SPEC_IGNORED = {
     "serviceAccountName",
@@ -94,7 +96,6 @@ SPEC_IGNORED = {
     "artifactGC",
     "metrics",
     "workflowMetadata",
-    "volumeClaimGC",
 }
 TEMPLATE_RUN = {
     "name",
@@ -213,6 +214,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
     workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
     for volume in workflow_volumes:
         _check_volume("spec", volume)
+    workflow_volumes = workflow_volumes + claims.check(spec)
     for template in reached:  # first, as every invocation of a template reads its inputs
         _check_inputs(template.where, template.template.get("inputs"))
     local = _Calls(
