@@ -22,7 +22,7 @@ from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE
 from mlflows.local.controller import retry, sync
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
-from mlflows.local.executor import claims, http
+from mlflows.local.executor import claims, http, object_volumes
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
 from mlflows.local.lang.exprlang import ExprError
@@ -213,7 +213,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
         _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
     workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
     for volume in workflow_volumes:
-        _check_volume("spec", volume)
+        _check_volume("spec", volume, config_maps)
     workflow_volumes = workflow_volumes + claims.check(spec)
     for template in reached:  # first, as every invocation of a template reads its inputs
         _check_inputs(template.where, template.template.get("inputs"))
@@ -249,7 +249,7 @@ def _check_template(
     _check_outputs(where, kind, template.get("outputs"))
     volumes = named(f"{where}: volumes", template.get("volumes"), None)
     for volume in volumes:
-        _check_volume(where, volume)
+        _check_volume(where, volume, calls.config_maps)
     if kind in ("container", "script"):
         _check_container(where, kind, template[kind], workflow_volumes + volumes)
     elif kind == "dag":
@@ -381,15 +381,17 @@ def _check_suspend(where: str, suspend) -> None:
     check_duration(where, "suspend.duration", duration, parse_seconds_or_duration)
 
 
-def _check_volume(where: str, volume: dict) -> None:
+def _check_volume(where: str, volume: dict, config_maps: ConfigMaps) -> None:
     check_label(f"{where}: volumes[{volume['name']}].name", volume["name"])
     kinds = sorted(set(volume) - {"name"})
-    if kinds not in (["persistentVolumeClaim"], ["emptyDir"]):
+    if kinds not in (["persistentVolumeClaim"], ["emptyDir"], ["configMap"], ["secret"]):
         raise refuse(
             f"{where}: volumes[{volume.get('name')}]",
             f"volume type {', '.join(kinds)}",
-            "use persistentVolumeClaim or emptyDir",
+            "use persistentVolumeClaim, emptyDir, configMap or secret",
         )
+    if kinds in (["configMap"], ["secret"]):
+        object_volumes.check(where, volume, config_maps.objects, config_maps.namespace)
     claim = mapping(f"{where}: volumes[{volume['name']}]", volume.get("persistentVolumeClaim"))
     if "persistentVolumeClaim" in volume and not claim.get("claimName"):
         raise UserError(
