@@ -160,3 +160,15 @@ def test_a_waiting_node_shows_argos_message():
     assert "Waiting for default/ConfigMap/l/k lock. Lock status: 0/1" in messages
     with locks.holding(semaphore, second, nodes, StopEvent()) as held:
         assert held  # given back when the first left, and the stopped waiter left the queue
+
+
+def test_a_template_shares_a_semaphore_the_workflow_holds_a_place_of(run_local, tmp_path):
+    """The workflow takes one of three places; the template's pods share the other two."""
+    semaphore = {"semaphores": [{"configMapKeyRef": {"name": "limits", "key": "record"}}]}
+    wf = fan_out(semaphore, count=4)
+    wf["spec"]["synchronization"] = semaphore
+    result = run_local(wf, apply=[config_map(tmp_path, record="3")])
+    assert result.phase == "Succeeded"
+    assert most_at_once(spans(result, tmp_path, count=4)) == 2
+    with pytest.raises(UserError, match="default/ConfigMap/limits/record is held by the work"):
+        run_local(wf, apply=[config_map(tmp_path, record="1")])

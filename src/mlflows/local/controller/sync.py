@@ -12,7 +12,7 @@ are served first come, first served; a node waiting shows Argo's message
 Locally a run is the only workflow, so the workflow's locks are free at once; what could never
 be taken is refused before the run in one line: a semaphore whose ConfigMap or key is missing,
 or whose limit is not a positive whole number, a database lock, and a template lock that the
-workflow itself holds (in Argo that node would wait forever).
+workflow itself holds all of (in Argo that node would wait forever).
 """
 
 from __future__ import annotations
@@ -111,12 +111,13 @@ def check(
     for ref in refs:
         if TAG.search(ref.label):
             continue  # known when the node runs
-        if ref.label in held_by_workflow:
-            raise UserError(
-                f"{here}: {ref.label} is held by the workflow's own synchronization, so this "
-                "node would wait forever; use another lock"
-            )
+        wait_forever = UserError(
+            f"{here}: {ref.label} is held by the workflow's own synchronization, so this "
+            "node would wait forever; use another lock"
+        )
         if ref.key is None:
+            if ref.label in held_by_workflow:
+                raise wait_forever
             continue
         try:
             limit = semaphore_limit(objects, ref)
@@ -124,6 +125,8 @@ def check(
             raise UserError(
                 f"{here}: semaphore {ref.label}: {err}; give the ConfigMap with --apply"
             ) from None
+        if ref.label in held_by_workflow and limit < 2:  # the workflow takes one place
+            raise wait_forever
         if limit < 1:
             raise UserError(
                 f"{here}: semaphore {ref.label} has limit {limit}, so nothing could ever hold "
