@@ -119,9 +119,9 @@ def test_malformed_workflow_is_one_line_not_a_traceback(run_local, tmp_path, pat
 
 
 def test_other_template_types_are_named(run_local):
-    wf = workflow({"name": "main", "http": {"url": "http://example.com"}})
+    wf = workflow({"name": "main", "plugin": {"hello": {}}})
     with pytest.raises(
-        UserError, match="template main: 'http' is not supported by the local runner"
+        UserError, match="template main: 'plugin' is not supported by the local runner"
     ):
         run_local(wf)
 

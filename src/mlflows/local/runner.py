@@ -154,7 +154,7 @@ def run(
     if report_json:
         _check_writable_file("--report-json", Path(report_json))
     work_dir = _usable_work_dir(Path(work_dir))
-    volumes = VolumeStore(work_dir / "volumes")
+    volumes = VolumeStore(work_dir / "volumes", objects)
 
     # Only now, with everything checked, is a folder made: the run's own.
     if resume is None or resume.run_dir is None:

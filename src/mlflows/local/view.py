@@ -183,7 +183,7 @@ class RunView:
                     "  " * depth + f"{_symbol(node.phase)} {escape(node.display_name)}",
                     escape(_template_label(node)),
                     format_duration(node.duration)
-                    if node.type in ("Pod", "Retry", "Suspend")
+                    if node.type in ("Pod", "Retry", "Suspend", "HTTP")
                     else "",
                     escape(" ".join(message)),
                 ]

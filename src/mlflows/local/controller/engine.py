@@ -2,7 +2,8 @@
 
 One call of :meth:`Engine.execute` runs one template invocation to its end and returns its node:
 resolve its template (:mod:`mlflows.local.spec.templates`), bind the inputs and substitute
-``{{...}}``, hold the template's mutexes, consult the memo cache, then run the body (a process, a
+``{{...}}``, hold the template's mutexes and semaphores
+(:mod:`mlflows.local.controller.sync`), consult the memo cache, then run the body (a process, a
 resource, a DAG, steps or a suspend) — under ``retryStrategy`` as numbered attempts below a Retry
 node — and the call's hooks (:mod:`mlflows.local.controller.hooks`). DAG and steps bodies start
 their children on threads (:mod:`mlflows.local.controller.dag`,
@@ -27,6 +28,7 @@ import yaml
 
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
+from mlflows.local.cluster.objects import ObjectStore
 from mlflows.local.cluster.resources import ResourceRequest
 from mlflows.local.controller import artifacts, container_set
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
@@ -48,7 +50,10 @@ from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
+from mlflows.local.controller.sync import Locks, lock_refs
 from mlflows.local.controller.termination import with_log_cause
+from mlflows.local.executor import claims
+from mlflows.local.executor.http import run_http
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
@@ -75,6 +80,7 @@ NODE_TYPES = {
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
     "suspend": NodeType.SUSPEND,
+    "http": NodeType.HTTP,
 }
 WORKFLOW_PHASES = {
     Phase.SUCCEEDED: Phase.SUCCEEDED,
@@ -88,6 +94,17 @@ DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadlin
 
 def template_kind(template: dict) -> str:
     return next(kind for kind in NODE_TYPES if kind in template)
+
+
+def suspend_outputs(template: dict) -> Outputs:
+    """A suspend's output parameters that have a ``valueFrom.default`` (operator.go
+    executeSuspend): locally no one resumes it to supply others, so those are all it gives."""
+    parameters = {
+        param["name"]: argo_string(param["valueFrom"]["default"])
+        for param in (template.get("outputs") or {}).get("parameters") or []
+        if (param.get("valueFrom") or {}).get("default") is not None
+    }
+    return Outputs(parameters=parameters)
 
 
 class InputError(Exception):
@@ -168,8 +185,11 @@ class Engine:
         self.cluster = cluster
         self.pod_slots = pod_slots(self.spec, parallelism)
         self.daemons = Daemons(self)
-        self._mutexes: dict[str, threading.Lock] = {}
-        self._mutexes_lock = threading.Lock()
+        self.workflow_volumes = [
+            *(self.spec.get("volumes") or []),
+            *claims.claim_volumes(self.spec, self.name),
+        ]
+        self.locks = Locks(config_maps.objects if config_maps else ObjectStore(self.namespace))
         self.arguments = arguments
         self.stop = StopEvent()
         self.stop_message = ""
@@ -211,19 +231,22 @@ class Engine:
         return outcome["result"]
 
     def _run_workflow(self) -> tuple[str, str]:
-        hooks = WorkflowHooks(self, WORKFLOW_PHASES)
-        entrypoint = {"template": self.spec["entrypoint"]}
-        entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
-        self.daemons.end_all()  # an entrypoint that is a daemon: the workflow is its boundary
-        self._main_done.set()
-        phase, message = WORKFLOW_PHASES[entry.phase], entry.message
-        if hooks.exit is not None and not self.interrupted:
-            # the exit handler runs even past the deadline, as in Argo
-            self.stop = StopEvent()
-            handler = hooks.run_exit()
-            self.daemons.end_all()
-            if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
-                phase, message = handler.phase, handler.message
+        refs = lock_refs(self.spec.get("synchronization"), self.namespace)
+        with self.locks.held_by_workflow(refs, self.name):  # released once the run ends
+            hooks = WorkflowHooks(self, WORKFLOW_PHASES)
+            entrypoint = {"template": self.spec["entrypoint"]}
+            entry = hooks.run_entry(Call(self.name, self.name, entrypoint, self.arguments))
+            self.daemons.end_all()  # an entrypoint that is a daemon: the workflow is its boundary
+            self._main_done.set()
+            phase, message = WORKFLOW_PHASES[entry.phase], entry.message
+            if hooks.exit is not None and not self.interrupted:
+                # the exit handler runs even past the deadline, as in Argo
+                self.stop = StopEvent()
+                handler = hooks.run_exit()
+                self.daemons.end_all()
+                if phase == Phase.SUCCEEDED and handler.phase.failed_or_error:
+                    phase, message = handler.phase, handler.message
+        claims.collect(self.volumes, self.spec, self.name, phase == Phase.SUCCEEDED)
         return str(phase), message
 
     def halt(self, message: str) -> None:
@@ -248,6 +271,9 @@ class Engine:
                 template = substitute(template, call.scope, STRICT_PREFIXES)
             except UnresolvedReference as err:
                 return self.not_run(call, NotRun(Phase.ERROR, str(err)))
+        if "retryStrategy" not in template and self.spec.get("retryStrategy") is not None:
+            # operator.go retryStrategy(): the workflow's is every template's default
+            template = {**template, "retryStrategy": self.spec["retryStrategy"]}
         kind = template_kind(template)
         node_type = NodeType.RETRY if "retryStrategy" in template else NODE_TYPES[kind]
         node = self._call_node(call, node_type)
@@ -331,7 +357,8 @@ class Engine:
         if self.stop.is_set():
             self.finish(node, Phase.FAILED, self.stop_message)
             return
-        with self._holding_mutexes(node, processed) as held:
+        refs = lock_refs(processed.get("synchronization"), self.namespace)
+        with self.locks.holding(refs, node, self.nodes, self.stop) as held:
             if not held:
                 self.finish(node, Phase.FAILED, self.stop_message)
                 return
@@ -379,43 +406,12 @@ class Engine:
             self.daemons.end(node.id)
         elif kind == "suspend":
             self._suspend(node, template)
+        elif kind == "http":
+            self._http(node, template)
         else:
             self._run_pod(node, template, kind, deadline)
 
-    # -- synchronization and memoization --------------------------------------------------
-
-    def _acquire(self, lock, node: Node, waiting_message: str) -> bool:
-        """Take ``lock`` (a lock or semaphore), showing why the node waits; False if stopped."""
-        if lock.acquire(blocking=False):
-            return True
-        self.nodes.update(node, message=waiting_message)
-        while not lock.acquire(timeout=POLL_SECONDS):
-            if self.stop.is_set():
-                return False
-        self.nodes.update(node, message="")
-        return True
-
-    @contextmanager
-    def _holding_mutexes(self, node: Node, template: dict) -> Iterator[bool]:
-        """Hold the template's mutexes for its whole execution (sorted, so never a deadlock)."""
-        sync = template.get("synchronization") or {}
-        mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") else [])
-        names = sorted(
-            {f"{m.get('namespace') or self.namespace}/Mutex/{m['name']}" for m in mutexes}
-        )
-        held = []
-        try:
-            for name in names:
-                with self._mutexes_lock:
-                    lock = self._mutexes.setdefault(name, threading.Lock())
-                if not self._acquire(lock, node, f"Waiting for {name} lock"):
-                    yield False
-                    return
-                held.append(lock)
-            yield True
-        finally:
-            for lock in reversed(held):
-                lock.release()
+    # -- memoization --------------------------------------------------
 
     def _memo_settled(self, node: Node, memoize: dict) -> bool:
         """Look the node up in the memo cache; True if that settled it (a hit, or a bad key)."""
@@ -555,7 +551,7 @@ class Engine:
                         run_pod,
                         template,
                         volumes=self.volumes,
-                        workflow_volumes=self.spec.get("volumes") or [],
+                        workflow_volumes=self.workflow_volumes,
                         scratch=self.run_dir / "nodes" / file_name(node.name),
                         log_path=self.log_path(node),
                         cancel_reason=reason,
@@ -594,10 +590,19 @@ class Engine:
         message = reason() if cancel.is_set() and result.phase != "Succeeded" else result.message
         return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
 
+    def _http(self, node: Node, template: dict) -> None:
+        leftover = unresolved_tags(template["http"])
+        if leftover:
+            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
+            return
+        self.nodes.update(node, phase="Running")
+        phase, message, outputs = run_http(template["http"], self.stop, lambda: self.stop_message)
+        self.finish(node, phase, message, outputs=outputs)
+
     def _suspend(self, node: Node, template: dict) -> None:
         seconds = _seconds("suspend.duration", template["suspend"]["duration"])
         self.nodes.update(node, phase="Running")
         if self.stop.wait(seconds):
             self.finish(node, "Failed", self.stop_message)
         else:
-            self.finish(node, "Succeeded")
+            self.finish(node, "Succeeded", outputs=suspend_outputs(template))

@@ -65,6 +65,7 @@ class NodeType(_Named):
     SKIPPED = "Skipped"
     SUSPEND = "Suspend"
     CONTAINER = "Container"  # one container of a containerSet's pod
+    HTTP = "HTTP"
 
 
 @dataclass

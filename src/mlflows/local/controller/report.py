@@ -3,7 +3,8 @@
 Fields follow the Argo v4 schema (``io.argoproj.workflow.v1alpha1.WorkflowStatus``): ``phase``,
 ``startedAt``, ``finishedAt``, ``message``, ``progress`` and ``nodes`` keyed by node ID, each with
 ``displayName``, ``templateName``, ``templateRef``, ``templateScope``, ``type``, ``phase``, times,
-``children``, ``inputs``, ``outputs``, ``memoizationStatus`` and ``nodeFlag``. Times carry
+``children``, ``inputs``, ``outputs``, ``memoizationStatus``, ``nodeFlag`` and ``progress``
+(:mod:`mlflows.local.controller.progress`). Times carry
 microseconds (still RFC 3339).
 """
 
@@ -13,10 +14,11 @@ import json
 from pathlib import Path
 
 from mlflows.local.controller.nodes import Node, rfc3339
+from mlflows.local.controller.progress import node_progress, workflow_progress
 from mlflows.local.executor.probes import POD_IP
 
 
-def node_status(node: Node) -> dict:
+def node_status(node: Node, progress: str | None = None) -> dict:
     status: dict = {
         "id": node.id,
         "name": node.name,
@@ -38,6 +40,7 @@ def node_status(node: Node) -> dict:
         else None,
         "outputs": node.outputs.to_json() if node.outputs else None,
         "memoizationStatus": node.memoization,
+        "progress": progress,
         "nodeFlag": {"hooked": True} if node.hooked else None,
         "daemoned": node.daemoned or None,
         "podIP": POD_IP if node.daemoned else None,  # NodeStatus: "for daemoned steps"
@@ -49,14 +52,13 @@ def node_status(node: Node) -> dict:
 def workflow_status(
     phase: str, message: str, started_at: float, finished_at: float, nodes: list[Node]
 ) -> dict:
-    pods = [node for node in nodes if node.type == "Pod"]
-    done = [node for node in pods if node.phase == "Succeeded"]
+    progress = node_progress(nodes)
     status = {
         "phase": phase,
         "startedAt": rfc3339(started_at),
         "finishedAt": rfc3339(finished_at),
-        "progress": f"{len(done)}/{len(pods)}",
-        "nodes": {node.id: node_status(node) for node in nodes},
+        "progress": workflow_progress(nodes),
+        "nodes": {node.id: node_status(node, progress.get(node.id)) for node in nodes},
     }
     if message:
         status["message"] = message

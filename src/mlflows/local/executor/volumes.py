@@ -4,7 +4,8 @@ A container sees a claim at its ``mountPath`` (say ``/mnt/data``); locally the s
 ``<root>/<claimName>/``. An isolated pod gets that directory bound at the mount path; otherwise
 :func:`rewrite` replaces the mount path prefix in its command, args, env values and working dir
 (see :mod:`mlflows.local.executor.isolation`), so the ML entry points need no local-mode switch
-either way. ``emptyDir`` volumes become scratch directories of the run.
+either way. ``emptyDir`` volumes become scratch directories of the run; ``configMap`` and
+``secret`` volumes read-only files there (:mod:`mlflows.local.executor.object_volumes`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.objects import ObjectStore
+from mlflows.local.executor import object_volumes
+from mlflows.local.executor.object_volumes import is_object_volume
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,9 @@ class Mount:
 class VolumeStore:
     """Maps the workflow's volumes to directories under ``root`` (persistent claims)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, objects: ObjectStore | None = None):
         self.root = Path(root)
+        self.objects = objects  # for configMap and secret volumes
 
     def claim_dir(self, claim_name: str) -> Path:
         path = self.root / claim_name
@@ -49,9 +54,11 @@ class VolumeStore:
                 )
             base = self._volume_dir(volume, scratch_dir)
             local = base / mount["subPath"] if mount.get("subPath") else base
-            local.mkdir(parents=True, exist_ok=True)
+            if not local.exists():  # a subPath may name one projected file
+                local.mkdir(parents=True)
             path = mount["mountPath"].rstrip("/") or "/"
-            mounts.append(Mount(path, local, read_only=mount.get("readOnly") is True))
+            read_only = mount.get("readOnly") is True or is_object_volume(volume)
+            mounts.append(Mount(path, local, read_only=read_only))
         return mounts
 
     def _volume_dir(self, volume: dict, scratch_dir: Path) -> Path:
@@ -59,6 +66,9 @@ class VolumeStore:
             return self.claim_dir(volume["persistentVolumeClaim"]["claimName"])
         if "emptyDir" in volume:
             return scratch_dir / volume["name"]
+        if is_object_volume(volume) and self.objects is not None:
+            directory = scratch_dir / volume["name"]
+            return object_volumes.project(volume, self.objects, self.objects.namespace, directory)
         kinds = sorted(set(volume) - {"name"})
         raise UserError(
             f"volumes[{volume['name']}]: the local runner supports persistentVolumeClaim and "

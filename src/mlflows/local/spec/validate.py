@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.configmaps import KEY_REF_IGNORED, KEY_REF_RUN, VALUE_FROM_RUN
-from mlflows.local.controller import artifacts, container_set, retry
+from mlflows.local.controller import artifacts, container_set, retry, sync
 from mlflows.local.controller.hooks import EXIT, HOOK_FIELDS, check_expression
 from mlflows.local.controller.loops import LOOP_FIELDS, check_loop, is_loop
-from mlflows.local.executor import sidecars
+from mlflows.local.executor import claims, http, object_volumes, sidecars
 from mlflows.local.executor.probes import check_probe
 from mlflows.local.executor.process import check_container
 from mlflows.local.lang import expression_tags, exprlang
@@ -67,6 +67,10 @@ SPEC_RUN = {
     "parallelism",
     "activeDeadlineSeconds",
     "volumes",
+    "synchronization",
+    "retryStrategy",
+    "volumeClaimTemplates",
+    "volumeClaimGC",
 }
 SPEC_IGNORED = {
     "serviceAccountName",
@@ -95,7 +99,6 @@ SPEC_IGNORED = {
     "artifactGC",
     "metrics",
     "workflowMetadata",
-    "volumeClaimGC",
 }
 TEMPLATE_RUN = {
     "name",
@@ -107,6 +110,7 @@ TEMPLATE_RUN = {
     "dag",
     "steps",
     "suspend",
+    "http",
     "volumes",
     "activeDeadlineSeconds",
     "retryStrategy",
@@ -139,7 +143,16 @@ TEMPLATE_IGNORED = {
     "podResources",
     "resourceClaims",
 }
-TEMPLATE_TYPES = ("container", "script", "resource", "dag", "steps", "suspend", container_set.KIND)
+TEMPLATE_TYPES = (
+    "container",
+    "script",
+    "resource",
+    "dag",
+    "steps",
+    "suspend",
+    "http",
+    container_set.KIND,
+)
 CONTAINER_RUN = {"name", "image", "command", "args", "env", "workingDir", "volumeMounts"}
 CONTAINER_IGNORED = {
     "imagePullPolicy",
@@ -172,6 +185,7 @@ class _Calls:
     resolve: Callable[[dict, str], dict]
     workflow_arguments: dict
     config_maps: ConfigMaps
+    workflow_locks: list[sync.LockRef]
 
 
 def check_document(workflow: dict) -> None:
@@ -206,15 +220,24 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             raise UserError(f"spec.{field}: give a whole number, not {value!r}")
     arguments = check_fields("spec.arguments", spec.get("arguments"), {"parameters", "artifacts"})
     artifacts.check_arguments("spec.arguments", arguments)
+    retry.check("spec.retryStrategy", spec.get("retryStrategy"))
+    workflow_locks = []
+    if "synchronization" in spec:
+        objects, namespace = config_maps.objects, config_maps.namespace
+        workflow_locks = sync.check("spec", spec["synchronization"], objects, namespace, set())
     for param in named("spec.arguments.parameters", arguments.get("parameters"), PARAMETER_FIELDS):
         _check_value_from(f"spec.arguments.parameters[{param['name']}]", param)
     workflow_volumes = named("spec.volumes", spec.get("volumes"), None)
     for volume in workflow_volumes:
-        _check_volume("spec", volume)
+        _check_volume("spec", volume, config_maps)
+    workflow_volumes = workflow_volumes + claims.check(spec)
     for template in reached:  # first, as every invocation of a template reads its inputs
         _check_inputs(template.where, template.template.get("inputs"))
     local = _Calls(
-        lambda holder, where: store.resolve(holder, store.local, where)[1], arguments, config_maps
+        lambda holder, where: store.resolve(holder, store.local, where)[1],
+        arguments,
+        config_maps,
+        workflow_locks,
     )
     for name, hook in _check_hooks("spec.hooks", spec.get("hooks")).items():
         _check_invocation(f"spec.hooks.{name}", hook, HOOK_FIELDS, local, exit_handler=name == EXIT)
@@ -223,6 +246,7 @@ def validate_workflow(workflow: dict, store: TemplateStore, config_maps: ConfigM
             lambda holder, where, base=template.base: store.resolve(holder, base, where)[1],
             arguments,
             config_maps,
+            workflow_locks,
         )
         _check_template(template.where, template.template, calls, workflow_volumes)
     _check_expression_tags(workflow, reached)
@@ -241,7 +265,7 @@ def _check_template(
     _check_outputs(where, kind, template.get("outputs"))
     volumes = named(f"{where}: volumes", template.get("volumes"), None)
     for volume in volumes:
-        _check_volume(where, volume)
+        _check_volume(where, volume, calls.config_maps)
     if kind in ("container", "script"):
         _check_container(where, kind, template[kind], workflow_volumes + volumes)
     elif kind == "dag":
@@ -250,6 +274,8 @@ def _check_template(
         _check_steps(where, template["steps"], calls)
     elif kind == "suspend":
         _check_suspend(where, template["suspend"])
+    elif kind == "http":
+        http.check(where, template["http"])
     elif kind == container_set.KIND:
         _check_container_set(where, template[kind], workflow_volumes + volumes)
     if "daemon" in template:
@@ -281,7 +307,10 @@ def _check_template(
     if not isinstance(template.get("failFast", False), bool):
         raise UserError(f"{where}: failFast must be true or false")
     _check_memoize(where, template.get("memoize"))
-    _check_synchronization(where, template.get("synchronization"))
+    if "synchronization" in template:
+        objects, namespace = calls.config_maps.objects, calls.config_maps.namespace
+        held = {lock.label for lock in calls.workflow_locks}
+        sync.check(where, template["synchronization"], objects, namespace, held)
 
 
 def _check_inputs(where: str, inputs) -> None:
@@ -324,7 +353,8 @@ def _check_outputs(where: str, kind: str, outputs) -> None:
         "dag": {"parameter", "expression", "default"},
         "steps": {"parameter", "expression", "default"},
         "resource": {"jsonPath", "jqFilter", "default"},
-        "suspend": set(),
+        "suspend": {"supplied", "default"},
+        "http": set(),  # its result is the body  # supplied: by whoever resumes it
     }[kind]
     declared = named(
         f"{where}: outputs.parameters",
@@ -414,15 +444,17 @@ def _check_suspend(where: str, suspend) -> None:
     check_duration(where, "suspend.duration", duration, parse_seconds_or_duration)
 
 
-def _check_volume(where: str, volume: dict) -> None:
+def _check_volume(where: str, volume: dict, config_maps: ConfigMaps) -> None:
     check_label(f"{where}: volumes[{volume['name']}].name", volume["name"])
     kinds = sorted(set(volume) - {"name"})
-    if kinds not in (["persistentVolumeClaim"], ["emptyDir"]):
+    if kinds not in (["persistentVolumeClaim"], ["emptyDir"], ["configMap"], ["secret"]):
         raise refuse(
             f"{where}: volumes[{volume.get('name')}]",
             f"volume type {', '.join(kinds)}",
-            "use persistentVolumeClaim or emptyDir",
+            "use persistentVolumeClaim, emptyDir, configMap or secret",
         )
+    if kinds in (["configMap"], ["secret"]):
+        object_volumes.check(where, volume, config_maps.objects, config_maps.namespace)
     claim = mapping(f"{where}: volumes[{volume['name']}]", volume.get("persistentVolumeClaim"))
     if "persistentVolumeClaim" in volume and not claim.get("claimName"):
         raise UserError(
@@ -593,15 +625,6 @@ def _check_memoize(where: str, memoize: dict | None) -> None:
     if not config_map.get("name") or not memoize.get("key"):
         raise UserError(f"{where}: memoize needs key and cache.configMap.name")
     check_duration(where, "memoize.maxAge", memoize.get("maxAge") or None, parse_go_duration)
-
-
-def _check_synchronization(where: str, sync: dict | None) -> None:
-    if sync is None:
-        return
-    sync = check_fields(f"{where}: synchronization", sync, {"mutexes", "mutex"})
-    # as the engine reads them: the list, else the single (deprecated) mutex
-    mutexes = sync.get("mutexes") or ([sync["mutex"]] if sync.get("mutex") is not None else [])
-    named(f"{where}: synchronization mutexes", mutexes, {"name", "namespace"})
 
 
 def _check_expression_tags(workflow: dict, reached: list[Reached]) -> None:
