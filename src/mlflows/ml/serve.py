@@ -23,12 +23,18 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
-from mlflows.ml.args import ArgumentParser, directories, positive_float
+from mlflows.ml.args import (
+    ArgumentParser,
+    directories,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from mlflows.ml.batching import Batcher, Counts
 from mlflows.ml.predictor import Predictor, is_saved_model
 from mlflows.ml.quiet import tensorflow
 
@@ -47,13 +53,14 @@ def served_model_class():
     from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
     class ServedModel(Model):
-        def __init__(self, name: str, model_dir: str | Path):
+        def __init__(self, name: str, model_dir: str | Path, max_batch_size: int, max_wait: float):
             super().__init__(name)
             self.model_dir = Path(model_dir)
             self.serving: tuple[Path, int] | None = None  # (path, saved_model.pb mtime)
             self._predictor: Predictor | None = None
             self._failed: set[tuple[Path, int]] = set()
             self._loading = threading.Lock()
+            self.batcher = Batcher(lambda: self._predictor, max_batch_size, max_wait)
 
         def start(self):
             """kserve's default marks the model ready; here ready means a model is loaded."""
@@ -89,17 +96,18 @@ def served_model_class():
             while not stop.wait(poll_seconds):
                 self.load()
 
-        def predict(self, payload, headers=None):
-            predictor = self._predictor  # read once: a reload swaps models between requests
+        async def predict(self, payload, headers=None):
+            # A coroutine, so kserve awaits it: the event loop serves other requests meanwhile.
             try:
                 if isinstance(payload, InferRequest):
-                    return self._predict_v2(predictor, payload)
+                    return await self._predict_v2(payload)
                 images = protocol.parse_instances(payload)
-                return protocol.predictions(probabilities(predictor, images))
+                rows = await self.batcher.predict(images, "instances[{}].b64")
+                return protocol.predictions(rows)
             except ValueError as err:  # BadRequest, or an image that would not decode
                 raise InvalidInput(str(err)) from None
 
-        def _predict_v2(self, predictor: Predictor, request: InferRequest) -> InferResponse:
+        async def _predict_v2(self, request: InferRequest) -> InferResponse:
             if len(request.inputs) != 1:
                 raise protocol.BadRequest("inputs: expected exactly one input tensor")
             tensor = request.inputs[0]
@@ -118,18 +126,12 @@ def served_model_class():
                 raise protocol.BadRequest(
                     f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
                 )
-            result = probabilities(predictor, images)
+            result = await self.batcher.predict(images, "inputs[0].data[{}]")
             output = InferOutput("probabilities", list(result.shape), "FP32", result.tolist())
             # The protocol makes the request id optional and the response id required.
             return InferResponse(request.id or str(uuid.uuid4()), self.name, [output])
 
     return ServedModel
-
-
-def probabilities(predictor: Predictor, images: list[bytes] | np.ndarray) -> np.ndarray:
-    if isinstance(images, list):
-        return predictor.from_encoded(images)
-    return predictor.from_arrays(images)
 
 
 class ClientErrorsInOneLine(logging.Filter):
@@ -158,6 +160,27 @@ def quiet_request_logs() -> None:
     )
 
 
+# Prometheus counter (``<name>_total`` on ``/metrics``), the count it shows, what it counts.
+BATCH_METRICS = [
+    ("mlflows_batches", "batches", "model calls made by the batcher"),
+    ("mlflows_batched_requests", "requests", "requests answered by those calls"),
+    ("mlflows_batched_images", "images", "images answered by those calls"),
+]
+
+
+def register_metrics(counts: Counts) -> None:
+    """The batcher's counts on kserve's ``/metrics``, beside its own metrics."""
+    from prometheus_client import REGISTRY
+    from prometheus_client.core import CounterMetricFamily
+
+    class BatchMetrics:
+        def collect(self):
+            for metric, count, what in BATCH_METRICS:
+                yield CounterMetricFamily(metric, what, getattr(counts, count))
+
+    REGISTRY.register(BatchMetrics())
+
+
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the slow imports so a busy port fails at once."""
     try:
@@ -179,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="how often to look for a newer version (default %(default)s)",
     )
+    parser.add_argument(
+        "--intra-op-threads",
+        type=non_negative_int,
+        default=1,
+        help="threads one TensorFlow op may use; 0 lets TensorFlow choose (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=positive_int,
+        default=32,
+        help="most images answered by one model call (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-batch-wait-ms",
+        type=non_negative_float,
+        default=0.0,
+        help="how long a batch waits for more requests after its first arrived; 0 takes the ones "
+        "already waiting (default %(default)s)",
+    )
     return parser
 
 
@@ -194,12 +236,18 @@ def serve(args: argparse.Namespace) -> None:
     sock = bind(args.host, args.port)
     # Seconds to start: paid before a version appears, and before the server's threads write to
     # stderr (TensorFlow starts with it held back).
-    tensorflow()
+    tf = tensorflow()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     from kserve import ModelServer
-    from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
+    from kserve.model_server import app as kserve_app
     from kserve.protocol.rest.server import RESTServer
 
-    model = served_model_class()(args.model_name, args.model_dir)
+    from mlflows.ml.v1_predict_route import V1PredictRoute
+
+    model = served_model_class()(
+        args.model_name, args.model_dir, args.max_batch_size, args.max_batch_wait_ms / 1000
+    )
+    register_metrics(model.batcher.counts)
     server = ModelServer(enable_grpc=False, enable_latency_logging=False)
     server.register_model(model)
     quiet_request_logs()
@@ -210,10 +258,10 @@ def serve(args: argparse.Namespace) -> None:
     host, port = sock.getsockname()[:2]
     print(f"serving {args.model_dir} as {args.model_name} on http://{host}:{port}", flush=True)
     # kserve's RESTServer, on our socket: ModelServer.start would insist on a ready model
-    # (ours may wait for its first version) and on listening on every interface.
-    rest = RESTServer(
-        FASTAPI_APP_IMPORT_STRING, server.dataplane, server.model_repository_extension, port
-    )
+    # (ours may wait for its first version) and on listening on every interface. It sets up
+    # kserve's app, which answers everything but the predict route in front of it.
+    app = V1PredictRoute(kserve_app, model)
+    rest = RESTServer(app, server.dataplane, server.model_repository_extension, port)
     try:
         rest.run(sockets=[sock])
     finally:

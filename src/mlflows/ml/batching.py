@@ -1,0 +1,161 @@
+"""Dynamic batching: the images of concurrent requests answered by one model call.
+
+A request handler awaits :meth:`Batcher.predict` with its request's images, already parsed and
+checked (a malformed request is a 400 before it gets here). One worker thread takes the waiting
+requests, up to ``max_batch_size`` images in all, waiting at most ``max_wait`` seconds after the
+first of them arrived for more; decodes their image files in one call; runs the model once on
+the stacked images; and hands each request its own rows. These are TF Serving's
+``max_batch_size`` and ``batch_timeout_micros`` (KServe's batcher: ``maxBatchSize``,
+``maxLatency``). A request with more images than ``max_batch_size`` is a batch of its own.
+
+Decoding runs once per batch because a call per request costs ten times the decoding itself
+(TensorFlow's dispatch); if the batch's files do not all decode, each request's are decoded on
+their own, so only a request with a bad file fails (a 400 naming the image) and the others are
+answered.
+
+Each batch runs on the model current when it starts, read once, and batches run one after
+another: a batch never mixes two versions, and once a newer version has answered, an older one
+never answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mlflows.ml import predictor as predictors
+from mlflows.ml.predictor import Predictor
+from mlflows.ml.protocol import BadRequest
+
+
+@dataclass
+class Request:
+    images: list[bytes] | np.ndarray  # image files, or N x 28 x 28 x 1 floats in [0, 1]
+    field: str  # names image n in an error, as ``field.format(n)``
+    future: asyncio.Future
+    arrived: float = field(default_factory=time.monotonic)
+
+    @property
+    def size(self) -> int:
+        return len(self.images)
+
+
+@dataclass
+class Counts:
+    """What the worker has done; read by the server's metrics."""
+
+    batches: int = 0
+    requests: int = 0
+    images: int = 0
+
+
+class Batcher:
+    def __init__(self, model: Callable[[], Predictor | None], max_batch_size: int, max_wait: float):
+        self.model, self.max_batch_size, self.max_wait = model, max_batch_size, max_wait
+        self.counts = Counts()
+        self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._held: Request | None = None  # the request that would have overfilled a batch
+        threading.Thread(target=self._work, name="batcher", daemon=True).start()
+
+    async def predict(self, images: list[bytes] | np.ndarray, field: str) -> np.ndarray:
+        """Class probabilities, one row per image; ``BadRequest`` if a file won't decode."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put(Request(images, field, future))
+        return await future
+
+    def _work(self) -> None:
+        while True:
+            batch = self._next_batch()
+            try:
+                outcomes = self._answer(batch)
+            except Exception as err:  # the model failed: every request of the batch learns it
+                outcomes = [err] * len(batch)
+            loop = batch[0].future.get_loop()  # the server's one event loop
+            # One wake-up of the event loop per batch, not per request.
+            loop.call_soon_threadsafe(_settle, [request.future for request in batch], outcomes)
+
+    def _next_batch(self) -> list[Request]:
+        first = self._held or self._queue.get()
+        self._held = None
+        batch, size = [first], first.size
+        deadline = first.arrived + self.max_wait
+        while size < self.max_batch_size:
+            left = deadline - time.monotonic()
+            try:
+                request = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if size + request.size > self.max_batch_size:
+                self._held = request
+                break
+            batch.append(request)
+            size += request.size
+        return batch
+
+    def _answer(self, batch: list[Request]) -> list[np.ndarray | Exception]:
+        """Each request's rows, or the error that is its alone; one model call for all."""
+        model = self.model()  # once: the whole batch runs on one version
+        if model is None:
+            raise RuntimeError("no model is loaded")
+        images = _decoded(batch)
+        good = [pixels for pixels in images if not isinstance(pixels, Exception)]
+        rows = model.from_arrays(np.concatenate(good)) if good else None
+        outcomes, start = [], 0
+        for pixels in images:
+            if isinstance(pixels, Exception):
+                outcomes.append(pixels)
+            else:
+                outcomes.append(rows[start : start + len(pixels)])
+                start += len(pixels)
+        self.counts.batches += 1
+        self.counts.requests += len(good)
+        self.counts.images += start
+        return outcomes
+
+
+def _decoded(batch: list[Request]) -> list[np.ndarray | BadRequest]:
+    """Each request's pixels: its files decoded (all the batch's in one call), or its error."""
+    files = [request for request in batch if isinstance(request.images, list)]
+    decoded: dict[int, np.ndarray | BadRequest] = {}
+    if files:
+        try:
+            pixels = predictors.decode([image for request in files for image in request.images])
+        except ValueError:  # someone's file is bad: find whose, alone
+            decoded = {id(request): _decode_alone(request) for request in files}
+        else:
+            start = 0
+            for request in files:
+                decoded[id(request)] = pixels[start : start + request.size]
+                start += request.size
+    return [
+        decoded[id(request)] if isinstance(request.images, list) else request.images
+        for request in batch
+    ]
+
+
+def _decode_alone(request: Request) -> np.ndarray | Exception:
+    try:
+        return predictors.decode(request.images)
+    except ValueError:
+        for n, image in enumerate(request.images):
+            try:
+                predictors.decode([image])
+            except ValueError:
+                return BadRequest(f"{request.field.format(n)}: {predictors.UNDECODABLE}")
+    return RuntimeError("the images decode one by one but not together")
+
+
+def _settle(futures: list[asyncio.Future], outcomes: list[np.ndarray | Exception]) -> None:
+    for future, outcome in zip(futures, outcomes, strict=True):
+        if future.done():  # cancelled: the client went away
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
