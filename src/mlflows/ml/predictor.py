@@ -14,6 +14,7 @@ import numpy as np
 
 from mlflows.errors import UserError
 from mlflows.ml import export
+from mlflows.ml.datasets import IMAGE_SHAPE
 from mlflows.ml.quiet import tensorflow
 
 UNDECODABLE = "not an image; send PNG, JPEG, GIF or BMP file bytes"
@@ -64,6 +65,19 @@ class Predictor:
         self._loaded = loaded  # the signatures reference its variables: keep it alive
         self._encoded = loaded.signatures[export.ENCODED_SIGNATURE]
         self._raw = loaded.signatures[export.RAW_SIGNATURE]
+
+    def warm_up(self) -> None:
+        """Answer a blank image once, so that the first requests do not wait for TensorFlow's
+        tracing; ``UserError`` if the model cannot answer it."""
+        tf = tensorflow()
+
+        blank = np.zeros((1, *IMAGE_SHAPE), np.float32)
+        try:
+            self.from_arrays(blank)
+        except Exception as err:  # an input or output other than the export's
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise UserError(f"model {self.path}: cannot answer a blank image ({reason})") from None
+        decode([tf.io.encode_png(blank[0].astype(np.uint8)).numpy()])
 
     def from_arrays(self, images) -> np.ndarray:
         """``images``: N x 28 x 28 x 1 floats in [0, 1] (array or tensor)."""

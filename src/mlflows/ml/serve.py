@@ -81,6 +81,7 @@ def served_model_class():
                     return self.ready
                 try:
                     predictor = Predictor(path)
+                    predictor.warm_up()  # before it serves: requests keep the old one meanwhile
                 except UserError as err:
                     self._failed.add(identity)  # don't retry the same broken files every poll
                     log.error("not serving %s: %s", path, err)
