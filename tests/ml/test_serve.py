@@ -197,13 +197,14 @@ def test_every_malformed_request_is_a_400_with_a_message(served, body):
 IMAGES_PER_REQUEST = [1, 2, 3, 1, 2, 3, 1, 2]  # of 8 concurrent requests, from 8 threads
 
 
-def concurrent_requests(images: np.ndarray) -> list[dict]:
-    """One request per entry of IMAGES_PER_REQUEST, each of its own images: even ones as PNG
-    files, odd ones as arrays, so one batch holds both kinds and requests of several sizes."""
+def concurrent_requests(images: np.ndarray, arrays: bool = True) -> list[dict]:
+    """One request per entry of IMAGES_PER_REQUEST, each of its own images: as PNG files, but
+    with ``arrays`` odd ones as arrays, so one batch holds both kinds. The rows the model gives
+    them are those of :func:`expected_rows` whatever the kind."""
     bodies = []
     for n, count in enumerate(IMAGES_PER_REQUEST):
         own = images[3 * n : 3 * n + count]
-        if n % 2 == 0:
+        if n % 2 == 0 or not arrays:
             bodies.append({"instances": [{"b64": b64(client.encode_png(i))} for i in own]})
         else:
             bodies.append({"instances": (own / 255.0).tolist()})
@@ -488,8 +489,9 @@ def lockstep(model_server, tmp_path_factory, trained, http_status, wait_for):
     return SimpleNamespace(url=url, proc=proc, versions_dir=versions_dir)
 
 
-def test_an_image_that_will_not_decode_fails_its_request_alone(lockstep, trained, examples):
-    bodies = concurrent_requests(examples[0])
+@pytest.mark.parametrize("arrays", [True, False], ids=["files and arrays", "files only"])
+def test_an_image_that_will_not_decode_fails_its_request_alone(lockstep, trained, examples, arrays):
+    bodies = concurrent_requests(examples[0], arrays)
     bodies[2]["instances"][1] = {"b64": b64(b"\x89PNG, but not really")}
     expected = expected_rows(Predictor(trained("cnn")[0]), examples[0])
     before = batch_counts(lockstep.url)

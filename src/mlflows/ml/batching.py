@@ -1,17 +1,18 @@
 """Dynamic batching: the images of concurrent requests answered by one model call.
 
 A request handler awaits :meth:`Batcher.predict` with its request's images, already parsed and
-checked (a malformed request is a 400 before it gets here). One worker thread takes the waiting
-requests, up to ``max_batch_size`` images in all, waiting at most ``max_wait`` seconds after the
-first of them arrived for more; decodes their image files in one call; runs the model once on
-the stacked images; and hands each request its own rows. These are TF Serving's
+checked (a malformed request, an array outside [0, 1] included, is a 400 before it gets here).
+One worker thread takes the waiting requests, up to ``max_batch_size`` images in all, waiting
+at most ``max_wait`` seconds after the first of them arrived for more; runs the model once on
+all their images; and hands each request its own rows. These are TF Serving's
 ``max_batch_size`` and ``batch_timeout_micros`` (KServe's batcher: ``maxBatchSize``,
 ``maxLatency``). A request with more images than ``max_batch_size`` is a batch of its own.
 
-Decoding runs once per batch because a call per request costs ten times the decoding itself
-(TensorFlow's dispatch); if the batch's files do not all decode, each request's are decoded on
-their own, so only a request with a bad file fails (a 400 naming the image) and the others are
-answered.
+Image files are decoded by TensorFlow in the batch's call (the encoded signature, when the batch
+holds nothing else; a call of its own before the model's when arrays come with them): a decoding
+call per request would cost ten times the decoding itself, in TensorFlow's dispatch. If a file
+will not decode, each request's files are decoded on their own and the model runs on the
+others, so only the request with the bad file fails (a 400 naming it).
 
 Each batch runs on the model current when it starts, read once, and batches run one after
 another: a batch never mixes two versions, and once a newer version has answered, an older one
@@ -103,40 +104,55 @@ class Batcher:
         model = self.model()  # once: the whole batch runs on one version
         if model is None:
             raise RuntimeError("no model is loaded")
-        images = _decoded(batch)
-        good = [pixels for pixels in images if not isinstance(pixels, Exception)]
-        rows = model.from_arrays(np.concatenate(good)) if good else None
+        rows, shares = _rows(model, batch)
         outcomes, start = [], 0
-        for pixels in images:
-            if isinstance(pixels, Exception):
-                outcomes.append(pixels)
+        for share in shares:
+            if isinstance(share, Exception):
+                outcomes.append(share)
             else:
-                outcomes.append(rows[start : start + len(pixels)])
-                start += len(pixels)
+                outcomes.append(rows[start : start + share])
+                start += share
         self.counts.batches += 1
-        self.counts.requests += len(good)
+        self.counts.requests += sum(not isinstance(share, Exception) for share in shares)
         self.counts.images += start
         return outcomes
 
 
-def _decoded(batch: list[Request]) -> list[np.ndarray | BadRequest]:
-    """Each request's pixels: its files decoded (all the batch's in one call), or its error."""
-    files = [request for request in batch if isinstance(request.images, list)]
-    decoded: dict[int, np.ndarray | BadRequest] = {}
-    if files:
+def _rows(model: Predictor, batch: list[Request]) -> tuple[np.ndarray, list[int | Exception]]:
+    """The rows of one model call, and how many of them are each request's (or its error)."""
+    if all(isinstance(request.images, list) for request in batch):
         try:
-            pixels = predictors.decode([image for request in files for image in request.images])
-        except ValueError:  # someone's file is bad: find whose, alone
-            decoded = {id(request): _decode_alone(request) for request in files}
-        else:
-            start = 0
-            for request in files:
-                decoded[id(request)] = pixels[start : start + request.size]
-                start += request.size
-    return [
-        decoded[id(request)] if isinstance(request.images, list) else request.images
-        for request in batch
-    ]
+            rows = model.from_encoded([image for request in batch for image in request.images])
+            return rows, [request.size for request in batch]
+        except ValueError:  # a file will not decode: find whose, each request's alone
+            images = _decoded(batch, together=False)
+    else:
+        images = _decoded(batch, together=True)
+    good = [pixels for pixels in images if not isinstance(pixels, Exception)]
+    rows = model.from_arrays(np.concatenate(good)) if good else np.empty((0,))
+    return rows, [pixels if isinstance(pixels, Exception) else len(pixels) for pixels in images]
+
+
+def _decoded(batch: list[Request], together: bool) -> list[np.ndarray | Exception]:
+    """Each request's pixels: its arrays, its files decoded, or its error. With ``together``,
+    all the batch's files are decoded in one call unless one of them will not decode."""
+    files = [request for request in batch if isinstance(request.images, list)]
+    decoded = _decode_together(files) if together and files else None
+    if decoded is None:
+        decoded = {id(request): _decode_alone(request) for request in files}
+    return [decoded.get(id(request), request.images) for request in batch]
+
+
+def _decode_together(files: list[Request]) -> dict[int, np.ndarray] | None:
+    try:
+        pixels = predictors.decode([image for request in files for image in request.images])
+    except ValueError:
+        return None
+    decoded, start = {}, 0
+    for request in files:
+        decoded[id(request)] = pixels[start : start + request.size]
+        start += request.size
+    return decoded
 
 
 def _decode_alone(request: Request) -> np.ndarray | Exception:
