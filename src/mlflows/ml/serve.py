@@ -10,6 +10,17 @@ with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference proto
 ``/v2/models/<name>/infer`` with one input: FP32 ``[N, 28, 28, 1]`` images in [0, 1], or BYTES
 ``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500;
 so are image arrays outside [0, 1] in either protocol (0-255 pixels: divide them by 255).
+
+The event loop only parses, checks and answers; concurrent requests are answered together by a
+batcher thread (:mod:`mlflows.ml.batching`), one model call for up to ``--max-batch-size``
+images. A batch waits ``--max-batch-wait-ms`` after its first request for more: by default 0,
+taking the requests that queued while the last batch ran, which TF Serving advises for CPUs (a
+wait only pays when batches fill before it ends). Each batch runs on one version, and a new
+version answers once before it serves. The V1 predict route is answered ahead of kserve's
+FastAPI app (:mod:`mlflows.ml.v1_predict_route`); ``/metrics`` adds the batcher's counts.
+TensorFlow's ops run single-threaded unless ``--intra-op-threads`` says otherwise (TF Serving's
+``--tensorflow_intra_op_parallelism``): for this small model, splitting an op over threads
+costs more than it gains, on cores that the server's Python side needs too.
 """
 
 from __future__ import annotations
