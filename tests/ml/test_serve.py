@@ -70,10 +70,17 @@ def served(model_server, tmp_path_factory, trained, http_status, wait_for):
     url, proc = model_server(versions_dir, NAME)
     ready_url = f"{url}/v1/models/{NAME}"
     before = http_status(ready_url)
+    predicted_before = predict(url, {"instances": [np.zeros((28, 28, 1)).tolist()]})
     good = trained("cnn")[0]
     versions.promote(good, versions_dir, 0.9)
     wait_for(lambda: http_status(ready_url) == 200, "the first version to be served", proc)
-    return SimpleNamespace(url=url, proc=proc, versions_dir=versions_dir, status_before=before)
+    return SimpleNamespace(
+        url=url,
+        proc=proc,
+        versions_dir=versions_dir,
+        status_before=before,
+        predicted_before=predicted_before,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +97,7 @@ def examples(digits_dir):
 
 def test_not_ready_until_a_version_is_promoted_then_ready(served):
     assert served.status_before == 503
+    assert served.predicted_before == (503, {"error": f"Model with name {NAME} is not ready."})
     with urllib.request.urlopen(f"{served.url}/v1/models/{NAME}", timeout=30) as response:
         assert json.loads(response.read()) == {"name": NAME, "ready": True}
 
@@ -261,6 +269,7 @@ def test_a_cloudevent_is_answered_by_kserve_in_kind(served, newest, examples):
 
 
 FP32 = {"name": "image", "datatype": "FP32"}
+FILES = {"name": "image_bytes", "datatype": "BYTES"}
 MALFORMED_V2 = {
     "empty batch": {**FP32, "shape": [0, 28, 28, 1], "data": []},
     "a scalar": {**FP32, "shape": [], "data": [0.5]},
@@ -268,8 +277,9 @@ MALFORMED_V2 = {
     "not finite": {**FP32, "shape": [1, 28, 28], "data": [float("nan")] * 784},
     "below 0": {**FP32, "shape": [1, 28, 28], "data": [-0.5] * 784},
     "too many": {**FP32, "shape": [1025, 1], "data": [0.0] * 1025},
-    "no files": {"name": "image_bytes", "datatype": "BYTES", "shape": [0], "data": []},
-    "not base64": {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": ["@@@"]},
+    "no files": {**FILES, "shape": [0], "data": []},
+    "not base64": {**FILES, "shape": [1], "data": ["@@@"]},
+    "not an image": {**FILES, "shape": [1], "data": [b64(b"hello, not a PNG")]},
 }
 
 
