@@ -37,8 +37,10 @@ from mlflows.ml.protocol import BadRequest
 
 @dataclass
 class Request:
+    """One request's images, waiting for their batch."""
+
     images: list[bytes] | np.ndarray  # image files, or N x 28 x 28 x 1 floats in [0, 1]
-    field: str  # names image n in an error, as ``field.format(n)``
+    where: str  # names image n in an error, as ``where.format(n)``
     future: asyncio.Future
     arrived: float = field(default_factory=time.monotonic)
 
@@ -57,6 +59,8 @@ class Counts:
 
 
 class Batcher:
+    """Answers :meth:`predict` calls in batches, on the model ``model()`` returns at the time."""
+
     def __init__(self, model: Callable[[], Predictor | None], max_batch_size: int, max_wait: float):
         self.model, self.max_batch_size, self.max_wait = model, max_batch_size, max_wait
         self.counts = Counts()
@@ -64,10 +68,11 @@ class Batcher:
         self._held: Request | None = None  # the request that would have overfilled a batch
         threading.Thread(target=self._work, name="batcher", daemon=True).start()
 
-    async def predict(self, images: list[bytes] | np.ndarray, field: str) -> np.ndarray:
-        """Class probabilities, one row per image; ``BadRequest`` if a file won't decode."""
+    async def predict(self, images: list[bytes] | np.ndarray, where: str) -> np.ndarray:
+        """Class probabilities, one row per image; ``BadRequest`` naming the file (image n is
+        ``where.format(n)``) if one will not decode."""
         future = asyncio.get_running_loop().create_future()
-        self._queue.put(Request(images, field, future))
+        self._queue.put(Request(images, where, future))
         return await future
 
     def _work(self) -> None:
@@ -163,7 +168,7 @@ def _decode_alone(request: Request) -> np.ndarray | Exception:
             try:
                 predictors.decode([image])
             except ValueError:
-                return BadRequest(f"{request.field.format(n)}: {predictors.UNDECODABLE}")
+                return BadRequest(f"{request.where.format(n)}: {predictors.UNDECODABLE}")
     return RuntimeError("the images decode one by one but not together")
 
 
