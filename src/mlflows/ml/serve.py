@@ -172,6 +172,15 @@ def quiet_request_logs() -> None:
     )
 
 
+def log_beside_kserve() -> None:
+    """This server's lines (a version served or refused, a client's mistake that the V1 route
+    answered) in kserve's log, in its format; without it they were dropped below WARNING."""
+    ours = logging.getLogger("mlflows.serve")
+    ours.setLevel(logging.INFO)
+    ours.handlers = list(logging.getLogger("kserve").handlers)
+    ours.propagate = False
+
+
 # Prometheus counter (``<name>_total`` on ``/metrics``), the count it shows, what it counts.
 BATCH_METRICS = [
     ("mlflows_batches", "batches", "model calls made by the batcher"),
@@ -263,6 +272,7 @@ def serve(args: argparse.Namespace) -> None:
     server = ModelServer(enable_grpc=False, enable_latency_logging=False)
     server.register_model(model)
     quiet_request_logs()
+    log_beside_kserve()
     stop = threading.Event()
     threading.Thread(
         target=model.watch, args=(args.poll_seconds, stop), name="model-watcher", daemon=True
