@@ -34,6 +34,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
@@ -110,16 +112,21 @@ def served_model_class():
 
         async def predict(self, payload, headers=None):
             # A coroutine, so kserve awaits it: the event loop serves other requests meanwhile.
+            v2 = isinstance(payload, InferRequest)
             try:
-                if isinstance(payload, InferRequest):
-                    return await self._predict_v2(payload)
-                images = protocol.parse_instances(payload)
-                rows = await self.batcher.predict(images, "instances[{}].b64")
-                return protocol.predictions(rows)
-            except ValueError as err:  # BadRequest, or an image that would not decode
+                images, where = self._v2_images(payload) if v2 else self._v1_images(payload)
+            except ValueError as err:  # BadRequest, or kserve's own reading of a V2 tensor
                 raise InvalidInput(str(err)) from None
+            try:
+                rows = await self.batcher.predict(images, where)
+            except protocol.BadRequest as err:  # a file that will not decode
+                raise InvalidInput(str(err)) from None
+            return self._v2_response(payload, rows) if v2 else protocol.predictions(rows)
 
-        async def _predict_v2(self, request: InferRequest) -> InferResponse:
+        def _v1_images(self, body) -> tuple[list[bytes] | np.ndarray, str]:
+            return protocol.parse_instances(body), "instances[{}].b64"
+
+        def _v2_images(self, request: InferRequest) -> tuple[list[bytes] | np.ndarray, str]:
             if len(request.inputs) != 1:
                 raise protocol.BadRequest("inputs: expected exactly one input tensor")
             tensor = request.inputs[0]
@@ -130,16 +137,17 @@ def served_model_class():
                     protocol.decode_b64(item, f"inputs[0].data[{n}]")
                     for n, item in enumerate(files)
                 ]
-            elif tensor.datatype == "FP32":
+                return images, "inputs[0].data[{}]"
+            if tensor.datatype == "FP32":
                 array = tensor.as_numpy()  # checked as it is: no round trip through lists
                 protocol.check_count(len(array) if array.ndim else 0, "inputs[0]")
-                images = protocol.raw_images(array, "inputs[0]")
-            else:
-                raise protocol.BadRequest(
-                    f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
-                )
-            result = await self.batcher.predict(images, "inputs[0].data[{}]")
-            output = InferOutput("probabilities", list(result.shape), "FP32", result.tolist())
+                return protocol.raw_images(array, "inputs[0]"), "inputs[0]"
+            raise protocol.BadRequest(
+                f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
+            )
+
+        def _v2_response(self, request: InferRequest, rows: np.ndarray) -> InferResponse:
+            output = InferOutput("probabilities", list(rows.shape), "FP32", rows.tolist())
             # The protocol makes the request id optional and the response id required.
             return InferResponse(request.id or str(uuid.uuid4()), self.name, [output])
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+from kserve.errors import InvalidInput
 
 log = logging.getLogger("mlflows.serve")
 
@@ -25,7 +26,8 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class V1PredictRoute:
-    """``app`` with ``model``'s V1 predict route answered by ``model.predict`` directly."""
+    """``app`` with ``model``'s V1 predict route answered by ``model.predict`` directly (a kserve
+    ``Model``: ``InvalidInput`` is the client's mistake)."""
 
     def __init__(self, app, model):
         self.app, self.model = app, model
@@ -65,7 +67,7 @@ class V1PredictRoute:
     async def _predict(self, request: dict) -> tuple[int, dict]:
         try:
             return 200, await self.model.predict(request)
-        except ValueError as err:  # kserve's InvalidInput: the request's mistake
+        except InvalidInput as err:  # the request's mistake
             log.info("InvalidInput: %s", err)
             return 400, {"error": str(err)}
         except Exception as err:  # as kserve's generic handler answers it
