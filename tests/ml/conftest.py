@@ -166,16 +166,16 @@ def processes():
 
 @pytest.fixture(scope="module")
 def model_server(tmp_path_factory):
-    """``start(model_dir, model_name) -> base URL`` of an ``mlflows.ml.serve`` process."""
+    """``start(model_dir, model_name, *flags) -> (base URL, process)`` of ``mlflows.ml.serve``."""
     started: list[subprocess.Popen] = []
     logs = tmp_path_factory.mktemp("server-logs")
 
-    def start(model_dir: Path, model_name: str) -> tuple[str, subprocess.Popen]:
+    def start(model_dir: Path, model_name: str, *flags: str) -> tuple[str, subprocess.Popen]:
         port = _free_port()
         with (logs / f"{model_name}-{port}.log").open("w") as log:  # the child keeps its copy
             proc = subprocess.Popen(
                 [sys.executable, "-m", "mlflows.ml.serve", "--model-dir", str(model_dir),
-                 "--model-name", model_name, "--port", str(port)],
+                 "--model-name", model_name, "--port", str(port), *flags],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
         started.append(proc)

@@ -1,7 +1,8 @@
 """The model server as a real process over HTTP, and the client against it.
 
-One server per module, started on an empty versions directory as the pipeline starts it
-before anything is promoted. The test that promotes a second version runs last.
+The main server is started on an empty versions directory as the pipeline starts it before
+anything is promoted; the test that promotes a second version to it runs last. A second server
+batches in lockstep (see ``lockstep``), so that which requests shared a model call is known.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,7 +23,7 @@ import pytest
 from mlflows.errors import Unavailable, UserError
 from mlflows.ml import client, serve, versions
 from mlflows.ml.datasets import digits
-from mlflows.ml.predictor import Predictor
+from mlflows.ml.predictor import UNDECODABLE, Predictor
 
 NAME = "digits"
 
@@ -44,6 +46,23 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def batch_counts(url: str) -> dict[str, float]:
+    """The server's batcher counts (``batches``, ``requests``, ``images``) from ``/metrics``."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    names = {metric + "_total": count for metric, count, _ in serve.BATCH_METRICS}
+    found = {}
+    for line in lines:
+        name, _, value = line.partition(" ")
+        if name in names:
+            found[names[name]] = float(value)
+    return found
+
+
+def counted_since(url: str, before: dict[str, float]) -> dict[str, float]:
+    return {name: value - before[name] for name, value in batch_counts(url).items()}
+
+
 @pytest.fixture(scope="module")
 def served(model_server, tmp_path_factory, trained, http_status, wait_for):
     """The server, first on an empty versions dir, then serving the trained cnn as version 1."""
@@ -51,10 +70,17 @@ def served(model_server, tmp_path_factory, trained, http_status, wait_for):
     url, proc = model_server(versions_dir, NAME)
     ready_url = f"{url}/v1/models/{NAME}"
     before = http_status(ready_url)
+    predicted_before = predict(url, {"instances": [np.zeros((28, 28, 1)).tolist()]})
     good = trained("cnn")[0]
     versions.promote(good, versions_dir, 0.9)
     wait_for(lambda: http_status(ready_url) == 200, "the first version to be served", proc)
-    return SimpleNamespace(url=url, proc=proc, versions_dir=versions_dir, status_before=before)
+    return SimpleNamespace(
+        url=url,
+        proc=proc,
+        versions_dir=versions_dir,
+        status_before=before,
+        predicted_before=predicted_before,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +97,7 @@ def examples(digits_dir):
 
 def test_not_ready_until_a_version_is_promoted_then_ready(served):
     assert served.status_before == 503
+    assert served.predicted_before == (503, {"error": f"Model with name {NAME} is not ready."})
     with urllib.request.urlopen(f"{served.url}/v1/models/{NAME}", timeout=30) as response:
         assert json.loads(response.read()) == {"name": NAME, "ready": True}
 
@@ -175,7 +202,74 @@ def test_every_malformed_request_is_a_400_with_a_message(served, body):
     assert isinstance(answer.get("error"), str) and answer["error"]
 
 
+IMAGES_PER_REQUEST = [1, 2, 3, 1, 2, 3, 1, 2]  # of 8 concurrent requests, from 8 threads
+
+
+def concurrent_requests(images: np.ndarray, arrays: bool = True) -> list[dict]:
+    """One request per entry of IMAGES_PER_REQUEST, each of its own images: as PNG files, but
+    with ``arrays`` odd ones as arrays, so one batch holds both kinds. The rows the model gives
+    them are those of :func:`expected_rows` whatever the kind."""
+    bodies = []
+    for n, count in enumerate(IMAGES_PER_REQUEST):
+        own = images[3 * n : 3 * n + count]
+        if n % 2 == 0 or not arrays:
+            bodies.append({"instances": [{"b64": b64(client.encode_png(i))} for i in own]})
+        else:
+            bodies.append({"instances": (own / 255.0).tolist()})
+    return bodies
+
+
+def expected_rows(predictor: Predictor, images: np.ndarray) -> list[np.ndarray]:
+    """What ``predictor`` answers to each of :func:`concurrent_requests`, in-process."""
+    rows = []
+    for n, count in enumerate(IMAGES_PER_REQUEST):
+        own = images[3 * n : 3 * n + count]
+        if n % 2 == 0:
+            rows.append(predictor.from_encoded([client.encode_png(i) for i in own]))
+        else:
+            rows.append(predictor.from_arrays(own / 255.0))
+    return rows
+
+
+def send_all(url: str, bodies: list[dict], pool: ThreadPoolExecutor) -> list[tuple[int, dict]]:
+    """Each body from its own thread, all at once."""
+    return list(pool.map(lambda body: predict(url, body), bodies))
+
+
+def test_concurrent_requests_each_get_their_own_rows(served, newest, examples):
+    bodies = concurrent_requests(examples[0])
+    expected = expected_rows(newest, examples[0])
+    before = batch_counts(served.url)
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        rounds = [send_all(served.url, bodies, pool) for _ in range(10)]
+
+    for answers in rounds:
+        for (status, answer), rows in zip(answers, expected, strict=True):
+            assert status == 200, answer
+            np.testing.assert_allclose(answer["predictions"], rows, atol=1e-5)
+    counted = counted_since(served.url, before)
+    assert counted["requests"] == 10 * len(bodies)
+    assert counted["images"] == 10 * sum(IMAGES_PER_REQUEST)
+
+
+def test_a_cloudevent_is_answered_by_kserve_in_kind(served, newest, examples):
+    """The predict route kserve's app no longer answers first still answers what it passes on."""
+    images = examples[0][:2] / 255.0
+    headers = {"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "1",
+               "ce-source": "tests", "ce-type": "org.example.predict"}  # fmt: skip
+    body = json.dumps({"instances": images.tolist()}).encode()
+    request = urllib.request.Request(client.predict_url(served.url, NAME), body, headers)
+
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        assert response.headers["ce-specversion"] == "1.0"  # kserve's answer as a CloudEvent
+        answer = json.loads(response.read())
+    np.testing.assert_allclose(answer["predictions"], newest.from_arrays(images), atol=1e-5)
+
+
 FP32 = {"name": "image", "datatype": "FP32"}
+FILES = {"name": "image_bytes", "datatype": "BYTES"}
 MALFORMED_V2 = {
     "empty batch": {**FP32, "shape": [0, 28, 28, 1], "data": []},
     "a scalar": {**FP32, "shape": [], "data": [0.5]},
@@ -183,8 +277,9 @@ MALFORMED_V2 = {
     "not finite": {**FP32, "shape": [1, 28, 28], "data": [float("nan")] * 784},
     "below 0": {**FP32, "shape": [1, 28, 28], "data": [-0.5] * 784},
     "too many": {**FP32, "shape": [1025, 1], "data": [0.0] * 1025},
-    "no files": {"name": "image_bytes", "datatype": "BYTES", "shape": [0], "data": []},
-    "not base64": {"name": "image_bytes", "datatype": "BYTES", "shape": [1], "data": ["@@@"]},
+    "no files": {**FILES, "shape": [0], "data": []},
+    "not base64": {**FILES, "shape": [1], "data": ["@@@"]},
+    "not an image": {**FILES, "shape": [1], "data": [b64(b"hello, not a PNG")]},
 }
 
 
@@ -337,7 +432,13 @@ def test_what_to_serve_is_the_model_itself_or_the_newest_version(tmp_path, train
 
 @pytest.mark.parametrize(
     ("extra", "field"),
-    [(["--port", "70000"], "--port"), (["--model-dir", "{file}"], "--model-dir")],
+    [
+        (["--port", "70000"], "--port"),
+        (["--model-dir", "{file}"], "--model-dir"),
+        (["--max-batch-size", "0"], "--max-batch-size"),
+        (["--max-batch-wait-ms", "-1"], "--max-batch-wait-ms"),
+        (["--intra-op-threads", "two"], "--intra-op-threads"),
+    ],
 )
 def test_server_flag_mistakes_are_one_error_line(tmp_path, cli, extra, field):
     (tmp_path / "file").write_text("not a directory")
@@ -380,6 +481,107 @@ def test_jpeg_rgb_and_larger_images_are_decoded_to_the_same_digit(trained, examp
     assert (rgb == reference).mean() >= 0.9
     assert np.array_equal(predictor.from_encoded(doubled).argmax(axis=1), reference)
     assert (predictor.from_encoded(jpeg).argmax(axis=1) == reference).mean() >= 0.8
+
+
+ROUND_IMAGES = sum(IMAGES_PER_REQUEST)
+
+
+@pytest.fixture(scope="module")
+def lockstep(model_server, tmp_path_factory, trained, http_status, wait_for):
+    """A server serving the trained cnn whose batch is exactly one round of
+    :func:`concurrent_requests`: it waits (up to 30 s) until the round's ROUND_IMAGES images are
+    all there, and a round's requests are only sent once the last round is answered."""
+    versions_dir = tmp_path_factory.mktemp("lockstep") / "versions"
+    versions.promote(trained("cnn")[0], versions_dir, 0.9)
+    flags = ["--max-batch-size", str(ROUND_IMAGES), "--max-batch-wait-ms", "30000"]
+    url, proc = model_server(versions_dir, NAME, *flags, "--poll-seconds", "0.05")
+    wait_for(lambda: http_status(f"{url}/v1/models/{NAME}") == 200, "the model to load", proc)
+    return SimpleNamespace(url=url, proc=proc, versions_dir=versions_dir)
+
+
+@pytest.mark.parametrize("arrays", [True, False], ids=["files and arrays", "files only"])
+def test_an_image_that_will_not_decode_fails_its_request_alone(lockstep, trained, examples, arrays):
+    bodies = concurrent_requests(examples[0], arrays)
+    bodies[2]["instances"][1] = {"b64": b64(b"\x89PNG, but not really")}
+    expected = expected_rows(Predictor(trained("cnn")[0]), examples[0])
+    before = batch_counts(lockstep.url)
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        answers = send_all(lockstep.url, bodies, pool)
+
+    status, answer = answers.pop(2)
+    assert status == 400
+    assert answer["error"] == f"instances[1].b64: {UNDECODABLE}"  # the file, named
+    del expected[2]
+    for (status, answer), rows in zip(answers, expected, strict=True):
+        assert status == 200, answer
+        np.testing.assert_allclose(answer["predictions"], rows, atol=1e-5)
+    # The bad request shared the batch: the others were answered by one model call.
+    assert counted_since(lockstep.url, before) == {
+        "batches": 1,
+        "requests": len(bodies) - 1,
+        "images": ROUND_IMAGES - IMAGES_PER_REQUEST[2],
+    }
+
+
+def test_a_request_larger_than_a_batch_is_a_batch_of_its_own(lockstep, trained, examples):
+    images = examples[0] / 255.0
+    assert len(images) > ROUND_IMAGES
+    before = batch_counts(lockstep.url)
+
+    status, answer = predict(lockstep.url, {"instances": images.tolist()})
+
+    assert status == 200
+    expected = Predictor(trained("cnn")[0]).from_arrays(images)
+    np.testing.assert_allclose(answer["predictions"], expected, atol=1e-5)
+    assert counted_since(lockstep.url, before) == {
+        "batches": 1,
+        "requests": 1,
+        "images": len(images),
+    }
+
+
+def test_a_version_swap_during_a_burst_switches_once_and_never_mixes(
+    lockstep, untrained_model, examples
+):
+    """Rounds of 8 concurrent requests while version 2 is promoted: every answer is one of the
+    two models' for its own images, a round (one batch) is answered by one version, and once
+    version 2 has answered, version 1 never answers again."""
+    bodies = concurrent_requests(examples[0])
+    models = {
+        "v1": expected_rows(Predictor(versions.newest(lockstep.versions_dir)), examples[0]),
+        "v2": expected_rows(Predictor(untrained_model), examples[0]),
+    }
+
+    def version(status: int, answer: dict, n: int) -> str:
+        assert status == 200, answer  # no 5xx, nor any other failure, during the swap
+        matching = [
+            name
+            for name, rows in models.items()
+            if np.allclose(answer["predictions"], rows[n], atol=1e-5)
+        ]
+        assert len(matching) == 1, f"request {n} got an answer neither model gives it"
+        return matching[0]
+
+    before = batch_counts(lockstep.url)
+    answered_by: list[set[str]] = []  # per round
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        for n in range(1000):  # a bound: the swap takes a few hundred rounds at most
+            if n == 3:
+                versions.promote(untrained_model, lockstep.versions_dir, 0.1)
+            answers = send_all(lockstep.url, bodies, pool)
+            answered_by.append({version(*answer, i) for i, answer in enumerate(answers)})
+            if answered_by[-10:] == [{"v2"}] * 10:
+                break
+
+    assert all(len(names) == 1 for names in answered_by), "a batch mixed the two versions"
+    sequence = [names.pop() for names in answered_by]
+    assert "v2" in sequence, f"version 2 was not served within {len(sequence)} rounds"
+    switch = sequence.index("v2")
+    assert switch >= 3 and sequence == ["v1"] * switch + ["v2"] * (len(sequence) - switch)
+    counted = counted_since(lockstep.url, before)
+    assert counted["batches"] == len(sequence)  # a round was one batch: one model call
+    assert counted["requests"] == len(sequence) * len(bodies)
 
 
 def test_a_newer_version_is_picked_up_without_a_restart(

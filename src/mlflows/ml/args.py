@@ -37,6 +37,8 @@ def _number(convert, accept, expected: str):
 
 positive_int = _number(int, lambda value: value > 0, "a whole number above 0")
 positive_float = _number(float, lambda value: value > 0, "a number above 0")
+non_negative_float = _number(float, lambda value: value >= 0, "a number 0 or above")
+non_negative_int = _number(int, lambda value: value >= 0, "a whole number 0 or above")
 fraction = _number(float, lambda value: 0 <= value <= 1, "a number from 0 to 1")
 
 

@@ -42,15 +42,21 @@ def decode_image(encoded):
     return tf.image.resize(image, IMAGE_SHAPE[:2]) / 255.0
 
 
+def decode_images(image_bytes):
+    """A batch of encoded images to N x 28 x 28 x 1 float32 in [0, 1], as the model decodes them."""
+    tf = tensorflow()
+
+    return tf.map_fn(
+        decode_image, image_bytes, fn_output_signature=tf.TensorSpec(IMAGE_SHAPE, tf.float32)
+    )
+
+
 def serving_signatures(model) -> dict:
     tf = tensorflow()
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=ENCODED_INPUT)])
     def predict_encoded(image_bytes):
-        images = tf.map_fn(
-            decode_image, image_bytes, fn_output_signature=tf.TensorSpec(IMAGE_SHAPE, tf.float32)
-        )
-        return {OUTPUT: model(images, training=False)}
+        return {OUTPUT: model(decode_images(image_bytes), training=False)}
 
     @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32, name=RAW_INPUT)])
     def predict_raw(image):

@@ -10,6 +10,17 @@ with the V1 body of :mod:`mlflows.ml.protocol`, and the V2 (open inference proto
 ``/v2/models/<name>/infer`` with one input: FP32 ``[N, 28, 28, 1]`` images in [0, 1], or BYTES
 ``[N]`` base64-encoded image files. A malformed request is a 400 with a message, never a 500;
 so are image arrays outside [0, 1] in either protocol (0-255 pixels: divide them by 255).
+
+The event loop only parses, checks and answers; concurrent requests are answered together by a
+batcher thread (:mod:`mlflows.ml.batching`), one model call for up to ``--max-batch-size``
+images. A batch waits ``--max-batch-wait-ms`` after its first request for more: by default 0,
+taking the requests that queued while the last batch ran, which TF Serving advises for CPUs (a
+wait only pays when batches fill before it ends). Each batch runs on one version, and a new
+version answers once before it serves. The V1 predict route is answered ahead of kserve's
+FastAPI app (:mod:`mlflows.ml.v1_predict_route`); ``/metrics`` adds the batcher's counts.
+TensorFlow's ops run single-threaded unless ``--intra-op-threads`` says otherwise (TF Serving's
+``--tensorflow_intra_op_parallelism``): for this small model, splitting an op over threads
+costs more than it gains, on cores that the server's Python side needs too.
 """
 
 from __future__ import annotations
@@ -28,7 +39,15 @@ import numpy as np
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import protocol, versions
-from mlflows.ml.args import ArgumentParser, directories, positive_float
+from mlflows.ml.args import (
+    ArgumentParser,
+    directories,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from mlflows.ml.batching import Batcher, Counts
 from mlflows.ml.predictor import Predictor, is_saved_model
 from mlflows.ml.quiet import tensorflow
 
@@ -47,13 +66,14 @@ def served_model_class():
     from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
     class ServedModel(Model):
-        def __init__(self, name: str, model_dir: str | Path):
+        def __init__(self, name: str, model_dir: str | Path, max_batch_size: int, max_wait: float):
             super().__init__(name)
             self.model_dir = Path(model_dir)
             self.serving: tuple[Path, int] | None = None  # (path, saved_model.pb mtime)
             self._predictor: Predictor | None = None
             self._failed: set[tuple[Path, int]] = set()
             self._loading = threading.Lock()
+            self.batcher = Batcher(lambda: self._predictor, max_batch_size, max_wait)
 
         def start(self):
             """kserve's default marks the model ready; here ready means a model is loaded."""
@@ -74,6 +94,7 @@ def served_model_class():
                     return self.ready
                 try:
                     predictor = Predictor(path)
+                    predictor.warm_up()  # before it serves: requests keep the old one meanwhile
                 except UserError as err:
                     self._failed.add(identity)  # don't retry the same broken files every poll
                     log.error("not serving %s: %s", path, err)
@@ -89,17 +110,23 @@ def served_model_class():
             while not stop.wait(poll_seconds):
                 self.load()
 
-        def predict(self, payload, headers=None):
-            predictor = self._predictor  # read once: a reload swaps models between requests
+        async def predict(self, payload, headers=None):
+            # A coroutine, so kserve awaits it: the event loop serves other requests meanwhile.
+            v2 = isinstance(payload, InferRequest)
             try:
-                if isinstance(payload, InferRequest):
-                    return self._predict_v2(predictor, payload)
-                images = protocol.parse_instances(payload)
-                return protocol.predictions(probabilities(predictor, images))
-            except ValueError as err:  # BadRequest, or an image that would not decode
+                images, where = self._v2_images(payload) if v2 else self._v1_images(payload)
+            except ValueError as err:  # BadRequest, or kserve's own reading of a V2 tensor
                 raise InvalidInput(str(err)) from None
+            try:
+                rows = await self.batcher.predict(images, where)
+            except protocol.BadRequest as err:  # a file that will not decode
+                raise InvalidInput(str(err)) from None
+            return self._v2_response(payload, rows) if v2 else protocol.predictions(rows)
 
-        def _predict_v2(self, predictor: Predictor, request: InferRequest) -> InferResponse:
+        def _v1_images(self, body) -> tuple[list[bytes] | np.ndarray, str]:
+            return protocol.parse_instances(body), "instances[{}].b64"
+
+        def _v2_images(self, request: InferRequest) -> tuple[list[bytes] | np.ndarray, str]:
             if len(request.inputs) != 1:
                 raise protocol.BadRequest("inputs: expected exactly one input tensor")
             tensor = request.inputs[0]
@@ -110,26 +137,21 @@ def served_model_class():
                     protocol.decode_b64(item, f"inputs[0].data[{n}]")
                     for n, item in enumerate(files)
                 ]
-            elif tensor.datatype == "FP32":
+                return images, "inputs[0].data[{}]"
+            if tensor.datatype == "FP32":
                 array = tensor.as_numpy()  # checked as it is: no round trip through lists
                 protocol.check_count(len(array) if array.ndim else 0, "inputs[0]")
-                images = protocol.raw_images(array, "inputs[0]")
-            else:
-                raise protocol.BadRequest(
-                    f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
-                )
-            result = probabilities(predictor, images)
-            output = InferOutput("probabilities", list(result.shape), "FP32", result.tolist())
+                return protocol.raw_images(array, "inputs[0]"), "inputs[0]"
+            raise protocol.BadRequest(
+                f"inputs[0].datatype: {tensor.datatype}; send FP32 images or BYTES files"
+            )
+
+        def _v2_response(self, request: InferRequest, rows: np.ndarray) -> InferResponse:
+            output = InferOutput("probabilities", list(rows.shape), "FP32", rows.tolist())
             # The protocol makes the request id optional and the response id required.
             return InferResponse(request.id or str(uuid.uuid4()), self.name, [output])
 
     return ServedModel
-
-
-def probabilities(predictor: Predictor, images: list[bytes] | np.ndarray) -> np.ndarray:
-    if isinstance(images, list):
-        return predictor.from_encoded(images)
-    return predictor.from_arrays(images)
 
 
 class ClientErrorsInOneLine(logging.Filter):
@@ -158,6 +180,36 @@ def quiet_request_logs() -> None:
     )
 
 
+def log_beside_kserve() -> None:
+    """This server's lines (a version served or refused, a client's mistake that the V1 route
+    answered) in kserve's log, in its format; without it they were dropped below WARNING."""
+    ours = logging.getLogger("mlflows.serve")
+    ours.setLevel(logging.INFO)
+    ours.handlers = list(logging.getLogger("kserve").handlers)
+    ours.propagate = False
+
+
+# Prometheus counter (``<name>_total`` on ``/metrics``), the count it shows, what it counts.
+BATCH_METRICS = [
+    ("mlflows_batches", "batches", "model calls made by the batcher"),
+    ("mlflows_batched_requests", "requests", "requests answered by those calls"),
+    ("mlflows_batched_images", "images", "images answered by those calls"),
+]
+
+
+def register_metrics(counts: Counts) -> None:
+    """The batcher's counts on kserve's ``/metrics``, beside its own metrics."""
+    from prometheus_client import REGISTRY
+    from prometheus_client.core import CounterMetricFamily
+
+    class BatchMetrics:
+        def collect(self):
+            for metric, count, what in BATCH_METRICS:
+                yield CounterMetricFamily(metric, what, getattr(counts, count))
+
+    REGISTRY.register(BatchMetrics())
+
+
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the slow imports so a busy port fails at once."""
     try:
@@ -179,6 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="how often to look for a newer version (default %(default)s)",
     )
+    parser.add_argument(
+        "--intra-op-threads",
+        type=non_negative_int,
+        default=1,
+        help="threads one TensorFlow op may use; 0 lets TensorFlow choose (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=positive_int,
+        default=32,
+        help="most images answered by one model call (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-batch-wait-ms",
+        type=non_negative_float,
+        default=0.0,
+        help="how long a batch waits for more requests after its first arrived; 0 takes the ones "
+        "already waiting (default %(default)s)",
+    )
     return parser
 
 
@@ -194,15 +265,22 @@ def serve(args: argparse.Namespace) -> None:
     sock = bind(args.host, args.port)
     # Seconds to start: paid before a version appears, and before the server's threads write to
     # stderr (TensorFlow starts with it held back).
-    tensorflow()
+    tf = tensorflow()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     from kserve import ModelServer
-    from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
+    from kserve.model_server import app as kserve_app
     from kserve.protocol.rest.server import RESTServer
 
-    model = served_model_class()(args.model_name, args.model_dir)
+    from mlflows.ml.v1_predict_route import V1PredictRoute
+
+    model = served_model_class()(
+        args.model_name, args.model_dir, args.max_batch_size, args.max_batch_wait_ms / 1000
+    )
+    register_metrics(model.batcher.counts)
     server = ModelServer(enable_grpc=False, enable_latency_logging=False)
     server.register_model(model)
     quiet_request_logs()
+    log_beside_kserve()
     stop = threading.Event()
     threading.Thread(
         target=model.watch, args=(args.poll_seconds, stop), name="model-watcher", daemon=True
@@ -210,10 +288,10 @@ def serve(args: argparse.Namespace) -> None:
     host, port = sock.getsockname()[:2]
     print(f"serving {args.model_dir} as {args.model_name} on http://{host}:{port}", flush=True)
     # kserve's RESTServer, on our socket: ModelServer.start would insist on a ready model
-    # (ours may wait for its first version) and on listening on every interface.
-    rest = RESTServer(
-        FASTAPI_APP_IMPORT_STRING, server.dataplane, server.model_repository_extension, port
-    )
+    # (ours may wait for its first version) and on listening on every interface. It sets up
+    # kserve's app, which answers everything but the predict route in front of it.
+    app = V1PredictRoute(kserve_app, model)
+    rest = RESTServer(app, server.dataplane, server.model_repository_extension, port)
     try:
         rest.run(sockets=[sock])
     finally:
