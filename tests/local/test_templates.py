@@ -481,3 +481,29 @@ def test_documents_are_valid_argo(schema_dir):
     for text in (LIBRARY, REFS, DAG_TARGETS):
         for document in documents(text):
             assert validate_workflow(document, "4.1", schema_dir) == []
+
+
+def test_workflow_variables_name_the_run_and_its_spec(run_local):
+    wf = documents(
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: vars-, labels: {team: a}}
+        spec:
+          entrypoint: main
+          priority: 5
+          serviceAccountName: runner
+          templates:
+          - name: main
+            container:
+              image: alpine
+              command: [echo]
+              args:
+              - "{{workflow.mainEntrypoint}} {{workflow.priority}} {{workflow.serviceAccountName}}"
+              - "{{workflow.labels.team}} {{workflow.namespace}}"
+        """.replace("\n        ", "\n")
+    )[0]
+    result = run_local(wf)
+    assert result.succeeded, result.message
+    (pod,) = [node for node in result.nodes if node.type == "Pod"]
+    assert pod.outputs.result == "main 5 runner a default"

@@ -151,6 +151,8 @@ def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[st
         keys.WORKFLOW_PARAMETERS(): listed,
         keys.WORKFLOW_PARAMETERS_JSON(): listed,
     }
+    if spec.get("priority") is not None:  # as the controller's globalParams: set when given
+        scope[keys.WORKFLOW_PRIORITY()] = str(spec["priority"])
     scope.update({keys.WORKFLOW_PARAMETER(key): value for key, value in parameters.items()})
     for kind, every, one in (
         ("labels", keys.WORKFLOW_LABELS, keys.WORKFLOW_LABEL),
