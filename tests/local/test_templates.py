@@ -6,6 +6,7 @@ every node as Argo reports it: name, displayName, type, phase and where its temp
 
 import argparse
 import textwrap
+from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -501,9 +502,11 @@ def test_workflow_variables_name_the_run_and_its_spec(run_local):
               args:
               - "{{workflow.mainEntrypoint}} {{workflow.priority}} {{workflow.serviceAccountName}}"
               - "{{workflow.labels.team}} {{workflow.namespace}}"
+              - "{{workflow.creationTimestamp.Y}}"
         """.replace("\n        ", "\n")
     )[0]
     result = run_local(wf)
     assert result.succeeded, result.message
     (pod,) = [node for node in result.nodes if node.type == "Pod"]
-    assert pod.outputs.result == "main 5 runner a default"
+    year = str(datetime.now(timezone.utc).year)
+    assert pod.outputs.result == f"main 5 runner a default {year}"

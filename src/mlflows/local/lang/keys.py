@@ -59,6 +59,9 @@ WORKFLOW_PRIORITY = Key("workflow.priority")  # only when spec.priority is set
 WORKFLOW_CREATION_TIMESTAMP = Key("workflow.creationTimestamp")
 WORKFLOW_CREATION_TIMESTAMP_RFC3339 = Key("workflow.creationTimestamp.RFC3339")
 WORKFLOW_CREATION_TIMESTAMP_SECONDS = Key("workflow.creationTimestamp.s")
+# one strftime conversion character each, as the controller sets them (%s is the one above)
+WORKFLOW_CREATION_TIMESTAMP_FIELD = Key("workflow.creationTimestamp.<strftime character>")
+STRFTIME_CHARACTERS = "aAbBcCdDeFgGhHIjklmMnpPrRSTuUVwWxXyYzZ"
 WORKFLOW_PARAMETERS = Key("workflow.parameters")
 WORKFLOW_PARAMETERS_JSON = Key("workflow.parameters.json")
 WORKFLOW_PARAMETER = Key("workflow.parameters.<name>")

@@ -151,6 +151,8 @@ def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[st
         keys.WORKFLOW_PARAMETERS(): listed,
         keys.WORKFLOW_PARAMETERS_JSON(): listed,
     }
+    for character in keys.STRFTIME_CHARACTERS:
+        scope[keys.WORKFLOW_CREATION_TIMESTAMP_FIELD(character)] = created.strftime(f"%{character}")
     if spec.get("priority") is not None:  # as the controller's globalParams: set when given
         scope[keys.WORKFLOW_PRIORITY()] = str(spec["priority"])
     scope.update({keys.WORKFLOW_PARAMETER(key): value for key, value in parameters.items()})
