@@ -11,6 +11,7 @@ even if one failed, and keeps the best.
     python flows/e2e.py                 print the Workflow as YAML
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
+    python flows/e2e.py --fan-out loop  the branches as one loop over the specs (withItems)
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
@@ -56,11 +57,15 @@ def build_workflow(
     cache_max_age: str = MemoCache.max_age,
     asynchronous: bool = True,
     library: TemplateLibrary | None = None,
+    loop: bool = False,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
-    the library was rendered with)."""
+    the library was rendered with). ``loop``: the branches are one task looping over the specs
+    (one ``branch`` template, whatever their number), not one set of tasks per spec."""
     models = check_specs(models)
+    if loop and library is not None:
+        raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
     if library is not None:
         built = library_workloads()
         for option, given, held in (
@@ -92,6 +97,12 @@ def build_workflow(
     ) as workflow:
         with DAG(name="pipeline"):
             data = workloads.ingest()
+            if loop:  # each item promotes itself (async); select reads the models folder
+                branches = data >> workloads.branches(models, promote=asynchronous)
+                best = fan_in([branches], join=workloads.select_trained())
+                served = best >> workloads.serve()
+                served >> workloads.predict(served)
+                return workflow
             evaluated = [
                 data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
             ]
@@ -165,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         "sync: select after all",
     )
     flow.add_argument(
+        "--fan-out",
+        choices=("static", "loop"),
+        default="static",
+        help="static (default): one train, evaluate and promote task per spec; loop: one task "
+        "looping over the specs (withItems), the same templates whatever their number",
+    )
+    flow.add_argument(
         "--use-templates",
         nargs="?",
         const="namespace",
@@ -225,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
+        loop=args.fan_out == "loop",
         library=None
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),

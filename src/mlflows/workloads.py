@@ -17,11 +17,11 @@ calls those by ``templateRef`` rather than putting templates into the workflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING
 
-from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
+from hera.workflows import DAG, Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
 from hera.workflows._context import _context
 
@@ -34,6 +34,7 @@ from mlflows.inference_service import (
 from mlflows.manifest import Bare
 from mlflows.memoize import MemoCache, memoized
 from mlflows.names import image_reference
+from mlflows.patterns import follow_each
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
@@ -99,6 +100,10 @@ class Training:
             else Parameter(name=_parameter(f.name))
             for f in fields(cls)
         ]
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [_parameter(f.name) for f in fields(cls)]
 
     def arguments(self) -> dict[str, str]:
         """The values as a call's arguments to the library's train template."""
@@ -178,24 +183,39 @@ class Workloads:
 
     def evaluate(self, spec: ModelSpec) -> Task:
         """Evaluate the model ``spec`` trained; output parameter ``accuracy``."""
-        return self._call(
-            "evaluate",
-            self._evaluate_template,
-            name=f"evaluate-{spec.name}",
-            arguments={"model-dir": self.model_dir(spec)},
-        )
+        return self.evaluate_model(self.model_dir(spec), name=f"evaluate-{spec.name}")
 
-    def promote(self, evaluated: Task) -> Task:
+    def promote(self, evaluated: Task, name: str | None = None) -> Task:
         """Serve the model ``evaluated`` (an :meth:`evaluate` task) evaluated if it beats the
         current champion, or if there is none yet."""
         return self._call(
             "promote",
             self._promote_template,
-            name=evaluated.name.replace("evaluate-", "promote-", 1),
+            name=name or evaluated.name.replace("evaluate-", "promote-", 1),
             arguments={
                 "model-dir": _argument(evaluated, "model-dir"),
                 "accuracy": self._output_of(evaluated, "accuracy"),
             },
+        )
+
+    def branches(self, specs: Sequence[ModelSpec], *, promote: bool = True) -> Task:
+        """Every spec's branch as one task looping over the specs (``withItems``): each item runs
+        the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated). The
+        templates are the same however many specs there are; only the item list grows."""
+        branch = self._template("branch", lambda: self._branch_template(promote))
+        return branch(
+            name="branches",
+            arguments={name: f"{{{{item.{name}}}}}" for name in Training.parameter_names()},
+            with_items=[Training.of(spec).arguments() for spec in specs],
+        )
+
+    def select_trained(self) -> Task:
+        """Select among every model the run trained (its models folder): what a loop's select
+        reads, as the specs are items, not tasks."""
+        return self._call(
+            "select",
+            lambda: self._select_template({"--candidates-in": self.models_dir()}),
+            name="select",
         )
 
     def select(self, specs: list[ModelSpec]) -> Task:
@@ -228,9 +248,7 @@ class Workloads:
         every model the run trained instead) read from inputs, not written in."""
         return {
             "ingest": self._ingest_template,
-            "train": lambda: self._train_template(
-                "train", Training.from_inputs(), Training.input_parameters()
-            ),
+            "train": self._train_from_inputs,
             "evaluate": self._evaluate_template,
             "promote": self._promote_template,
             "serve": self._serve_template,
@@ -340,6 +358,28 @@ class Workloads:
         # training is not (the TFJob already restarted its workers).
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
         return template
+
+    def _branch_template(self, promote: bool) -> DAG:
+        """One spec's branch, the spec as input parameters (a ModelSpec's fields): its train
+        template is the library's, the worker count substituted into the TFJob once."""
+        train = self._template("train", self._train_from_inputs)
+        given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in Training.parameter_names()}
+        with DAG(name="branch", inputs=Training.input_parameters()) as branch:
+            evaluated = train(name="train", arguments=given) >> self.evaluate_model(
+                self._model_path(given["model"]), name="evaluate"
+            )
+            if promote:
+                follow_each([evaluated], lambda task: self.promote(task, name="promote"))
+        return branch
+
+    def evaluate_model(self, model_dir: str, name: str) -> Task:
+        """Evaluate the model in ``model_dir``; output parameter ``accuracy``."""
+        return self._call(
+            "evaluate", self._evaluate_template, name=name, arguments={"model-dir": model_dir}
+        )
+
+    def _train_from_inputs(self) -> Resource:
+        return self._train_template("train", Training.from_inputs(), Training.input_parameters())
 
     def _evaluate_template(self) -> Container:
         return self._container(
