@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import PurePosixPath
+import tempfile
+from pathlib import Path, PurePosixPath
 
 from hera.workflows import DAG, Workflow
 from hera.workflows import models as m
@@ -37,6 +38,7 @@ from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
 from mlflows.schedule import cron_workflow
+from mlflows.semaphores import TrainingSlots
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
@@ -58,11 +60,14 @@ def build_workflow(
     asynchronous: bool = True,
     library: TemplateLibrary | None = None,
     loop: bool = False,
+    max_concurrent_training: int | None = None,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
     the library was rendered with). ``loop``: the branches are one task looping over the specs
-    (one ``branch`` template, whatever their number), not one set of tasks per spec."""
+    (one ``branch`` template, whatever their number), not one set of tasks per spec.
+    ``max_concurrent_training``: every train template holds the namespace's training semaphore,
+    whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes."""
     models = check_specs(models)
     if loop and library is not None:
         raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
@@ -82,7 +87,15 @@ def build_workflow(
         cache=MemoCache(max_age=cache_max_age),
         service_name=suggest_name(dataset),
         library=library,
+        training_slots=None if max_concurrent_training is None else TrainingSlots(),
     )
+    if max_concurrent_training is not None:
+        TrainingSlots().manifest(namespace, max_concurrent_training)  # refuses a bad number
+        if library is not None:
+            raise UserError(
+                "--max-concurrent-training: the library's train template holds no semaphore; "
+                "drop --use-templates or this option"
+            )
     arguments = {"dataset": dataset, "dataset-version": dataset_version(dataset)}
     if library is not None:  # the library's templates read the service's name, and carry the volume
         arguments[SERVICE_PARAMETER] = workloads.service_name
@@ -121,6 +134,14 @@ def served_summary(result: local.RunResult) -> str:
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
     )
+
+
+def training_limit(args: argparse.Namespace, folder: Path) -> str:
+    """A file in ``folder`` holding the semaphore's ConfigMap, for a local run to apply."""
+    path = folder / "training-limit.yaml"
+    slots = TrainingSlots().manifest(args.namespace, args.max_concurrent_training)
+    path.write_text(to_yaml(slots))
+    return str(path)
 
 
 # Options that override a field of every spec (checked against the spec's own limits).
@@ -181,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="static",
         help="static (default): one train, evaluate and promote task per spec; loop: one task "
         "looping over the specs (withItems), the same templates whatever their number",
+    )
+    flow.add_argument(
+        "--max-concurrent-training",
+        type=int,
+        metavar="N",
+        help="at most N TFJobs at once in the namespace: a semaphore on the train templates, "
+        "sized by the ConfigMap `mlflows setup-manifests --max-concurrent-training N` creates",
     )
     flow.add_argument(
         "--use-templates",
@@ -244,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
         loop=args.fan_out == "loop",
+        max_concurrent_training=args.max_concurrent_training,
         library=None
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
@@ -255,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:  # first, so a bad path stops everything before a run or a submission
         write_file(args.output, text, "--output")
     if args.local:
-        result = local.run_from_args(manifest, args)
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.max_concurrent_training is not None:  # the ConfigMap a cluster would hold
+                args.apply = [*(args.apply or []), training_limit(args, Path(scratch))]
+            result = local.run_from_args(manifest, args)
         if result.succeeded:
             print(served_summary(result))
         return result.exit_code

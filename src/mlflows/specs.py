@@ -64,14 +64,22 @@ class ModelSpec:
     epochs: int = 3
     steps_per_epoch: int = 100
     workers: int = 2
+    # The Kubernetes PriorityClass of its TFJob (None: the cluster's default); not part of the
+    # model it trains.
+    priority_class: str | None = None
 
     def __post_init__(self) -> None:
         for field, limits in LIMITS.items():
             limits.admit(getattr(self, field), f"ModelSpec {self.name!r}: {field}")
+        if self.priority_class is not None:
+            k8s_name(self.priority_class, f"ModelSpec {self.name!r}: priority_class")
 
     @property
     def hyperparameters(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
+        """What decides the model it trains: everything but its name and how it is scheduled."""
+        return tuple(
+            getattr(self, f.name) for f in fields(self) if f.name not in ("name", "priority_class")
+        )
 
 
 def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:

@@ -35,6 +35,7 @@ from mlflows.manifest import Bare
 from mlflows.memoize import MemoCache, memoized
 from mlflows.names import image_reference
 from mlflows.patterns import follow_each
+from mlflows.semaphores import TrainingSlots
 from mlflows.specs import ModelSpec
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
@@ -61,7 +62,8 @@ NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
 class Training:
     """What a train template gives ``mlflows.ml.train`` and its TFJob, each value as it is written
     there: one model spec's numbers, or the template's input parameters (in the library), whose
-    names are these fields' with '-' for '_'."""
+    names are these fields' with '-' for '_'. The priority class is there only when asked for
+    (``priority``): a template without it renders as before."""
 
     model: str  # the model's name: its folder under runs/<workflow>/models, the TFJob's name
     model_type: str
@@ -70,9 +72,11 @@ class Training:
     batch_size_per_replica: str
     learning_rate: str
     workers: int | Bare
+    priority_class: str | None = None  # "" in a loop's item: the cluster's default priority
 
     @classmethod
-    def of(cls, spec: ModelSpec) -> Training:
+    def of(cls, spec: ModelSpec, *, priority: bool = False) -> Training:
+        """``spec``'s values; with ``priority``, a priority class even where it has none ("")."""
         return cls(
             model=spec.name,
             model_type=spec.architecture,
@@ -81,33 +85,43 @@ class Training:
             batch_size_per_replica=str(spec.batch_size_per_replica),
             learning_rate=str(spec.learning_rate),
             workers=spec.workers,
+            priority_class=(spec.priority_class or "") if priority else spec.priority_class,
         )
 
     @classmethod
-    def from_inputs(cls) -> Training:
+    def from_inputs(cls, *, priority: bool = False) -> Training:
         """Every value from the input parameter of its name; the worker count unquoted in the
         TFJob, so that it stays a number."""
-        values = {f.name: f"{{{{inputs.parameters.{_parameter(f.name)}}}}}" for f in fields(cls)}
+        values = {
+            name: f"{{{{inputs.parameters.{_parameter(name)}}}}}" for name in cls._names(priority)
+        }
         return cls(**{**values, "workers": Bare(values["workers"])})
 
     @classmethod
-    def input_parameters(cls) -> list[Parameter]:
+    def input_parameters(cls, *, priority: bool = False) -> list[Parameter]:
         """The inputs :meth:`from_inputs` reads; what a ModelSpec defaults is their default."""
         defaults = {f.name: f.default for f in fields(ModelSpec) if f.default is not MISSING}
         return [
-            Parameter(name=_parameter(f.name), default=str(defaults[f.name]))
-            if f.name in defaults
-            else Parameter(name=_parameter(f.name))
-            for f in fields(cls)
+            Parameter(name=_parameter(name), default=str(defaults[name] or ""))
+            if name in defaults
+            else Parameter(name=_parameter(name))
+            for name in cls._names(priority)
         ]
 
     @classmethod
-    def parameter_names(cls) -> list[str]:
-        return [_parameter(f.name) for f in fields(cls)]
+    def parameter_names(cls, *, priority: bool = False) -> list[str]:
+        return [_parameter(name) for name in cls._names(priority)]
+
+    @classmethod
+    def _names(cls, priority: bool) -> list[str]:
+        return [f.name for f in fields(cls) if priority or f.name != "priority_class"]
 
     def arguments(self) -> dict[str, str]:
         """The values as a call's arguments to the library's train template."""
-        return {_parameter(f.name): str(getattr(self, f.name)) for f in fields(self)}
+        return {
+            _parameter(name): str(getattr(self, name))
+            for name in self._names(self.priority_class is not None)
+        }
 
 
 def _parameter(field_name: str) -> str:
@@ -136,6 +150,8 @@ class Workloads:
     service_name: str = "fashion-mnist"  # the InferenceService, and the model name clients ask for
     autoscaling: Autoscaling = field(default_factory=Autoscaling)
     gang_scheduling: GangScheduling | None = None
+    # At most so many TFJobs at once in the namespace (a semaphore on every train template).
+    training_slots: TrainingSlots | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
     # Where the tasks' templates are: None, in the workflow being built; else in this
@@ -202,11 +218,14 @@ class Workloads:
         """Every spec's branch as one task looping over the specs (``withItems``): each item runs
         the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated). The
         templates are the same however many specs there are; only the item list grows."""
-        branch = self._template("branch", lambda: self._branch_template(promote))
+        priority = any(spec.priority_class for spec in specs)
+        branch = self._template("branch", lambda: self._branch_template(promote, priority))
         return branch(
             name="branches",
-            arguments={name: f"{{{{item.{name}}}}}" for name in Training.parameter_names()},
-            with_items=[Training.of(spec).arguments() for spec in specs],
+            arguments={
+                name: f"{{{{item.{name}}}}}" for name in Training.parameter_names(priority=priority)
+            },
+            with_items=[Training.of(spec, priority=priority).arguments() for spec in specs],
         )
 
     def select_trained(self) -> Task:
@@ -350,6 +369,7 @@ class Workloads:
             cpu=self.worker_cpu,
             memory=self.worker_memory,
             gang_scheduling=self.gang_scheduling,
+            priority_class=training.priority_class,
         )
         template = tfjob_step(name, manifest, service_account=self.accounts.resources)
         if inputs:
@@ -357,14 +377,19 @@ class Workloads:
         # An API hiccup while creating or watching the job is worth one more try; a failed
         # training is not (the TFJob already restarted its workers).
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
+        if self.training_slots is not None:
+            template.synchronization = self.training_slots.synchronization()
         return template
 
-    def _branch_template(self, promote: bool) -> DAG:
+    def _branch_template(self, promote: bool, priority: bool) -> DAG:
         """One spec's branch, the spec as input parameters (a ModelSpec's fields): its train
         template is the library's, the worker count substituted into the TFJob once."""
-        train = self._template("train", self._train_from_inputs)
-        given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in Training.parameter_names()}
-        with DAG(name="branch", inputs=Training.input_parameters()) as branch:
+        train = self._template("train", lambda: self._train_from_inputs(priority=priority))
+        given = {
+            name: f"{{{{inputs.parameters.{name}}}}}"
+            for name in Training.parameter_names(priority=priority)
+        }
+        with DAG(name="branch", inputs=Training.input_parameters(priority=priority)) as branch:
             evaluated = train(name="train", arguments=given) >> self.evaluate_model(
                 self._model_path(given["model"]), name="evaluate"
             )
@@ -378,8 +403,12 @@ class Workloads:
             "evaluate", self._evaluate_template, name=name, arguments={"model-dir": model_dir}
         )
 
-    def _train_from_inputs(self) -> Resource:
-        return self._train_template("train", Training.from_inputs(), Training.input_parameters())
+    def _train_from_inputs(self, priority: bool = False) -> Resource:
+        return self._train_template(
+            "train",
+            Training.from_inputs(priority=priority),
+            Training.input_parameters(priority=priority),
+        )
 
     def _evaluate_template(self) -> Container:
         return self._container(
