@@ -40,6 +40,7 @@ from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_ya
 from mlflows.schedule import cron_workflow
 from mlflows.semaphores import TrainingSlots
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
+from mlflows.sweep import expand, parse_space
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
 # One line per model; a hyperparameter sweep is more lines.
@@ -61,14 +62,25 @@ def build_workflow(
     library: TemplateLibrary | None = None,
     loop: bool = False,
     max_concurrent_training: int | None = None,
+    sweep: str | None = None,
+    sweep_samples: int | None = None,
+    seed: int = 0,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
     the library was rendered with). ``loop``: the branches are one task looping over the specs
     (one ``branch`` template, whatever their number), not one set of tasks per spec.
     ``max_concurrent_training``: every train template holds the namespace's training semaphore,
-    whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes."""
+    whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
+    ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
+    of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
+    running over its output (``withParam``)."""
     models = check_specs(models)
+    if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
+        expand(models, parse_space(sweep), sweep_samples, seed)
+        loop = True
+    elif sweep_samples is not None:
+        raise UserError("--sweep-samples: it draws from a --sweep space; give one")
     if loop and library is not None:
         raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
     if library is not None:
@@ -111,7 +123,11 @@ def build_workflow(
         with DAG(name="pipeline"):
             data = workloads.ingest()
             if loop:  # each item promotes itself (async); select reads the models folder
-                branches = data >> workloads.branches(models, promote=asynchronous)
+                swept = None
+                if sweep is not None:
+                    swept = workloads.sweep(models, sweep, sweep_samples, seed)
+                branches = workloads.branches(models, promote=asynchronous, swept=swept)
+                branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
                 best = fan_in([branches], join=workloads.select_trained())
                 served = best >> workloads.serve()
                 served >> workloads.predict(served)
@@ -199,9 +215,25 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument(
         "--fan-out",
         choices=("static", "loop"),
-        default="static",
-        help="static (default): one train, evaluate and promote task per spec; loop: one task "
-        "looping over the specs (withItems), the same templates whatever their number",
+        help="static (default): one train, evaluate and promote task per spec; loop (the "
+        "default with --sweep): one task looping over the specs, the same templates whatever "
+        "their number",
+    )
+    flow.add_argument(
+        "--sweep",
+        metavar="SPACE",
+        help='sweep each model over a search space, e.g. "learning_rate=1e-3,3e-3;batch_size=32,64"'
+        " (the grid), or ranges low..high with --sweep-samples; a sweep step expands it and the "
+        "loop runs over its output",
+    )
+    flow.add_argument(
+        "--sweep-samples",
+        type=int,
+        metavar="N",
+        help="a random search: N points per model drawn from the --sweep space",
+    )
+    flow.add_argument(
+        "--seed", type=int, default=0, help="the random search's seed (default: %(default)s)"
     )
     flow.add_argument(
         "--max-concurrent-training",
@@ -262,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         **overrides,
     )
+    if args.sweep is not None and args.fan_out == "static":
+        raise UserError("--fan-out static: a --sweep runs as a loop; drop --fan-out static")
     if args.timezone is not None and args.schedule is None:
         raise UserError("--timezone: it is the time zone of a --schedule; give one")
     workflow = build_workflow(
@@ -272,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
         loop=args.fan_out == "loop",
+        sweep=args.sweep,
+        sweep_samples=args.sweep_samples,
+        seed=args.seed,
         max_concurrent_training=args.max_concurrent_training,
         library=None
         if args.use_templates is None

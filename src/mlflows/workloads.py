@@ -17,6 +17,7 @@ calls those by ``templateRef`` rather than putting templates into the workflow.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from mlflows.memoize import MemoCache, memoized
 from mlflows.names import image_reference
 from mlflows.patterns import follow_each
 from mlflows.semaphores import TrainingSlots
-from mlflows.specs import ModelSpec
+from mlflows.specs import ModelSpec, to_item
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
 
@@ -214,18 +215,40 @@ class Workloads:
             },
         )
 
-    def branches(self, specs: Sequence[ModelSpec], *, promote: bool = True) -> Task:
-        """Every spec's branch as one task looping over the specs (``withItems``): each item runs
+    def sweep(self, specs: Sequence[ModelSpec], space: str, samples: int | None, seed: int) -> Task:
+        """Expand ``space`` over each of ``specs`` into the specs :meth:`branches` loops over
+        (``python -m mlflows.ml.sweep``); output parameter ``specs``, a JSON list of items."""
+        priority = any(spec.priority_class for spec in specs)
+        arguments = {
+            "models": json.dumps(
+                [to_item(spec, priority=priority) for spec in specs], separators=(",", ":")
+            ),
+            "space": space,
+            "samples": "" if samples is None else str(samples),
+            "seed": str(seed),
+        }
+        return self._template("sweep", self._sweep_template)(name="sweep", arguments=arguments)
+
+    def branches(
+        self, specs: Sequence[ModelSpec], *, promote: bool = True, swept: Task | None = None
+    ) -> Task:
+        """Every spec's branch as one task looping over the specs (``withItems``), or over what
+        the ``swept`` task (:meth:`sweep` of them) made of them (``withParam``): each item runs
         the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated). The
         templates are the same however many specs there are; only the item list grows."""
         priority = any(spec.priority_class for spec in specs)
         branch = self._template("branch", lambda: self._branch_template(promote, priority))
+        loop = (
+            {"with_param": f"{{{{tasks.{swept.name}.outputs.parameters.specs}}}}"}
+            if swept is not None
+            else {"with_items": [to_item(spec, priority=priority) for spec in specs]}
+        )
         return branch(
             name="branches",
             arguments={
                 name: f"{{{{item.{name}}}}}" for name in Training.parameter_names(priority=priority)
             },
-            with_items=[Training.of(spec, priority=priority).arguments() for spec in specs],
+            **loop,
         )
 
     def select_trained(self) -> Task:
@@ -408,6 +431,21 @@ class Workloads:
             "train",
             Training.from_inputs(priority=priority),
             Training.input_parameters(priority=priority),
+        )
+
+    def _sweep_template(self) -> Container:
+        return self._container(
+            "sweep",
+            "mlflows.ml.sweep",
+            {
+                "--models": "{{inputs.parameters.models}}",
+                "--space": "{{inputs.parameters.space}}",
+                "--samples": "{{inputs.parameters.samples}}",
+                "--seed": "{{inputs.parameters.seed}}",
+                "--specs-file": f"{OUTPUTS}/specs",
+            },
+            inputs=[Parameter(name=n) for n in ("models", "space", "samples", "seed")],
+            outputs=[self._output("specs")],
         )
 
     def _evaluate_template(self) -> Container:
