@@ -100,6 +100,7 @@ def build_workflow(
         service_name=suggest_name(dataset),
         library=library,
         training_slots=None if max_concurrent_training is None else TrainingSlots(),
+        content_addressed=loop,
     )
     if max_concurrent_training is not None:
         TrainingSlots().manifest(namespace, max_concurrent_training)  # refuses a bad number
@@ -126,9 +127,9 @@ def build_workflow(
                 swept = None
                 if sweep is not None:
                     swept = workloads.sweep(models, sweep, sweep_samples, seed)
-                branches = workloads.branches(models, promote=asynchronous, swept=swept)
+                branches = workloads.branches(models, data, promote=asynchronous, swept=swept)
                 branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
-                best = fan_in([branches], join=workloads.select_trained())
+                best = fan_in([branches], join=workloads.select_trained(branches))
                 served = best >> workloads.serve()
                 served >> workloads.predict(served)
                 return workflow

@@ -57,6 +57,9 @@ OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
 # is "-1" when the attempt has none (an Error such as a deleted pod), which stays retried
 # (argo-workflows docs/retries.md, "Conditional retries").
 NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
+MODEL_DIR = "model-dir"  # a trained model's folder: the train step's output, the TFJob's note
+DATA_CHECKSUM = "data-checksum"  # the ingested data's checksum: part of every model's key
+MODEL_KEY_LENGTH = 32  # hex digits of SHA-256: 128 bits, no collision among any real models
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ class Workloads:
     # WorkflowTemplate library, called by templateRef (its templates then hold this object's
     # image, volume, accounts, cache and the rest: the ones it was rendered with).
     library: TemplateLibrary | None = None
+    # Models under models/<key> (the loop's), their training and evaluation memoized.
+    content_addressed: bool = False
 
     def __post_init__(self) -> None:
         image_reference(self.image, "image")
@@ -230,12 +235,22 @@ class Workloads:
         return self._template("sweep", self._sweep_template)(name="sweep", arguments=arguments)
 
     def branches(
-        self, specs: Sequence[ModelSpec], *, promote: bool = True, swept: Task | None = None
+        self,
+        specs: Sequence[ModelSpec],
+        data: Task,
+        *,
+        promote: bool = True,
+        swept: Task | None = None,
     ) -> Task:
         """Every spec's branch as one task looping over the specs (``withItems``), or over what
         the ``swept`` task (:meth:`sweep` of them) made of them (``withParam``): each item runs
-        the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated). The
-        templates are the same however many specs there are; only the item list grows."""
+        the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated), on
+        the data the ``data`` task (:meth:`ingest`) checksummed. The templates are the same
+        however many specs there are; only the item list grows. Needs ``content_addressed``."""
+        if not self.content_addressed:
+            raise ValueError(
+                "a loop's models are content-addressed: Workloads(content_addressed=True)"
+            )
         priority = any(spec.priority_class for spec in specs)
         branch = self._template("branch", lambda: self._branch_template(promote, priority))
         loop = (
@@ -246,18 +261,30 @@ class Workloads:
         return branch(
             name="branches",
             arguments={
-                name: f"{{{{item.{name}}}}}" for name in Training.parameter_names(priority=priority)
+                **{
+                    name: f"{{{{item.{name}}}}}"
+                    for name in Training.parameter_names(priority=priority)
+                },
+                DATA_CHECKSUM: self._output_of(data, "checksum"),
             },
             **loop,
         )
 
-    def select_trained(self) -> Task:
-        """Select among every model the run trained (its models folder): what a loop's select
-        reads, as the specs are items, not tasks."""
-        return self._call(
+    def select_trained(self, branches: Task) -> Task:
+        """Select among the models the loop ``branches`` (:meth:`branches`) trained: its
+        aggregated output ``model-dir``, a JSON list of the folders of the items that succeeded."""
+        template = self._template(
             "select",
-            lambda: self._select_template({"--candidates-in": self.models_dir()}),
+            lambda: self._select_template(
+                {"--candidates-json": "{{inputs.parameters.candidates}}"},
+                inputs=[Parameter(name="candidates")],
+            ),
+        )
+        return template(
             name="select",
+            arguments={
+                "candidates": f"{{{{tasks.{branches.name}.outputs.parameters.{MODEL_DIR}}}}}"
+            },
         )
 
     def select(self, specs: list[ModelSpec]) -> Task:
@@ -351,9 +378,10 @@ class Workloads:
                 "--splits": "{{inputs.parameters.splits}}",
                 "--data-dir": self.data_dir(),
                 "--record-file": f"{OUTPUTS}/record",
+                "--checksum-file": f"{OUTPUTS}/checksum",
             },
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
-            outputs=[self._output("record")],
+            outputs=[self._output("record"), self._output("checksum")],
             # Downloads fail transiently; a retry a little later usually succeeds.
             retry_strategy=entry_point_retries(
                 limit=3,
@@ -364,9 +392,15 @@ class Workloads:
         return memoized(template, key_parameters=["dataset", "version", "splits"], cache=self.cache)
 
     def _train_template(
-        self, name: str, training: Training, inputs: list[Parameter] | None = None
+        self,
+        name: str,
+        training: Training,
+        inputs: list[Parameter] | None = None,
+        model_dir: str | None = None,
     ) -> Resource:
-        model_dir = self._model_path(training.model)
+        """``model_dir``: where the model goes, when not the run's folder of the model's name;
+        the TFJob then carries it (annotation ``model-dir``) for the output ``model-dir``."""
+        addressed, model_dir = model_dir is not None, model_dir or self._model_path(training.model)
         checkpoints = self.volume.path(RUN, "checkpoints", training.model)
         manifest = tfjob_manifest(
             generate_name=f"{{{{workflow.name}}}}-{training.model}-",
@@ -394,7 +428,17 @@ class Workloads:
             gang_scheduling=self.gang_scheduling,
             priority_class=training.priority_class,
         )
+        if addressed:
+            manifest["metadata"]["annotations"] = {MODEL_DIR: model_dir}
         template = tfjob_step(name, manifest, service_account=self.accounts.resources)
+        if addressed:
+            template.outputs = [
+                *template.outputs,
+                Parameter(
+                    name=MODEL_DIR,
+                    value_from=m.ValueFrom(json_path=f"{{.metadata.annotations.{MODEL_DIR}}}"),
+                ),
+            ]
         if inputs:
             template.inputs = inputs
         # An API hiccup while creating or watching the job is worth one more try; a failed
@@ -405,20 +449,36 @@ class Workloads:
         return template
 
     def _branch_template(self, promote: bool, priority: bool) -> DAG:
-        """One spec's branch, the spec as input parameters (a ModelSpec's fields): its train
-        template is the library's, the worker count substituted into the TFJob once."""
-        train = self._template("train", lambda: self._train_from_inputs(priority=priority))
-        given = {
-            name: f"{{{{inputs.parameters.{name}}}}}"
-            for name in Training.parameter_names(priority=priority)
-        }
-        with DAG(name="branch", inputs=Training.input_parameters(priority=priority)) as branch:
-            evaluated = train(name="train", arguments=given) >> self.evaluate_model(
-                self._model_path(given["model"]), name="evaluate"
-            )
+        """One spec's branch, the spec as input parameters (a ModelSpec's fields), and the
+        dataset's checksum: train → evaluate (→ promote). Training and evaluation are memoized
+        under the model's key (:func:`model_key`), the model stored at ``models/<key>``; output
+        ``model-dir``, where it is. The worker count is substituted into the TFJob once."""
+        train = self._template("train", lambda: self._memoized_train(priority))
+        names = Training.parameter_names(priority=priority)
+        given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in names}
+        trained_in = f"{{{{tasks.train.outputs.parameters.{MODEL_DIR}}}}}"
+        with DAG(
+            name="branch",
+            inputs=[*Training.input_parameters(priority=priority), Parameter(name=DATA_CHECKSUM)],
+            outputs=[Parameter(name=MODEL_DIR, value_from=m.ValueFrom(parameter=trained_in))],
+        ) as branch:
+            key = model_key(self.image, [n for n in names if n not in ("model", "priority-class")])
+            trained = train(name="train", arguments={**given, "model-key": key})
+            evaluated = trained >> self.evaluate_model(trained_in, name="evaluate")
             if promote:
                 follow_each([evaluated], lambda task: self.promote(task, name="promote"))
         return branch
+
+    def _memoized_train(self, priority: bool) -> Resource:
+        """The train template of a model stored under its key, memoized under it: a model
+        trained before (in any workflow) is not trained again."""
+        template = self._train_template(
+            "train",
+            Training.from_inputs(priority=priority),
+            [*Training.input_parameters(priority=priority), Parameter(name="model-key")],
+            model_dir=self.volume.path("models", "{{inputs.parameters.model-key}}"),
+        )
+        return memoized(template, key_parameters=["model-key"], cache=self.cache)
 
     def evaluate_model(self, model_dir: str, name: str) -> Task:
         """Evaluate the model in ``model_dir``; output parameter ``accuracy``."""
@@ -449,7 +509,7 @@ class Workloads:
         )
 
     def _evaluate_template(self) -> Container:
-        return self._container(
+        template = self._container(
             "evaluate",
             "mlflows.ml.select evaluate",
             {
@@ -461,6 +521,9 @@ class Workloads:
             inputs=[Parameter(name="model-dir")],
             outputs=[self._output("accuracy")],
         )
+        if self.content_addressed:  # a model's folder is its content: its accuracy is known
+            return memoized(template, key_parameters=["model-dir"], cache=self.cache)
+        return template
 
     def _promote_template(self) -> Steps:
         champion = self._container(
@@ -504,9 +567,11 @@ class Workloads:
             Step(name="serve", template=self._template("serve", self._serve_template), when=better)
         return promote
 
-    def _select_template(self, candidates: dict[str, str | list[str]]) -> Container:
-        """``candidates``: ``--candidates`` and the model folders, or ``--candidates-in`` and the
-        folder holding them."""
+    def _select_template(
+        self, candidates: dict[str, str | list[str]], inputs: list[Parameter] | None = None
+    ) -> Container:
+        """``candidates``: ``--candidates`` and the model folders, ``--candidates-in`` and the
+        folder holding them, or ``--candidates-json`` and an input's JSON list of folders."""
         return self._container(
             "select",
             "mlflows.ml.select best",
@@ -518,6 +583,7 @@ class Workloads:
                 "--result-file": f"{OUTPUTS}/result",
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
+            inputs=inputs,
             outputs=[self._output("accuracy"), self._output("result")],
         )
 
@@ -558,6 +624,16 @@ def entry_point_retries(
     return m.RetryStrategy(
         limit=limit, retry_policy=policy, backoff=backoff, expression=NOT_A_USAGE_ERROR
     )
+
+
+def model_key(image: str, parameters: list[str]) -> str:
+    """An expression tag giving a model's key: SHA-256 (cut to MODEL_KEY_LENGTH hex digits) of
+    the trainer image, the data's checksum and the spec's ``parameters`` (inputs of the template
+    it is evaluated in), so that it changes when any of them does, and only then."""
+    parts = " + '|' + ".join(
+        [f"'{image}'", *(f"inputs.parameters['{p}']" for p in [DATA_CHECKSUM, *parameters])]
+    )
+    return f"{{{{=sprig.trunc({MODEL_KEY_LENGTH}, sprig.sha256sum({parts}))}}}}"
 
 
 def flags(options: dict[str, str | list[str]]) -> list[str]:
