@@ -12,6 +12,7 @@ even if one failed, and keeps the best.
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
     python flows/e2e.py --fan-out loop  the branches as one loop over the specs (withItems)
+    python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
@@ -123,7 +124,7 @@ def build_workflow(
     ) as workflow:
         with DAG(name="pipeline"):
             data = workloads.ingest()
-            if loop:  # each item promotes itself (async); select reads the models folder
+            if loop:  # each item promotes itself (async); select reads the loop's outputs
                 swept = None
                 if sweep is not None:
                     swept = workloads.sweep(models, sweep, sweep_samples, seed)
