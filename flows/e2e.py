@@ -11,6 +11,8 @@ even if one failed, and keeps the best.
     python flows/e2e.py                 print the Workflow as YAML
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
+    python flows/e2e.py --fan-out loop  the branches as one loop over the specs (withItems)
+    python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
@@ -20,7 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import PurePosixPath
+import tempfile
+from pathlib import Path, PurePosixPath
 
 from hera.workflows import DAG, Workflow
 from hera.workflows import models as m
@@ -36,7 +39,9 @@ from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
 from mlflows.schedule import cron_workflow
+from mlflows.semaphores import TrainingSlots
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
+from mlflows.sweep import expand, parse_space
 from mlflows.workloads import TRAINER_IMAGE, Workloads
 
 # One line per model; a hyperparameter sweep is more lines.
@@ -56,11 +61,29 @@ def build_workflow(
     cache_max_age: str = MemoCache.max_age,
     asynchronous: bool = True,
     library: TemplateLibrary | None = None,
+    loop: bool = False,
+    max_concurrent_training: int | None = None,
+    sweep: str | None = None,
+    sweep_samples: int | None = None,
+    seed: int = 0,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
-    the library was rendered with)."""
+    the library was rendered with). ``loop``: the branches are one task looping over the specs
+    (one ``branch`` template, whatever their number), not one set of tasks per spec.
+    ``max_concurrent_training``: every train template holds the namespace's training semaphore,
+    whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
+    ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
+    of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
+    running over its output (``withParam``)."""
     models = check_specs(models)
+    if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
+        expand(models, parse_space(sweep), sweep_samples, seed)
+        loop = True
+    elif sweep_samples is not None:
+        raise UserError("--sweep-samples: it draws from a --sweep space; give one")
+    if loop and library is not None:
+        raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
     if library is not None:
         built = library_workloads()
         for option, given, held in (
@@ -77,7 +100,16 @@ def build_workflow(
         cache=MemoCache(max_age=cache_max_age),
         service_name=suggest_name(dataset),
         library=library,
+        training_slots=None if max_concurrent_training is None else TrainingSlots(),
+        content_addressed=loop,
     )
+    if max_concurrent_training is not None:
+        TrainingSlots().manifest(namespace, max_concurrent_training)  # refuses a bad number
+        if library is not None:
+            raise UserError(
+                "--max-concurrent-training: the library's train template holds no semaphore; "
+                "drop --use-templates or this option"
+            )
     arguments = {"dataset": dataset, "dataset-version": dataset_version(dataset)}
     if library is not None:  # the library's templates read the service's name, and carry the volume
         arguments[SERVICE_PARAMETER] = workloads.service_name
@@ -92,6 +124,16 @@ def build_workflow(
     ) as workflow:
         with DAG(name="pipeline"):
             data = workloads.ingest()
+            if loop:  # each item promotes itself (async); select reads the loop's outputs
+                swept = None
+                if sweep is not None:
+                    swept = workloads.sweep(models, sweep, sweep_samples, seed)
+                branches = workloads.branches(models, data, promote=asynchronous, swept=swept)
+                branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
+                best = fan_in([branches], join=workloads.select_trained(branches))
+                served = best >> workloads.serve()
+                served >> workloads.predict(served)
+                return workflow
             evaluated = [
                 data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
             ]
@@ -110,6 +152,14 @@ def served_summary(result: local.RunResult) -> str:
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
     )
+
+
+def training_limit(args: argparse.Namespace, folder: Path) -> str:
+    """A file in ``folder`` holding the semaphore's ConfigMap, for a local run to apply."""
+    path = folder / "training-limit.yaml"
+    slots = TrainingSlots().manifest(args.namespace, args.max_concurrent_training)
+    path.write_text(to_yaml(slots))
+    return str(path)
 
 
 # Options that override a field of every spec (checked against the spec's own limits).
@@ -165,6 +215,36 @@ def build_parser() -> argparse.ArgumentParser:
         "sync: select after all",
     )
     flow.add_argument(
+        "--fan-out",
+        choices=("static", "loop"),
+        help="static (default): one train, evaluate and promote task per spec; loop (the "
+        "default with --sweep): one task looping over the specs, the same templates whatever "
+        "their number",
+    )
+    flow.add_argument(
+        "--sweep",
+        metavar="SPACE",
+        help='sweep each model over a search space, e.g. "learning_rate=1e-3,3e-3;batch_size=32,64"'
+        " (the grid), or ranges low..high with --sweep-samples; a sweep step expands it and the "
+        "loop runs over its output",
+    )
+    flow.add_argument(
+        "--sweep-samples",
+        type=int,
+        metavar="N",
+        help="a random search: N points per model drawn from the --sweep space",
+    )
+    flow.add_argument(
+        "--seed", type=int, default=0, help="the random search's seed (default: %(default)s)"
+    )
+    flow.add_argument(
+        "--max-concurrent-training",
+        type=int,
+        metavar="N",
+        help="at most N TFJobs at once in the namespace: a semaphore on the train templates, "
+        "sized by the ConfigMap `mlflows setup-manifests --max-concurrent-training N` creates",
+    )
+    flow.add_argument(
         "--use-templates",
         nargs="?",
         const="namespace",
@@ -216,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         **overrides,
     )
+    if args.sweep is not None and args.fan_out == "static":
+        raise UserError("--fan-out static: a --sweep runs as a loop; drop --fan-out static")
     if args.timezone is not None and args.schedule is None:
         raise UserError("--timezone: it is the time zone of a --schedule; give one")
     workflow = build_workflow(
@@ -225,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
+        loop=args.fan_out == "loop",
+        sweep=args.sweep,
+        sweep_samples=args.sweep_samples,
+        seed=args.seed,
+        max_concurrent_training=args.max_concurrent_training,
         library=None
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
@@ -236,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:  # first, so a bad path stops everything before a run or a submission
         write_file(args.output, text, "--output")
     if args.local:
-        result = local.run_from_args(manifest, args)
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.max_concurrent_training is not None:  # the ConfigMap a cluster would hold
+                args.apply = [*(args.apply or []), training_limit(args, Path(scratch))]
+            result = local.run_from_args(manifest, args)
         if result.succeeded:
             print(served_summary(result))
         return result.exit_code

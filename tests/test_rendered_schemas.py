@@ -16,8 +16,9 @@ SCOPES = {"namespace": TemplateLibrary(), "cluster": TemplateLibrary(cluster_sco
 
 @pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
 @pytest.mark.parametrize("asynchronous", [True, False], ids=["async", "sync"])
-def test_e2e_is_valid(e2e, schema_dir, argo_version, asynchronous):
-    manifest = render(e2e.build_workflow(asynchronous=asynchronous), argo_version)
+@pytest.mark.parametrize("loop", [False, True], ids=["static", "loop"])
+def test_e2e_is_valid(e2e, schema_dir, argo_version, asynchronous, loop):
+    manifest = render(e2e.build_workflow(asynchronous=asynchronous, loop=loop), argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mlflows.manifest import to_yaml
 from mlflows.names import k8s_name
 from mlflows.output import write_stdout
+from mlflows.semaphores import TrainingSlots
 from mlflows.storage import SharedVolume
 from mlflows.workloads import ServiceAccounts
 
@@ -55,8 +56,11 @@ def setup_manifests(
     namespace: str,
     volume: SharedVolume | None = None,
     accounts: ServiceAccounts | None = None,
+    max_concurrent_training: int | None = None,
 ) -> list[dict]:
-    """The PVC, ServiceAccounts, Roles and RoleBindings, in the order to apply them."""
+    """The PVC, ServiceAccounts, Roles and RoleBindings, in the order to apply them; with
+    ``max_concurrent_training``, the ConfigMap sizing the semaphore of pipelines rendered with
+    ``--max-concurrent-training`` (Argo's controller reads it, so no step's role needs it)."""
     volume, accounts = volume or SharedVolume(), accounts or ServiceAccounts()
     k8s_name(namespace, "namespace")
     manifests = [volume.manifest(namespace)]
@@ -86,6 +90,8 @@ def setup_manifests(
                 "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
             }
         )
+    if max_concurrent_training is not None:
+        manifests.append(TrainingSlots().manifest(namespace, max_concurrent_training))
     return manifests
 
 
@@ -102,11 +108,20 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--storage-class", help="storage class (ReadWriteMany) for the shared volume"
     )
+    parser.add_argument(
+        "--max-concurrent-training",
+        type=int,
+        metavar="N",
+        help="also the ConfigMap letting at most N TFJobs run at once in the namespace "
+        "(pipelines rendered with --max-concurrent-training wait for a slot)",
+    )
     parser.set_defaults(func=_print_setup_manifests)
 
 
 def _print_setup_manifests(args: argparse.Namespace) -> int:
     volume = SharedVolume(claim_name=args.claim, size=args.size, storage_class=args.storage_class)
-    manifests = setup_manifests(args.namespace, volume)
+    manifests = setup_manifests(
+        args.namespace, volume, max_concurrent_training=args.max_concurrent_training
+    )
     write_stdout("---\n".join(to_yaml(manifest) for manifest in manifests))
     return 0

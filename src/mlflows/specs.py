@@ -64,14 +64,22 @@ class ModelSpec:
     epochs: int = 3
     steps_per_epoch: int = 100
     workers: int = 2
+    # The Kubernetes PriorityClass of its TFJob (None: the cluster's default); not part of the
+    # model it trains.
+    priority_class: str | None = None
 
     def __post_init__(self) -> None:
         for field, limits in LIMITS.items():
             limits.admit(getattr(self, field), f"ModelSpec {self.name!r}: {field}")
+        if self.priority_class is not None:
+            k8s_name(self.priority_class, f"ModelSpec {self.name!r}: priority_class")
 
     @property
     def hyperparameters(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
+        """What decides the model it trains: everything but its name and how it is scheduled."""
+        return tuple(
+            getattr(self, f.name) for f in fields(self) if f.name not in ("name", "priority_class")
+        )
 
 
 def check_specs(specs: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
@@ -115,3 +123,44 @@ def with_overrides(specs: Sequence[ModelSpec], **overrides) -> list[ModelSpec]:
     """Every spec with the given fields replaced (None leaves a field as it is)."""
     changes = {key: value for key, value in overrides.items() if value is not None}
     return [replace(spec, **changes) for spec in specs]
+
+
+# A spec as a loop's item (the branch template's input parameters): each field under its
+# parameter's name, every value a string; the priority class only where asked (a loop some of
+# whose specs have one), "" for the cluster's default. workloads.Training writes the same.
+ITEM_KEYS = {"name": "model", "architecture": "model-type"}
+
+
+def item_key(field: str) -> str:
+    return ITEM_KEYS.get(field, field.replace("_", "-"))
+
+
+def to_item(spec: ModelSpec, *, priority: bool = False) -> dict[str, str]:
+    item = {
+        item_key(f.name): str(getattr(spec, f.name))
+        for f in fields(spec)
+        if f.name != "priority_class"
+    }
+    if priority:
+        item[item_key("priority_class")] = spec.priority_class or ""
+    return item
+
+
+def from_item(item: dict, where: str) -> ModelSpec:
+    """The spec an item describes; UserError naming ``where`` if it is not one."""
+    values = {}
+    for f in fields(ModelSpec):
+        key = item_key(f.name)
+        if key not in item:
+            if f.name in ("name", "architecture"):
+                raise UserError(f"{where}: no {key!r}; each spec needs a model and a model-type")
+            continue
+        text = str(item[key])
+        if f.name in LIMITS:
+            try:
+                values[f.name] = int(text) if LIMITS[f.name].whole else float(text)
+            except ValueError:
+                raise UserError(f"{where}.{key}: {text!r} is not {LIMITS[f.name]}") from None
+        else:
+            values[f.name] = text or None if f.name == "priority_class" else text
+    return ModelSpec(**values)

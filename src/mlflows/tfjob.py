@@ -50,8 +50,13 @@ def tfjob_manifest(
     clean_pod_policy: str = "Running",
     backoff_limit: int = 3,
     gang_scheduling: GangScheduling | None = None,
+    priority_class: str | None = None,
 ) -> dict:
-    """A ``kubeflow.org/v1`` TFJob with ``workers`` Worker replicas (worker 0 is the chief)."""
+    """A ``kubeflow.org/v1`` TFJob with ``workers`` Worker replicas (worker 0 is the chief).
+
+    ``priority_class`` (over the gang's) goes to ``runPolicy.schedulingPolicy.priorityClass``,
+    which the operator gives the gang's PodGroup, and to the workers' ``priorityClassName``,
+    which the scheduler reads when there is no gang; "" is the cluster's default in both."""
     if not isinstance(workers, Bare) and workers < 1:
         raise UserError(f"workers: {workers} is too few; a TFJob needs at least 1 worker")
     container = {
@@ -64,14 +69,20 @@ def tfjob_manifest(
     if container_resources := resources(cpu, memory):
         container["resources"] = container_resources
     run_policy: dict = {"cleanPodPolicy": clean_pod_policy, "backoffLimit": backoff_limit}
-    if gang_scheduling:
+    gang = gang_scheduling or GangScheduling()
+    if priority_class is None:
+        priority_class = gang.priority_class
+    if gang_scheduling or priority_class is not None:
         policy = {
-            "minAvailable": workers,
-            "queue": gang_scheduling.queue,
-            "priorityClass": gang_scheduling.priority_class,
-            "scheduleTimeoutSeconds": gang_scheduling.timeout_seconds,
+            "minAvailable": workers if gang_scheduling else None,
+            "queue": gang.queue,
+            "priorityClass": priority_class,
+            "scheduleTimeoutSeconds": gang.timeout_seconds,
         }
         run_policy["schedulingPolicy"] = {k: v for k, v in policy.items() if v is not None}
+    pod_spec: dict = {"serviceAccountName": service_account}
+    if priority_class is not None:
+        pod_spec["priorityClassName"] = priority_class
     return {
         "apiVersion": TFJOB_API_VERSION,
         "kind": "TFJob",
@@ -88,7 +99,7 @@ def tfjob_manifest(
                     "restartPolicy": "OnFailure",
                     "template": {
                         "spec": {
-                            "serviceAccountName": service_account,
+                            **pod_spec,
                             "containers": [container],
                             "volumes": [
                                 volume.volume().model_dump(by_alias=True, exclude_none=True)

@@ -17,11 +17,12 @@ calls those by ``templateRef`` rather than putting templates into the workflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING
 
-from hera.workflows import Container, Parameter, Resource, Step, Steps, Task
+from hera.workflows import DAG, Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
 from hera.workflows._context import _context
 
@@ -34,7 +35,9 @@ from mlflows.inference_service import (
 from mlflows.manifest import Bare
 from mlflows.memoize import MemoCache, memoized
 from mlflows.names import image_reference
-from mlflows.specs import ModelSpec
+from mlflows.patterns import follow_each
+from mlflows.semaphores import TrainingSlots
+from mlflows.specs import ModelSpec, to_item
 from mlflows.storage import SharedVolume
 from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
 
@@ -54,13 +57,17 @@ OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
 # is "-1" when the attempt has none (an Error such as a deleted pod), which stays retried
 # (argo-workflows docs/retries.md, "Conditional retries").
 NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
+MODEL_DIR = "model-dir"  # a trained model's folder: the train step's output, the TFJob's note
+DATA_CHECKSUM = "data-checksum"  # the ingested data's checksum: part of every model's key
+MODEL_KEY_LENGTH = 32  # hex digits of SHA-256: 128 bits, no collision among any real models
 
 
 @dataclass(frozen=True)
 class Training:
     """What a train template gives ``mlflows.ml.train`` and its TFJob, each value as it is written
     there: one model spec's numbers, or the template's input parameters (in the library), whose
-    names are these fields' with '-' for '_'."""
+    names are these fields' with '-' for '_'. The priority class is there only when asked for
+    (``priority``): a template without it renders as before."""
 
     model: str  # the model's name: its folder under runs/<workflow>/models, the TFJob's name
     model_type: str
@@ -69,9 +76,11 @@ class Training:
     batch_size_per_replica: str
     learning_rate: str
     workers: int | Bare
+    priority_class: str | None = None  # "" in a loop's item: the cluster's default priority
 
     @classmethod
-    def of(cls, spec: ModelSpec) -> Training:
+    def of(cls, spec: ModelSpec, *, priority: bool = False) -> Training:
+        """``spec``'s values; with ``priority``, a priority class even where it has none ("")."""
         return cls(
             model=spec.name,
             model_type=spec.architecture,
@@ -80,29 +89,43 @@ class Training:
             batch_size_per_replica=str(spec.batch_size_per_replica),
             learning_rate=str(spec.learning_rate),
             workers=spec.workers,
+            priority_class=(spec.priority_class or "") if priority else spec.priority_class,
         )
 
     @classmethod
-    def from_inputs(cls) -> Training:
+    def from_inputs(cls, *, priority: bool = False) -> Training:
         """Every value from the input parameter of its name; the worker count unquoted in the
         TFJob, so that it stays a number."""
-        values = {f.name: f"{{{{inputs.parameters.{_parameter(f.name)}}}}}" for f in fields(cls)}
+        values = {
+            name: f"{{{{inputs.parameters.{_parameter(name)}}}}}" for name in cls._names(priority)
+        }
         return cls(**{**values, "workers": Bare(values["workers"])})
 
     @classmethod
-    def input_parameters(cls) -> list[Parameter]:
+    def input_parameters(cls, *, priority: bool = False) -> list[Parameter]:
         """The inputs :meth:`from_inputs` reads; what a ModelSpec defaults is their default."""
         defaults = {f.name: f.default for f in fields(ModelSpec) if f.default is not MISSING}
         return [
-            Parameter(name=_parameter(f.name), default=str(defaults[f.name]))
-            if f.name in defaults
-            else Parameter(name=_parameter(f.name))
-            for f in fields(cls)
+            Parameter(name=_parameter(name), default=str(defaults[name] or ""))
+            if name in defaults
+            else Parameter(name=_parameter(name))
+            for name in cls._names(priority)
         ]
+
+    @classmethod
+    def parameter_names(cls, *, priority: bool = False) -> list[str]:
+        return [_parameter(name) for name in cls._names(priority)]
+
+    @classmethod
+    def _names(cls, priority: bool) -> list[str]:
+        return [f.name for f in fields(cls) if priority or f.name != "priority_class"]
 
     def arguments(self) -> dict[str, str]:
         """The values as a call's arguments to the library's train template."""
-        return {_parameter(f.name): str(getattr(self, f.name)) for f in fields(self)}
+        return {
+            _parameter(name): str(getattr(self, name))
+            for name in self._names(self.priority_class is not None)
+        }
 
 
 def _parameter(field_name: str) -> str:
@@ -131,12 +154,16 @@ class Workloads:
     service_name: str = "fashion-mnist"  # the InferenceService, and the model name clients ask for
     autoscaling: Autoscaling = field(default_factory=Autoscaling)
     gang_scheduling: GangScheduling | None = None
+    # At most so many TFJobs at once in the namespace (a semaphore on every train template).
+    training_slots: TrainingSlots | None = None
     worker_cpu: str | None = "2"
     worker_memory: str | None = "4Gi"
     # Where the tasks' templates are: None, in the workflow being built; else in this
     # WorkflowTemplate library, called by templateRef (its templates then hold this object's
     # image, volume, accounts, cache and the rest: the ones it was rendered with).
     library: TemplateLibrary | None = None
+    # Models under models/<key> (the loop's), their training and evaluation memoized.
+    content_addressed: bool = False
 
     def __post_init__(self) -> None:
         image_reference(self.image, "image")
@@ -178,23 +205,85 @@ class Workloads:
 
     def evaluate(self, spec: ModelSpec) -> Task:
         """Evaluate the model ``spec`` trained; output parameter ``accuracy``."""
-        return self._call(
-            "evaluate",
-            self._evaluate_template,
-            name=f"evaluate-{spec.name}",
-            arguments={"model-dir": self.model_dir(spec)},
-        )
+        return self.evaluate_model(self.model_dir(spec), name=f"evaluate-{spec.name}")
 
-    def promote(self, evaluated: Task) -> Task:
+    def promote(self, evaluated: Task, name: str | None = None) -> Task:
         """Serve the model ``evaluated`` (an :meth:`evaluate` task) evaluated if it beats the
         current champion, or if there is none yet."""
         return self._call(
             "promote",
             self._promote_template,
-            name=evaluated.name.replace("evaluate-", "promote-", 1),
+            name=name or evaluated.name.replace("evaluate-", "promote-", 1),
             arguments={
                 "model-dir": _argument(evaluated, "model-dir"),
                 "accuracy": self._output_of(evaluated, "accuracy"),
+            },
+        )
+
+    def sweep(self, specs: Sequence[ModelSpec], space: str, samples: int | None, seed: int) -> Task:
+        """Expand ``space`` over each of ``specs`` into the specs :meth:`branches` loops over
+        (``python -m mlflows.ml.sweep``); output parameter ``specs``, a JSON list of items."""
+        priority = any(spec.priority_class for spec in specs)
+        arguments = {
+            "models": json.dumps(
+                [to_item(spec, priority=priority) for spec in specs], separators=(",", ":")
+            ),
+            "space": space,
+            "samples": "" if samples is None else str(samples),
+            "seed": str(seed),
+        }
+        return self._template("sweep", self._sweep_template)(name="sweep", arguments=arguments)
+
+    def branches(
+        self,
+        specs: Sequence[ModelSpec],
+        data: Task,
+        *,
+        promote: bool = True,
+        swept: Task | None = None,
+    ) -> Task:
+        """Every spec's branch as one task looping over the specs (``withItems``), or over what
+        the ``swept`` task (:meth:`sweep` of them) made of them (``withParam``): each item runs
+        the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated), on
+        the data the ``data`` task (:meth:`ingest`) checksummed. The templates are the same
+        however many specs there are; only the item list grows. Needs ``content_addressed``."""
+        if not self.content_addressed:
+            raise ValueError(
+                "a loop's models are content-addressed: Workloads(content_addressed=True)"
+            )
+        priority = any(spec.priority_class for spec in specs)
+        branch = self._template("branch", lambda: self._branch_template(promote, priority))
+        loop = (
+            {"with_param": f"{{{{tasks.{swept.name}.outputs.parameters.specs}}}}"}
+            if swept is not None
+            else {"with_items": [to_item(spec, priority=priority) for spec in specs]}
+        )
+        return branch(
+            name="branches",
+            arguments={
+                **{
+                    name: f"{{{{item.{name}}}}}"
+                    for name in Training.parameter_names(priority=priority)
+                },
+                DATA_CHECKSUM: self._output_of(data, "checksum"),
+            },
+            **loop,
+        )
+
+    def select_trained(self, branches: Task) -> Task:
+        """Select among the models the loop ``branches`` (:meth:`branches`) trained: its
+        aggregated output ``model-dir``, a JSON list of the folders of the items that succeeded."""
+        template = self._template(
+            "select",
+            lambda: self._select_template(
+                {"--candidates-json": "{{inputs.parameters.candidates}}"},
+                inputs=[Parameter(name="candidates")],
+            ),
+        )
+        return template(
+            name="select",
+            arguments={
+                "candidates": f"{{{{tasks.{branches.name}.outputs.parameters.{MODEL_DIR}}}}}"
             },
         )
 
@@ -228,9 +317,7 @@ class Workloads:
         every model the run trained instead) read from inputs, not written in."""
         return {
             "ingest": self._ingest_template,
-            "train": lambda: self._train_template(
-                "train", Training.from_inputs(), Training.input_parameters()
-            ),
+            "train": self._train_from_inputs,
             "evaluate": self._evaluate_template,
             "promote": self._promote_template,
             "serve": self._serve_template,
@@ -291,9 +378,10 @@ class Workloads:
                 "--splits": "{{inputs.parameters.splits}}",
                 "--data-dir": self.data_dir(),
                 "--record-file": f"{OUTPUTS}/record",
+                "--checksum-file": f"{OUTPUTS}/checksum",
             },
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
-            outputs=[self._output("record")],
+            outputs=[self._output("record"), self._output("checksum")],
             # Downloads fail transiently; a retry a little later usually succeeds.
             retry_strategy=entry_point_retries(
                 limit=3,
@@ -304,9 +392,15 @@ class Workloads:
         return memoized(template, key_parameters=["dataset", "version", "splits"], cache=self.cache)
 
     def _train_template(
-        self, name: str, training: Training, inputs: list[Parameter] | None = None
+        self,
+        name: str,
+        training: Training,
+        inputs: list[Parameter] | None = None,
+        model_dir: str | None = None,
     ) -> Resource:
-        model_dir = self._model_path(training.model)
+        """``model_dir``: where the model goes, when not the run's folder of the model's name;
+        the TFJob then carries it (annotation ``model-dir``) for the output ``model-dir``."""
+        addressed, model_dir = model_dir is not None, model_dir or self._model_path(training.model)
         checkpoints = self.volume.path(RUN, "checkpoints", training.model)
         manifest = tfjob_manifest(
             generate_name=f"{{{{workflow.name}}}}-{training.model}-",
@@ -332,17 +426,90 @@ class Workloads:
             cpu=self.worker_cpu,
             memory=self.worker_memory,
             gang_scheduling=self.gang_scheduling,
+            priority_class=training.priority_class,
         )
+        if addressed:
+            manifest["metadata"]["annotations"] = {MODEL_DIR: model_dir}
         template = tfjob_step(name, manifest, service_account=self.accounts.resources)
+        if addressed:
+            template.outputs = [
+                *template.outputs,
+                Parameter(
+                    name=MODEL_DIR,
+                    value_from=m.ValueFrom(json_path=f"{{.metadata.annotations.{MODEL_DIR}}}"),
+                ),
+            ]
         if inputs:
             template.inputs = inputs
         # An API hiccup while creating or watching the job is worth one more try; a failed
         # training is not (the TFJob already restarted its workers).
         template.retry_strategy = m.RetryStrategy(limit=2, retry_policy="OnError")
+        if self.training_slots is not None:
+            template.synchronization = self.training_slots.synchronization()
         return template
 
-    def _evaluate_template(self) -> Container:
+    def _branch_template(self, promote: bool, priority: bool) -> DAG:
+        """One spec's branch, the spec as input parameters (a ModelSpec's fields), and the
+        dataset's checksum: train → evaluate (→ promote). Training and evaluation are memoized
+        under the model's key (:func:`model_key`), the model stored at ``models/<key>``; output
+        ``model-dir``, where it is. The worker count is substituted into the TFJob once."""
+        train = self._template("train", lambda: self._memoized_train(priority))
+        names = Training.parameter_names(priority=priority)
+        given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in names}
+        trained_in = f"{{{{tasks.train.outputs.parameters.{MODEL_DIR}}}}}"
+        with DAG(
+            name="branch",
+            inputs=[*Training.input_parameters(priority=priority), Parameter(name=DATA_CHECKSUM)],
+            outputs=[Parameter(name=MODEL_DIR, value_from=m.ValueFrom(parameter=trained_in))],
+        ) as branch:
+            key = model_key(self.image, [n for n in names if n not in ("model", "priority-class")])
+            trained = train(name="train", arguments={**given, "model-key": key})
+            evaluated = trained >> self.evaluate_model(trained_in, name="evaluate")
+            if promote:
+                follow_each([evaluated], lambda task: self.promote(task, name="promote"))
+        return branch
+
+    def _memoized_train(self, priority: bool) -> Resource:
+        """The train template of a model stored under its key, memoized under it: a model
+        trained before (in any workflow) is not trained again."""
+        template = self._train_template(
+            "train",
+            Training.from_inputs(priority=priority),
+            [*Training.input_parameters(priority=priority), Parameter(name="model-key")],
+            model_dir=self.volume.path("models", "{{inputs.parameters.model-key}}"),
+        )
+        return memoized(template, key_parameters=["model-key"], cache=self.cache)
+
+    def evaluate_model(self, model_dir: str, name: str) -> Task:
+        """Evaluate the model in ``model_dir``; output parameter ``accuracy``."""
+        return self._call(
+            "evaluate", self._evaluate_template, name=name, arguments={"model-dir": model_dir}
+        )
+
+    def _train_from_inputs(self, priority: bool = False) -> Resource:
+        return self._train_template(
+            "train",
+            Training.from_inputs(priority=priority),
+            Training.input_parameters(priority=priority),
+        )
+
+    def _sweep_template(self) -> Container:
         return self._container(
+            "sweep",
+            "mlflows.ml.sweep",
+            {
+                "--models": "{{inputs.parameters.models}}",
+                "--space": "{{inputs.parameters.space}}",
+                "--samples": "{{inputs.parameters.samples}}",
+                "--seed": "{{inputs.parameters.seed}}",
+                "--specs-file": f"{OUTPUTS}/specs",
+            },
+            inputs=[Parameter(name=n) for n in ("models", "space", "samples", "seed")],
+            outputs=[self._output("specs")],
+        )
+
+    def _evaluate_template(self) -> Container:
+        template = self._container(
             "evaluate",
             "mlflows.ml.select evaluate",
             {
@@ -354,6 +521,9 @@ class Workloads:
             inputs=[Parameter(name="model-dir")],
             outputs=[self._output("accuracy")],
         )
+        if self.content_addressed:  # a model's folder is its content: its accuracy is known
+            return memoized(template, key_parameters=["model-dir"], cache=self.cache)
+        return template
 
     def _promote_template(self) -> Steps:
         champion = self._container(
@@ -397,9 +567,11 @@ class Workloads:
             Step(name="serve", template=self._template("serve", self._serve_template), when=better)
         return promote
 
-    def _select_template(self, candidates: dict[str, str | list[str]]) -> Container:
-        """``candidates``: ``--candidates`` and the model folders, or ``--candidates-in`` and the
-        folder holding them."""
+    def _select_template(
+        self, candidates: dict[str, str | list[str]], inputs: list[Parameter] | None = None
+    ) -> Container:
+        """``candidates``: ``--candidates`` and the model folders, ``--candidates-in`` and the
+        folder holding them, or ``--candidates-json`` and an input's JSON list of folders."""
         return self._container(
             "select",
             "mlflows.ml.select best",
@@ -411,6 +583,7 @@ class Workloads:
                 "--result-file": f"{OUTPUTS}/result",
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
+            inputs=inputs,
             outputs=[self._output("accuracy"), self._output("result")],
         )
 
@@ -451,6 +624,16 @@ def entry_point_retries(
     return m.RetryStrategy(
         limit=limit, retry_policy=policy, backoff=backoff, expression=NOT_A_USAGE_ERROR
     )
+
+
+def model_key(image: str, parameters: list[str]) -> str:
+    """An expression tag giving a model's key: SHA-256 (cut to MODEL_KEY_LENGTH hex digits) of
+    the trainer image, the data's checksum and the spec's ``parameters`` (inputs of the template
+    it is evaluated in), so that it changes when any of them does, and only then."""
+    parts = " + '|' + ".join(
+        [f"'{image}'", *(f"inputs.parameters['{p}']" for p in [DATA_CHECKSUM, *parameters])]
+    )
+    return f"{{{{=sprig.trunc({MODEL_KEY_LENGTH}, sprig.sha256sum({parts}))}}}}"
 
 
 def flags(options: dict[str, str | list[str]]) -> list[str]:

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--splits", default="train,test", help="comma-separated: train,test")
     parser.add_argument("--data-dir", required=True, help="where the data is stored")
     parser.add_argument("--record-file", help="write the JSON record here too")
+    parser.add_argument(
+        "--checksum-file", help="write the record's checksum alone here (a memo key's part)"
+    )
     return parser
 
 
@@ -37,7 +40,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     datasets.check_name(args.dataset)
     directories(args, "--data-dir")
-    output_files(args, "--record-file")
+    output_files(args, "--record-file", "--checksum-file")
     return args
 
 
@@ -83,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     record = ingest(args.dataset, args.version, splits, args.data_dir)
     if args.record_file:
         write_output("--record-file", args.record_file, json_text(record))
+    if args.checksum_file:
+        write_output("--checksum-file", args.checksum_file, record["checksum"])
     print(summary(record, args.record_file))
     return 0
 

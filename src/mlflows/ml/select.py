@@ -15,6 +15,7 @@ Subcommands (accuracy files hold one bare number, which Argo reads as an output 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -116,6 +117,20 @@ def folders_in(directory: str) -> list[str]:
     return sorted(str(p) for p in path.glob("[!.]*") if p.is_dir())
 
 
+def listed(text: str) -> list[str]:
+    """``--candidates-json``: a JSON list of model folders, as Argo aggregates a loop's outputs."""
+    try:
+        folders = json.loads(text)
+    except json.JSONDecodeError:
+        folders = None
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        raise UserError(
+            f"--candidates-json: {text[:60]!r} is not a JSON list of folders; "
+            'give e.g. ["/mnt/data/models/a"]'
+        )
+    return folders
+
+
 def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candidate]:
     """The ``top_k`` most accurate at or above ``threshold``, best first (ties keep input order)."""
     ranked = sorted(scored, key=lambda c: -c.accuracy)
@@ -123,13 +138,20 @@ def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candid
 
 
 def best(args: argparse.Namespace) -> dict:
-    named = args.candidates is not None
-    candidates = args.candidates if named else folders_in(args.candidates_in)
+    named = args.candidates is not None or args.candidates_json is not None
+    if args.candidates_json is not None:
+        candidates = listed(args.candidates_json)
+    else:
+        candidates = args.candidates if named else folders_in(args.candidates_in)
     scored, skipped = score(candidates, args.dataset, args.data_dir)
     for s in skipped:
         print(f"skipped {s.model_dir}: {s.reason}")
     if not scored:
-        given = "--candidates" if named else f"--candidates-in {args.candidates_in}"
+        given = (
+            ("--candidates-json" if args.candidates_json is not None else "--candidates")
+            if named
+            else f"--candidates-in {args.candidates_in}"
+        )
         raise UserError(
             f"{given}: none of the {len(candidates)} candidate(s) is a loadable "
             "SavedModel; nothing promoted"
@@ -237,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--candidates-in",
         metavar="DIR",
         help="instead of --candidates: every folder in DIR (a run's models)",
+    )
+    candidates.add_argument(
+        "--candidates-json",
+        metavar="JSON",
+        help="instead of --candidates: a JSON list of folders (a loop's aggregated outputs)",
     )
     dataset_flags(best_cmd)
     best_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
