@@ -6,11 +6,13 @@ import re
 
 import pytest
 import yaml
+from hera.workflows import Container, Parameter
 
 from mlflows.local.controller.scope import inputs_scope
 from mlflows.local.lang.templating import substitute
 from mlflows.local.spec.ancestry import ancestors as task_ancestors
 from mlflows.local.spec.ancestry import task_dependencies
+from mlflows.memoize import MemoCache, memoized
 from mlflows.patterns import FINISHED_PHASES
 from mlflows.rendering import render
 from mlflows.specs import ModelSpec
@@ -213,3 +215,21 @@ def test_a_retried_entry_point_is_never_retried_after_a_usage_error(e2e, argo_ve
         usage = run_cli(lambda: ingest.main(["--dataset", "cifar10", "--data-dir", str(tmp_path)]))
         assert usage == int(code)  # ...a usage error is not
         assert Unavailable.exit_code != int(code)
+
+
+def test_a_memo_key_changes_with_the_outputs_a_template_declares():
+    """An entry cached before a template gained an output must be a miss, not a hit that
+    cannot resolve the new output."""
+
+    def key(outputs: list[str]) -> str:
+        template = Container(
+            name="ingest",
+            image="x",
+            command=["true"],
+            inputs=[Parameter(name="dataset")],
+            outputs=[Parameter(name=name, value_from={"path": f"/tmp/{name}"}) for name in outputs],
+        )
+        return memoized(template, key_parameters=["dataset"], cache=MemoCache()).memoize.key
+
+    assert key(["record"]) == key(["record"])
+    assert key(["record"]) != key(["record", "checksum"])
