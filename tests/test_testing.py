@@ -162,3 +162,54 @@ def test_a_failed_assertion_prints_the_run_tree(mlflows_run):
 def test_a_mock_that_does_not_fit_is_one_clear_error(mlflows_run, mocks, error):
     with pytest.raises(UserError, match=error):
         mlflows_run(WORKFLOW, mocks=mocks)
+
+
+def test_a_mocked_artifact_reaches_the_real_step_that_reads_it(mlflows_run):
+    workflow = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "mocked-artifact-"},
+        "spec": {
+            "entrypoint": "main",
+            "templates": [
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {"name": "export", "template": "export"},
+                            {
+                                "name": "read",
+                                "template": "read",
+                                "depends": "export",
+                                "arguments": {
+                                    "artifacts": [
+                                        {
+                                            "name": "model",
+                                            "from": "{{tasks.export.outputs.artifacts.model}}",
+                                        }
+                                    ]
+                                },
+                            },
+                        ]
+                    },
+                },
+                python(
+                    "export",
+                    "raise SystemExit('export must be mocked')",
+                    outputs={"artifacts": [{"name": "model", "path": "/out/model.txt"}]},
+                ),
+                python(
+                    "read",
+                    "print(open('/in/model.txt').read())",
+                    inputs={"artifacts": [{"name": "model", "path": "/in/model.txt"}]},
+                ),
+            ],
+        },
+    }
+
+    run = mlflows_run(workflow, mocks={"export": Mock(artifacts={"model": "weights v2"})})
+
+    run.assert_succeeded()
+    assert run.outputs("read")["result"] == "weights v2"
+    with pytest.raises(UserError, match="declares output artifact 'model'; give it"):
+        mlflows_run(workflow, mocks={"export": Mock()})

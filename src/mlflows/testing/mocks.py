@@ -3,7 +3,8 @@
 A mocked template keeps its name, inputs, output declarations, ``retryStrategy``, ``memoize``,
 ``synchronization`` and every other field that is not its body; only the body (a container,
 script, resource, DAG, steps or suspend) becomes a short Python script that waits ``delay``
-seconds, writes the declared output parameters, prints ``result`` and exits with ``exit_code``.
+seconds, writes the declared output parameters and artifacts (each a file holding the mock's
+text), prints ``result`` and exits with ``exit_code``.
 So everything not mocked, and the mocked node's place in the DAG, run with the runner's real
 Argo semantics. A mock's values may hold ``{{inputs.parameters.x}}``: the runner substitutes them
 in the pod's environment, as it would any template's.
@@ -27,7 +28,7 @@ SCRIPT = """\
 import os, pathlib, sys, time
 time.sleep(float(os.environ["MLFLOWS_MOCK_DELAY"]))
 for index, name in enumerate({names!r}):
-    path = pathlib.Path({outputs_dir!r}, name)
+    path = pathlib.Path({outputs_dir!r}, name)  # a parameter's file, or artifacts/<name>
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(os.environ["MLFLOWS_MOCK_OUTPUT_%d" % index])
 if "MLFLOWS_MOCK_RESULT" in os.environ:
@@ -41,6 +42,8 @@ class Mock:
     """What a mocked template does instead of its body.
 
     ``outputs`` gives each declared output parameter's value (every one must be given);
+    ``artifacts`` each declared output artifact's content, a file's text (an ``optional`` one
+    may be left out);
     ``result`` is its stdout (``outputs.result``); ``exit_code`` non-zero fails the pod
     (``phase="Failed"`` is ``exit_code=1``); ``phase="Error"`` ends it Error (an output file it
     declares is missing), which ``retryPolicy: OnError`` retries; ``delay`` seconds pass before
@@ -48,6 +51,7 @@ class Mock:
     """
 
     outputs: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
     result: str | None = None
     exit_code: int = 0
     phase: str = "Succeeded"
@@ -102,10 +106,14 @@ def mocked_template(template: dict, mock: Mock) -> dict:
             f"mocks: template {name!r} declares no output {extra[0]!r} (it declares: "
             f"{', '.join(declared) or 'none'})"
         )
-    if outputs.get("artifacts"):
-        raise UserError(f"mocks: template {name!r} has output artifacts, which mocks do not make")
+    artifacts = outputs.get("artifacts") or []
+    given = _check_artifacts(name, artifacts, mock.artifacts)
     for parameter in outputs.get("parameters") or []:
         parameter["valueFrom"] = {"path": f"{OUTPUTS_DIR}/{parameter['name']}"}
+    for artifact in artifacts:
+        artifact["path"] = f"{OUTPUTS_DIR}/artifacts/{artifact['name']}"
+    files = [*declared, *(f"artifacts/{artifact}" for artifact in given)]
+    values = [*(mock.outputs[output] for output in declared), *given.values()]
     if mock.phase == "Error":
         outputs["parameters"] = [*(outputs.get("parameters") or []), dict(ERROR_OUTPUT)]
     env = [
@@ -113,8 +121,8 @@ def mocked_template(template: dict, mock: Mock) -> dict:
         {"name": "MLFLOWS_MOCK_EXIT_CODE", "value": str(mock.exit_code)},
     ]
     env += [
-        {"name": f"MLFLOWS_MOCK_OUTPUT_{index}", "value": str(mock.outputs[output])}
-        for index, output in enumerate(declared)
+        {"name": f"MLFLOWS_MOCK_OUTPUT_{index}", "value": str(value)}
+        for index, value in enumerate(values)
     ]
     if mock.result is not None:
         env.append({"name": "MLFLOWS_MOCK_RESULT", "value": str(mock.result)})
@@ -128,8 +136,27 @@ def mocked_template(template: dict, mock: Mock) -> dict:
         "script": {
             "image": "python:3-slim",
             "command": ["python"],
-            "source": SCRIPT.format(names=declared, outputs_dir=OUTPUTS_DIR),
+            "source": SCRIPT.format(names=files, outputs_dir=OUTPUTS_DIR),
             "env": env,
         },
         **({"outputs": outputs} if outputs else {}),
     }
+
+
+def _check_artifacts(name: str, declared: list[dict], given: dict[str, str]) -> dict[str, str]:
+    """The mock's artifacts in declaration order, once every non-optional one is given and each
+    given one is declared."""
+    names = [artifact["name"] for artifact in declared]
+    extra = [artifact for artifact in given if artifact not in names]
+    if extra:
+        raise UserError(
+            f"mocks: template {name!r} declares no output artifact {extra[0]!r} (it declares: "
+            f"{', '.join(names) or 'none'})"
+        )
+    for artifact in declared:
+        if artifact["name"] not in given and not artifact.get("optional"):
+            raise UserError(
+                f"mocks: template {name!r} declares output artifact {artifact['name']!r}; give "
+                f"it in Mock(artifacts={{{artifact['name']!r}: ...}})"
+            )
+    return {artifact: given[artifact] for artifact in names if artifact in given}
