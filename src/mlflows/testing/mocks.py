@@ -27,8 +27,9 @@ ERROR_OUTPUT = {"name": "mock-error", "valueFrom": {"path": f"{OUTPUTS_DIR}/phas
 SCRIPT = """\
 import os, pathlib, sys, time
 time.sleep(float(os.environ["MLFLOWS_MOCK_DELAY"]))
-for index, name in enumerate({names!r}):
-    path = pathlib.Path({outputs_dir!r}, name)  # a parameter's file, or artifacts/<name>
+# whole paths, so a runner that rewrites a pod's output paths (no isolation) finds them here
+for index, path in enumerate({paths!r}):
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(os.environ["MLFLOWS_MOCK_OUTPUT_%d" % index])
 if "MLFLOWS_MOCK_RESULT" in os.environ:
@@ -136,7 +137,7 @@ def mocked_template(template: dict, mock: Mock) -> dict:
         "script": {
             "image": "python:3-slim",
             "command": ["python"],
-            "source": SCRIPT.format(names=files, outputs_dir=OUTPUTS_DIR),
+            "source": SCRIPT.format(paths=[f"{OUTPUTS_DIR}/{file}" for file in files]),
             "env": env,
         },
         **({"outputs": outputs} if outputs else {}),

@@ -178,6 +178,9 @@ def _start_isolated(
     mounts = list(pod.mounts)
     if not any(mount.mount_path == "/tmp" for mount in mounts):
         mounts.append(Mount("/tmp", pod.scratch / "tmp"))
+    python_path = (pod.extra_env.get("PYTHONPATH") or "").split(os.pathsep)
+    for path in sorted(_hidden_by_private_tmp([*_interpreter_dirs(), *python_path])):
+        mounts.append(Mount(path, Path(path), read_only=True))
     argv = list(pod.command.argv)
     if pod.script is not None:
         mounts.append(Mount(SCRIPT_PATH, _write_script(pod, pod.script), read_only=True))
@@ -227,6 +230,24 @@ def _start_isolated(
     raise PodSetupError(
         detail or f"the pod's init ended with exit code {process.exit_code} (see its log)"
     )
+
+
+@functools.cache
+def _interpreter_dirs() -> tuple[str, ...]:
+    """What running ``python`` and importing mlflows in a pod reads: this interpreter's
+    environment and the folder mlflows is imported from (an editable install's source)."""
+    package_root = Path(__file__).resolve().parents[3]  # .../src of src/mlflows/local/executor
+    return (sys.prefix, sys.exec_prefix, sys.base_prefix, str(package_root))
+
+
+def _hidden_by_private_tmp(paths: list[str]) -> set[str]:
+    """Those of ``paths`` that live under the host's /tmp, which a pod's private /tmp hides: a
+    checkout or virtual environment there (a CI clone, say) is bound back, read-only."""
+    return {
+        os.path.realpath(path)
+        for path in paths
+        if path and os.path.isdir(path) and os.path.realpath(path).startswith("/tmp/")
+    }
 
 
 @functools.cache
