@@ -4,16 +4,18 @@
     (memo)  ├─ train dropout ──── evaluate ── promote ─┼─ select ── serve ── predict
             └─ train batch-norm ─ evaluate ── promote ─┘
 
-Each train is a TFJob of several workers; each promote serves its model as soon as it is evaluated
-if it beats the model being served (asynchronous fan-in); select runs once every branch has ended,
-even if one failed, and keeps the best.
+The branches are one loop over the specs (withItems, one ``branch`` template whatever their
+number); ``--fan-out static`` renders one set of tasks per spec instead. Each train is a TFJob
+of several workers; each promote serves its model as soon as it is evaluated if it beats the
+model being served (asynchronous fan-in); select runs once every branch has ended, even if one
+failed, and keeps the best.
 
     python flows/e2e.py                 print the Workflow as YAML
     python flows/e2e.py --submit        send it to Argo (ARGO_SERVER, ARGO_TOKEN)
     python flows/e2e.py --local         run it on this machine
-    python flows/e2e.py --fan-out loop  the branches as one loop over the specs (withItems)
+    python flows/e2e.py --fan-out static  one train, evaluate and promote task per spec
     python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
-    python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
+    python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
 """
 
@@ -61,7 +63,7 @@ def build_workflow(
     cache_max_age: str = MemoCache.max_age,
     asynchronous: bool = True,
     library: TemplateLibrary | None = None,
-    loop: bool = False,
+    loop: bool | None = None,
     max_concurrent_training: int | None = None,
     sweep: str | None = None,
     sweep_samples: int | None = None,
@@ -70,7 +72,8 @@ def build_workflow(
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
     the library was rendered with). ``loop``: the branches are one task looping over the specs
-    (one ``branch`` template, whatever their number), not one set of tasks per spec.
+    (one ``branch`` template, whatever their number), not one set of tasks per spec; by default
+    they are, except with a ``library``, which has no loop templates yet.
     ``max_concurrent_training``: every train template holds the namespace's training semaphore,
     whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
@@ -79,11 +82,17 @@ def build_workflow(
     models = check_specs(models)
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
+        if loop is False:
+            raise UserError("--fan-out static: a --sweep runs as a loop; drop --fan-out static")
         loop = True
     elif sweep_samples is not None:
         raise UserError("--sweep-samples: it draws from a --sweep space; give one")
-    if loop and library is not None:
+    if loop and library is not None:  # the library has no loop templates yet
+        if sweep is not None:
+            raise UserError("--sweep: it runs as a loop, not with --use-templates yet; drop one")
         raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
+    if loop is None:
+        loop = library is None
     if library is not None:
         built = library_workloads()
         for option, given, held in (
@@ -162,6 +171,9 @@ def training_limit(args: argparse.Namespace, folder: Path) -> str:
     return str(path)
 
 
+# --fan-out's choices, as build_workflow's ``loop`` (unset: its default).
+FAN_OUTS = {"loop": True, "static": False}
+
 # Options that override a field of every spec (checked against the spec's own limits).
 SPEC_OPTIONS = {
     "--workers": ("workers", "TFJob workers per model"),
@@ -216,10 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flow.add_argument(
         "--fan-out",
-        choices=("static", "loop"),
-        help="static (default): one train, evaluate and promote task per spec; loop (the "
-        "default with --sweep): one task looping over the specs, the same templates whatever "
-        "their number",
+        choices=tuple(FAN_OUTS),
+        help="loop (default): one task looping over the specs, the same templates whatever "
+        "their number; static (the default with --use-templates, whose library has no loop "
+        "yet): one train, evaluate and promote task per spec",
     )
     flow.add_argument(
         "--sweep",
@@ -296,8 +308,6 @@ def main(argv: list[str] | None = None) -> int:
         select_specs([name.strip() for name in args.models.split(",") if name.strip()], MODELS),
         **overrides,
     )
-    if args.sweep is not None and args.fan_out == "static":
-        raise UserError("--fan-out static: a --sweep runs as a loop; drop --fan-out static")
     if args.timezone is not None and args.schedule is None:
         raise UserError("--timezone: it is the time zone of a --schedule; give one")
     workflow = build_workflow(
@@ -307,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
-        loop=args.fan_out == "loop",
+        loop=FAN_OUTS.get(args.fan_out),
         sweep=args.sweep,
         sweep_samples=args.sweep_samples,
         seed=args.seed,
@@ -316,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
     )
+    if args.use_templates is not None and args.fan_out is None:  # said once it is rendered
+        print(
+            "note: --use-templates: the library has no loop templates yet; "
+            "the branches are static tasks (--fan-out static)",
+            file=sys.stderr,
+        )
     manifest = render(workflow, args.argo_version)
     if args.schedule is not None:
         manifest = cron_workflow(manifest, args.schedule, args.timezone)

@@ -1,7 +1,7 @@
 """The e2e flow run on this machine with the local runner: real TensorFlow on `digits`, TFJobs as
 worker processes, a real model server. Small step counts keep it within the suite's budget; the
 failed branch, the memo hit and the asynchronous fan-in are tests/test_e2e_mocked.py's, with the
-training mocked."""
+training mocked. It runs the default fan-out, the loop."""
 
 from __future__ import annotations
 
@@ -66,16 +66,18 @@ def test_pipeline_succeeds_and_predicts_through_the_server(first_run):
 
 
 def test_select_keeps_the_most_accurate_model(first_run):
+    """The default fan-out is the loop: every item's ``evaluate`` node has the same name, and
+    the model it evaluated is its input."""
     _, report = first_run
-    nodes = nodes_by_name(report)
-    accuracies = {
-        name: float(output(node, "accuracy"))
-        for name, node in nodes.items()
-        if name.startswith("evaluate-")
+    evaluated = {
+        next(p["value"] for p in node["inputs"]["parameters"] if p["name"] == "model-dir"): float(
+            output(node, "accuracy")
+        )
+        for node in report["nodes"].values()
+        if node["displayName"] == "evaluate" and node["phase"] == "Succeeded"
     }
-    selected = json.loads(output(nodes["select"], "result"))
-    best_branch = max(accuracies, key=accuracies.get).removeprefix("evaluate-")
-    assert selected["best"]["model_dir"].endswith(f"/models/{best_branch}")
-    assert float(output(nodes["select"], "accuracy")) == pytest.approx(
-        max(accuracies.values()), abs=1e-4
-    )
+    assert len(evaluated) == 3  # one model per spec, each in its own folder
+    select = nodes_by_name(report)["select"]
+    selected = json.loads(output(select, "result"))
+    assert selected["best"]["model_dir"] == max(evaluated, key=evaluated.get)
+    assert float(output(select, "accuracy")) == pytest.approx(max(evaluated.values()), abs=1e-4)

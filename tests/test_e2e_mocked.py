@@ -1,19 +1,19 @@
 """The e2e flow's fan-out, failed branch, memoized ingestion and asynchronous fan-in, run by the
 local runner in seconds: the TFJobs, evaluation, serving and prediction are mocked
 (:mod:`mlflows.testing`); the DAG, the promote steps with their mutex and `when`s, retries and
-memoization run for real. The real training is tests/test_e2e_local.py's."""
+memoization run for real. The real training is tests/test_e2e_local.py's. The failed branch is
+the static fan-out's (``--fan-out static``), whose tasks and templates are one set per spec, so a
+mock can fail one model; the loop's failed item is tests/test_loop.py's, with real training."""
 
 from __future__ import annotations
 
 from mlflows.specs import ModelSpec
 from mlflows.testing import Mock
 
-# Globs over the flow's template names, so a renamed or looped branch still matches.
+# Globs over the flow's template names, for both fan-outs; the static one's per-model train
+# templates are added by its test.
 MOCKS = {
-    "ingest": Mock(outputs={"record": "{}"}),
-    "train-dropout*": Mock(outputs={"job-name": "dropout"}, phase="Failed"),
-    "train-batch-norm*": Mock(outputs={"job-name": "batch-norm"}, delay=3),
-    "train*": Mock(outputs={"job-name": "trained"}),
+    "ingest": Mock(outputs={"record": "{}", "checksum": "0123abcd"}),
     "evaluate*": Mock(outputs={"accuracy": "0.9"}),
     "champion": Mock(outputs={"accuracy": "0"}),  # nothing served yet: any model beats it
     "publish": Mock(),
@@ -37,7 +37,13 @@ def models() -> list[ModelSpec]:
 def test_a_failed_branch_is_left_out_and_the_first_model_is_served_before_the_slowest_trains(
     mlflows_run, e2e
 ):
-    run = mlflows_run(e2e.build_workflow(models(), dataset="digits"), mocks=MOCKS)
+    mocks = {
+        "train-dropout*": Mock(outputs={"job-name": "dropout"}, phase="Failed"),
+        "train-batch-norm*": Mock(outputs={"job-name": "batch-norm"}, delay=3),
+        "train-*": Mock(outputs={"job-name": "trained"}),
+        **MOCKS,
+    }
+    run = mlflows_run(e2e.build_workflow(models(), dataset="digits", loop=False), mocks=mocks)
 
     run.assert_succeeded()
     run.assert_phase("train-dropout*", "Failed")
@@ -51,8 +57,9 @@ def test_a_failed_branch_is_left_out_and_the_first_model_is_served_before_the_sl
 
 
 def test_a_second_run_takes_the_ingestion_from_the_memo(mlflows_run, e2e):
-    workflow = e2e.build_workflow(models(), dataset="digits")
-    mocks = {**MOCKS, "train-batch-norm*": Mock(outputs={"job-name": "batch-norm"})}
+    workflow = e2e.build_workflow(models(), dataset="digits")  # the loop, the default
+    # the loop's one train template also says where its model is, for select to read
+    mocks = {"train": Mock(outputs={"job-name": "trained", "model-dir": "/models/m"}), **MOCKS}
     first = mlflows_run(workflow, mocks=mocks)
     second = mlflows_run(workflow, mocks=mocks)
 

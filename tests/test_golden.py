@@ -20,9 +20,9 @@ FLOW_RENDERINGS = {
     "e2e.argo-3.7.yaml": ({}, "3.7"),
     "e2e.sync.yaml": ({"asynchronous": False}, "4.1"),
     "e2e.templates.yaml": ({"library": TemplateLibrary()}, "4.1"),
-    "e2e.loop.yaml": ({"loop": True}, "4.1"),
-    "e2e.loop.argo-3.7.yaml": ({"loop": True}, "3.7"),
-    "e2e.loop.sync.yaml": ({"loop": True, "asynchronous": False}, "4.1"),
+    "e2e.static.yaml": ({"loop": False}, "4.1"),
+    "e2e.static.argo-3.7.yaml": ({"loop": False}, "3.7"),
+    "e2e.static.sync.yaml": ({"loop": False, "asynchronous": False}, "4.1"),
     "e2e.sweep.yaml": ({"sweep": "learning_rate=1e-3,3e-3;batch_size=32,64"}, "4.1"),
 }
 SCHEDULE = ["0 3 * * 1", "Europe/Berlin"]
@@ -76,7 +76,8 @@ def test_rendering_is_deterministic(e2e):
         (["flows/e2e.py"], "flows/e2e.yaml"),
         (["flows/e2e.py", "--argo-version", "3.7"], "flows/e2e.argo-3.7.yaml"),
         (["flows/e2e.py", "--use-templates"], "flows/e2e.templates.yaml"),
-        (["flows/e2e.py", "--fan-out", "loop"], "flows/e2e.loop.yaml"),
+        (["flows/e2e.py", "--fan-out", "loop"], "flows/e2e.yaml"),
+        (["flows/e2e.py", "--fan-out", "static"], "flows/e2e.static.yaml"),
         (
             ["flows/e2e.py", "--sweep", "learning_rate=1e-3,3e-3;batch_size=32,64"],
             "flows/e2e.sweep.yaml",

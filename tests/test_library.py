@@ -44,7 +44,8 @@ def comparable(template: dict, substitutions: dict[str, str]) -> dict:
 
 @pytest.fixture(scope="module")
 def inline(e2e) -> dict[str, dict]:
-    return {t["name"]: t for t in render(e2e.build_workflow())["spec"]["templates"]}
+    """The static fan-out's templates: the library's blocks are those (it has no loop yet)."""
+    return {t["name"]: t for t in render(e2e.build_workflow(loop=False))["spec"]["templates"]}
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +208,36 @@ def test_library_mistakes_are_one_line(argv, line):
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(line) and result.stderr.count("\n") == 1
+
+
+def test_use_templates_falls_back_to_the_static_fan_out_and_says_so():
+    """The loop is the default fan-out, but the library has no loop templates yet: with
+    --use-templates the branches are the static tasks, a note says so, and an explicit
+    --fan-out loop or --sweep is refused."""
+
+    def e2e_py(*argv):
+        return subprocess.run(
+            [sys.executable, "flows/e2e.py", *argv],
+            cwd=REPO, capture_output=True, text=True, env=child_environment(),
+        )  # fmt: skip
+
+    fallback, static = e2e_py("--use-templates"), e2e_py("--use-templates", "--fan-out", "static")
+    assert fallback.returncode == static.returncode == 0
+    assert fallback.stdout == static.stdout == (REPO / "flows" / "e2e.templates.yaml").read_text()
+    assert fallback.stderr == (
+        "note: --use-templates: the library has no loop templates yet; "
+        "the branches are static tasks (--fan-out static)\n"
+    )
+    assert static.stderr == ""
+    [pipeline] = yaml.safe_load(fallback.stdout)["spec"]["templates"]
+    assert "train-cnn" in {task["name"] for task in pipeline["dag"]["tasks"]}
+    for refused, line in (
+        (["--fan-out", "loop"], "--fan-out loop: not with --use-templates yet; use --fan-out"),
+        (["--sweep", "learning_rate=1e-3"], "--sweep: it runs as a loop, not with --use-templates"),
+    ):
+        result = e2e_py("--use-templates", *refused)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"error: {line}") and result.stderr.count("\n") == 1
 
 
 @pytest.mark.slow

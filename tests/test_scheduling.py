@@ -24,7 +24,7 @@ URGENT = [
 
 
 def test_a_spec_priority_class_reaches_its_tfjob_and_its_workers(e2e):
-    jobs = tfjobs(render(e2e.build_workflow(URGENT)))
+    jobs = tfjobs(render(e2e.build_workflow(URGENT, loop=False)))  # one template per spec
     urgent, later = (jobs[f"train-{name}"][1]["spec"] for name in ("urgent", "later"))
     assert urgent["runPolicy"]["schedulingPolicy"] == {"priorityClass": "training-high"}
     pod = urgent["tfReplicaSpecs"]["Worker"]["template"]["spec"]

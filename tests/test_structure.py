@@ -1,4 +1,6 @@
-"""Properties of the rendered e2e workflow that the pipeline's meaning depends on."""
+"""Properties of the rendered e2e workflow that the pipeline's meaning depends on: of its default
+(the loop) and, where they name one task per spec, of ``--fan-out static`` (test_loop.py holds the
+loop's own)."""
 
 from __future__ import annotations
 
@@ -52,12 +54,17 @@ def manifest(e2e) -> dict:
     return render(e2e.build_workflow())
 
 
+@pytest.fixture(scope="module")
+def static(e2e) -> dict:
+    return render(e2e.build_workflow(loop=False))
+
+
 def test_success_condition_counts_every_replica(e2e):
     specs = [
         ModelSpec(name="one", architecture="cnn", workers=1),
         ModelSpec(name="three", architecture="dropout", workers=3),
     ]
-    jobs = tfjobs(render(e2e.build_workflow(specs)))
+    jobs = tfjobs(render(e2e.build_workflow(specs, loop=False)))
     assert set(jobs) == {"train-one", "train-three"}
     for resource, job in jobs.values():
         replicas = job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"]
@@ -73,8 +80,8 @@ def test_success_condition_counts_every_replica(e2e):
     ]
 
 
-def test_each_branch_trains_a_different_model(manifest):
-    jobs = tfjobs(manifest)
+def test_each_branch_trains_a_different_model(static):
+    jobs = tfjobs(static)
     assert len(jobs) == 3
     trained = {
         tuple(job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["args"])
@@ -85,22 +92,22 @@ def test_each_branch_trains_a_different_model(manifest):
     assert model_types == ["batch_norm", "cnn", "dropout"]
 
 
-def test_branches_default_to_two_workers_under_one_owner(manifest):
-    for resource, job in tfjobs(manifest).values():
+def test_branches_default_to_two_workers_under_one_owner(static):
+    for resource, job in tfjobs(static).values():
         assert job["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] >= 2
         assert resource["setOwnerReference"] is True
         assert resource["action"] == "create"
 
 
-def test_first_serving_depends_on_exactly_one_training_branch(manifest):
-    tasks = dag_tasks(manifest)
+def test_first_serving_depends_on_exactly_one_training_branch(static):
+    tasks = dag_tasks(static)
     promotes = [name for name in tasks if name.startswith("promote-")]
     assert len(promotes) == 3
     for promote in promotes:
         trained = {name for name in ancestors(tasks, promote) if name.startswith("train-")}
         assert trained == {promote.replace("promote-", "train-")}
     # The promote template serves from inside (its `serve` step), guarded by `when`.
-    promote_steps = [step for group in templates(manifest)["promote"]["steps"] for step in group]
+    promote_steps = [step for group in templates(static)["promote"]["steps"] for step in group]
     serve = next(step for step in promote_steps if step["name"] == "serve")
     assert serve["template"] == "serve" and ">" in serve["when"]
 
@@ -120,7 +127,7 @@ def test_the_final_step_is_the_only_leaf(manifest):
 
 @pytest.mark.parametrize("asynchronous, joined", [(True, "promote-"), (False, "evaluate-")])
 def test_select_runs_whatever_each_branch_did(e2e, asynchronous, joined):
-    tasks = dag_tasks(render(e2e.build_workflow(asynchronous=asynchronous)))
+    tasks = dag_tasks(render(e2e.build_workflow(asynchronous=asynchronous, loop=False)))
     depends = tasks["select"]["depends"]
     branches = sorted(name for name in tasks if name.startswith(joined))
     assert depends_on(tasks["select"]) == set(branches)

@@ -60,7 +60,8 @@ def test_a_flow_script_is_run_for_its_workflow(capsys):
 
 
 def test_the_pipeline_with_its_nested_steps_and_fan_in(capsys):
-    text = graph(capsys, REPO / "flows" / "e2e.yaml")
+    """The static fan-out: one box per task of every branch (the loop is one stacked box)."""
+    text = graph(capsys, REPO / "flows" / "e2e.static.yaml")
     lines = edges(text)
     assert "ingest --> train_cnn" in lines
     # promote-cnn is a steps template: its box leads to its first step, and select waits for
