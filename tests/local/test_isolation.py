@@ -61,6 +61,7 @@ def test_a_pod_writes_its_volumes_and_nothing_else(run_local, isolated, host_dir
     claim.mkdir(parents=True)
     (claim / "in.txt").write_text("from the claim\n")
     secret = f"/tmp/mlflows-private-{uuid.uuid4().hex}"
+    escaped = Path(f"/mlflows-escaped-{uuid.uuid4().hex}")
     result = run_local(
         workflow(
             dag(
@@ -68,7 +69,7 @@ def test_a_pod_writes_its_volumes_and_nothing_else(run_local, isolated, host_dir
                 *(task(name, name) for name in ("host", "escape", "read-only", "volumes", "tmp")),
             ),
             sh("host", f"echo x > {host_dir}/written"),
-            sh("escape", "echo x > ../escaped"),
+            sh("escape", f"echo x > ../{escaped.name} && cat {escaped}"),
             mounted(
                 sh("read-only", "cat /mnt/ro/in.txt; echo x > /mnt/ro/new"),
                 ("data", "/mnt/ro", True),
@@ -88,11 +89,14 @@ def test_a_pod_writes_its_volumes_and_nothing_else(run_local, isolated, host_dir
         work_dir=work,
     )
     nodes = by_display_name(result)
-    for refused in ("host", "escape", "read-only"):
+    for refused in ("host", "read-only"):
         assert nodes[refused]["phase"] == "Failed"
         assert "Read-only file system" in result.log(refused)
     assert not (host_dir / "written").exists()
-    assert not list(work.glob("runs/*/nodes/*/escaped"))
+    # a new file under / lands in the pod's own layer, as in a container's: never on the host
+    assert nodes["escape"]["phase"] == "Succeeded"
+    assert result.log("escape").startswith("x")
+    assert not escaped.exists()
     assert result.log("read-only").startswith("from the claim")
     assert sorted(path.name for path in claim.iterdir()) == ["in.txt", "written"]
     assert nodes["volumes"]["phase"] == "Succeeded"  # /proc/mounts shows /mnt/vol, as Argo checks
@@ -125,6 +129,32 @@ def test_outputs_volumes_and_working_dir_either_way(run_local, monkeypatch, sett
     assert parameters["root"] == "r"
     assert parameters["claim"] == ("/mnt/data/work" if setting == "auto" else str(claim / "work"))
     assert (claim / "work" / "out" / "file").read_text() == "w\n"
+
+
+@pytest.mark.parametrize("setting", ["auto", "none"], ids=["isolated", "not isolated"])
+def test_without_working_dir_a_pod_starts_in_root_when_isolated(run_local, monkeypatch, setting):
+    """As in most images (WORKDIR /): a relative ``result.txt`` is ``/result.txt``, an output the
+    runner reads, in the pod's own layer; not isolated, the pod starts in its scratch directory."""
+    if setting == "auto" and not pod_isolation().isolated:
+        pytest.skip(f"pods cannot be isolated here: {pod_isolation().detail}")
+    monkeypatch.setenv(SETTING, setting)
+    name = f"mlflows-result-{uuid.uuid4().hex}.txt"
+    outputs = {
+        "parameters": [{"name": "result", "valueFrom": {"path": "/" + name}}],
+        "artifacts": [{"name": "result", "path": "/" + name}],
+    }
+    declared = {"outputs": outputs} if setting == "auto" else {}
+    step = sh("main", f"pwd; echo r > {name}", **declared)
+    result = run_local(workflow(step))
+    assert result.phase == "Succeeded", result.message
+    cwd = Path(result.log(result.nodes[0].display_name).splitlines()[0])
+    if setting == "auto":
+        assert cwd == Path("/")
+        assert result.nodes[0].outputs.parameters["result"] == "r"  # and the artifact was saved
+    else:
+        assert cwd.name == "work" and Path(result.run_dir) in cwd.parents
+        assert (cwd / name).read_text() == "r\n"
+    assert not Path("/" + name).exists()
 
 
 def test_tfjob_replicas_are_isolated_like_steps(kube, isolated):

@@ -6,11 +6,13 @@
 :mod:`mlflows.local.executor.podinit` in namespaces of its own:
 
 - its volumes at their real ``mountPath`` s, read-only where ``readOnly``; a private ``/tmp`` (the
-  node's ``<scratch>/tmp``); its ``workingDir``, or else ``<scratch>/work`` at that same path; a
-  script's source at ``/argo/staging/script``, where Argo's executor puts it;
+  node's ``<scratch>/tmp``); a script's source at ``/argo/staging/script``, where Argo's executor
+  puts it;
 - the rest of this machine read-only (a new path outside it lands in a private tmpfs that ends
   with the pod, as a container's own layer would; so can an output path the host lacks, even
   below a host directory, as ``/mnt/out``);
+- its ``workingDir``, or else ``/``, the ``WORKDIR`` of most images: a ``result.txt`` it writes
+  there is ``/result.txt``, in its private layer;
 - a PID namespace of its own: when the pod's command ends, is stopped, or the runner dies,
   everything the pod started dies with it;
 - its output files outside its volumes copied to ``<scratch>/outputs/<path>`` once it ends.
@@ -20,8 +22,10 @@ The network is the host's, so TFJob replicas reach each other on localhost.
 **Not isolated** — elsewhere, or with ``MLFLOWS_POD_ISOLATION=none`` — a pod is a plain process:
 mount paths are rewritten to the volumes' local directories in its command, args, env values,
 working directory and script (:func:`~mlflows.local.executor.volumes.rewrite`), and an output path
-outside its volumes to ``<scratch>/outputs/<path>``. ``readOnly`` is not enforced, the pod can
-write wherever this user can, and only its main process dies with the runner.
+outside its volumes to ``<scratch>/outputs/<path>``. Its working directory is ``workingDir`` (so
+rewritten), or else ``<scratch>/work``: the host's ``/`` is not the pod's to write. ``readOnly`` is
+not enforced, the pod can write wherever this user can, and only its main process dies with the
+runner.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ class PodSpec:
     name: str
     command: Command
     mounts: tuple[Mount, ...]
-    scratch: Path  # the pod's own directory: its /tmp, working directory, outputs
+    scratch: Path  # the pod's own directory: its /tmp, outputs, working directory if not isolated
     extra_env: dict[str, str] = field(default_factory=dict)  # as is, over all (TF_CONFIG, ...)
     script: str | None = None  # a script template's source: its file is appended to the command
     output_files: tuple[str, ...] = ()  # paths as the pod sees them, read once it ended
@@ -126,8 +130,7 @@ def start_pod(
     """Start the pod's process (see the module docstring). OSError if its command cannot start:
     FileNotFoundError, PermissionError, or PodSetupError."""
     isolation = isolation or pod_isolation()
-    for directory in ("work", "outputs"):
-        (pod.scratch / directory).mkdir(parents=True, exist_ok=True)
+    (pod.scratch / "outputs").mkdir(parents=True, exist_ok=True)
     if isolation.isolated:
         return _start_isolated(pod, isolation.unshare, stdout, stderr)
     return _start_rewritten(pod, stdout, stderr)
@@ -149,7 +152,7 @@ def _write_script(pod: PodSpec, source: str) -> Path:
 def _first_missing(path: str) -> str:
     """The topmost directory of ``path`` this machine lacks, else ``path``: what a pod makes in
     its own layer, so it is rewritten whole (a ``mkdir`` of it must not reach the host)."""
-    while posixpath.dirname(path) != "/" and not os.path.exists(posixpath.dirname(path)):
+    while posixpath.dirname(path) not in ("/", "") and not os.path.exists(posixpath.dirname(path)):
         path = posixpath.dirname(path)
     return path
 
@@ -185,11 +188,6 @@ def _start_isolated(
     if pod.script is not None:
         mounts.append(Mount(SCRIPT_PATH, _write_script(pod, pod.script), read_only=True))
         argv.append(SCRIPT_PATH)
-    working_dir = pod.command.working_dir
-    if not working_dir:
-        work = pod.scratch / "work"
-        mounts.append(Mount(str(work), work))
-        working_dir = str(work)
     for directory in ("root", "tmp"):
         (pod.scratch / directory).mkdir(parents=True, exist_ok=True)
     plan = {
@@ -199,7 +197,8 @@ def _start_isolated(
             for m in mounts
         ],
         "argv": argv,
-        "workingDir": working_dir,
+        # without one, the image's WORKDIR: "/" for most images, new files there in the pod's layer
+        "workingDir": pod.command.working_dir or "/",
         "outputs": _private_outputs(pod),
         "artifacts": list(pod.output_artifacts),
         "outputsDir": str(pod.scratch / "outputs"),

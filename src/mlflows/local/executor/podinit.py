@@ -10,10 +10,11 @@ namespace of its own. It reads the plan (a dict in :mod:`marshal` form, written 
    bound read-only one by one), a new ``/proc``, ``/dev`` read-only with a private ``/dev/shm``,
    ``/sys`` read-only;
 2. binds the pod's mounts at their paths (read-only where the plan says): its volumes, its
-   ``/tmp`` and working directory (directories of the node's scratch), a script's source;
+   ``/tmp`` (a directory of the node's scratch), a script's source;
 3. pivots into that root and detaches the host's;
-4. starts the command with Docker's default capabilities only (without CAP_SYS_ADMIN it cannot
-   undo the mounts), and writes to STATUS_FD ``started``, or why it could not start;
+4. starts the command in its working directory with Docker's default capabilities only (without
+   CAP_SYS_ADMIN it cannot undo the mounts), and writes to STATUS_FD ``started``, or why it
+   could not start;
 5. waits for it, reaping whatever else ends (PID 1's duty), copies the output files outside the
    volumes into the node's scratch directory (as argoexec's wait container reads them), and exits
    with the command's status — 128+N if signal N ended it. Its exit ends the namespace: the kernel
