@@ -181,8 +181,7 @@ def _start_isolated(
     mounts = list(pod.mounts)
     if not any(mount.mount_path == "/tmp" for mount in mounts):
         mounts.append(Mount("/tmp", pod.scratch / "tmp"))
-    python_path = (pod.extra_env.get("PYTHONPATH") or "").split(os.pathsep)
-    for path in sorted(_hidden_by_private_tmp([*_interpreter_dirs(), *python_path])):
+    for path in sorted(_hidden_by_private_tmp(_interpreter_dirs())):
         mounts.append(Mount(path, Path(path), read_only=True))
     argv = list(pod.command.argv)
     if pod.script is not None:
@@ -239,9 +238,11 @@ def _interpreter_dirs() -> tuple[str, ...]:
     return (sys.prefix, sys.exec_prefix, sys.base_prefix, str(package_root))
 
 
-def _hidden_by_private_tmp(paths: list[str]) -> set[str]:
+def _hidden_by_private_tmp(paths: tuple[str, ...]) -> set[str]:
     """Those of ``paths`` that live under the host's /tmp, which a pod's private /tmp hides: a
-    checkout or virtual environment there (a CI clone, say) is bound back, read-only."""
+    virtual environment or source there (a CI clone, say) is bound back, read-only. Only these:
+    a whole working directory bound back could hold the run's own folders, which an output of
+    the pod's /tmp would then copy into themselves."""
     return {
         os.path.realpath(path)
         for path in paths
