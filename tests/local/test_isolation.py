@@ -201,3 +201,26 @@ def test_a_wrong_setting_is_one_error_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.splitlines() == [f"error: {SETTING}='yes': use auto (the default) or none"]
     assert not (tmp_path / "w").exists()
+
+
+def test_an_interpreter_under_tmp_still_runs_isolated_pods(isolated, tmp_path):
+    """A CI clone or virtual environment under /tmp is hidden by a pod's private /tmp unless it is
+    bound back: then no pod could start its python, and every run fell back to no isolation."""
+    environment = tmp_path / "venv"  # pytest's tmp_path is under /tmp
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", environment], check=True)
+    (site,) = environment.glob("lib/python*/site-packages")
+    # this environment's packages and mlflows, as an editable install reaches its source
+    import mlflows
+
+    source = Path(mlflows.__file__).resolve().parents[1]
+    here = [p for p in sys.path if p.endswith("site-packages")]
+    (site / "outer.pth").write_text("\n".join([*here, str(source)]) + "\n")
+    hello = tmp_path / "hello.yaml"
+    hello.write_text(yaml.safe_dump(workflow(sh("main", "echo from the pod"))))
+    done = subprocess.run(
+        [environment / "bin" / "python", "-m", "mlflows", "run", hello, "--work-dir", "w"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={name: value for name, value in os.environ.items() if name != SETTING},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pods are isolated" in done.stdout and "from the pod" in done.stdout
