@@ -31,7 +31,7 @@ from hera.workflows import DAG, Workflow
 from hera.workflows import models as m
 
 from mlflows import local, submit
-from mlflows.cli import run_cli
+from mlflows.cli import OneLineParser, run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
@@ -183,7 +183,7 @@ SPEC_OPTIONS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
     )
     flow = parser.add_argument_group("the pipeline")

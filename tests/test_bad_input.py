@@ -53,6 +53,7 @@ def tripwire_server():
         (["--cache-max-age", "one day"], "cache max age"),
         (["--local"], "--local and --submit"),
         (["--output", "/nonexistent-dir/workflow.yaml"], "--output"),
+        (["--fan-out", "nope"], "e2e.py"),  # argparse's own mistakes are one line too
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):

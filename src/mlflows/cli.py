@@ -79,9 +79,10 @@ def run_cli(main: Callable[[], int | None]) -> int:
         return getattr(interruption, "exit_code", 130)
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse's own mistakes (a missing argument, an unknown option) as every other mistake:
-    one ``error:`` line, exit code 2; subcommand parsers are made of this class too."""
+    one ``error:`` line, exit code 2; subcommand parsers are made of this class too, and so are
+    the flows' and examples' own parsers."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
@@ -89,7 +90,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(chosen: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
     """The parser with the options of the ``chosen`` commands; the others are only listed."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="mlflows",
         description="Distributed ML pipelines as Argo Workflows: render, set up, run locally.",
     )

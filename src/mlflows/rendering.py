@@ -9,13 +9,13 @@ ClusterWorkflowTemplate or CronWorkflow.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 
 import yaml
 from hera.workflows import Workflow
 
+from mlflows.cli import OneLineParser
 from mlflows.errors import UserError
 from mlflows.kinds import templates_of
 from mlflows.manifest import to_yaml
@@ -47,7 +47,7 @@ def render(workflow: Workflow | dict, argo_version: str = DEFAULT_ARGO_VERSION) 
 def show(workflow: Workflow, argv: list[str] | None = None) -> None:
     """What an example's ``__main__`` does: print the workflow as YAML (``--argo-version 3.7`` to
     render for v3.7)."""
-    parser = argparse.ArgumentParser(description="Print this workflow as YAML.")
+    parser = OneLineParser(description="Print this workflow as YAML.")
     parser.add_argument("--argo-version", choices=ARGO_VERSIONS, default=DEFAULT_ARGO_VERSION)
     args = parser.parse_args(argv)
     sys.stdout.write(to_yaml(render(workflow, args.argo_version)))
