@@ -97,7 +97,8 @@ def test_a_pod_writes_its_volumes_and_nothing_else(run_local, isolated, host_dir
     assert nodes["escape"]["phase"] == "Succeeded"
     assert result.log("escape").startswith("x")
     assert not escaped.exists()
-    assert result.log("read-only").startswith("from the claim")
+    # the read worked; stderr's refusal of the write may come before or after it in the log
+    assert "from the claim" in result.log("read-only").splitlines()
     assert sorted(path.name for path in claim.iterdir()) == ["in.txt", "written"]
     assert nodes["volumes"]["phase"] == "Succeeded"  # /proc/mounts shows /mnt/vol, as Argo checks
     assert nodes["tmp"]["outputs"]["parameters"] == [{"name": "out", "value": "out"}]
