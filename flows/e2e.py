@@ -17,6 +17,7 @@ failed, and keeps the best.
     python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
+    python flows/e2e.py --load-test 30s  load-test the served model after serving, beside predict
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from mlflows.cli import OneLineParser, run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
+from mlflows.load_testing import LoadTest, load_test, summary
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
@@ -68,6 +70,7 @@ def build_workflow(
     sweep: str | None = None,
     sweep_samples: int | None = None,
     seed: int = 0,
+    load: LoadTest | None = None,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
@@ -78,7 +81,8 @@ def build_workflow(
     whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
     of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
-    running over its output (``withParam``)."""
+    running over its output (``withParam``). ``load``: a ``load-test`` step after serve, beside
+    predict (:mod:`mlflows.load_testing`)."""
     models = check_specs(models)
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
@@ -93,6 +97,11 @@ def build_workflow(
         raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
     if loop is None:
         loop = library is None
+    if load is not None and library is not None:
+        raise UserError(
+            "--load-test: the WorkflowTemplate library has no load-test template yet; "
+            "drop --use-templates or --load-test"
+        )
     if library is not None:
         built = library_workloads()
         for option, given, held in (
@@ -142,6 +151,8 @@ def build_workflow(
                 best = fan_in([branches], join=workloads.select_trained(branches))
                 served = best >> workloads.serve()
                 served >> workloads.predict(served)
+                if load is not None:
+                    served >> load_test(workloads, served, load)
                 return workflow
             evaluated = [
                 data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
@@ -151,6 +162,8 @@ def build_workflow(
             best = fan_in(evaluated, join=workloads.select(models))
             served = best >> workloads.serve()
             served >> workloads.predict(served)
+            if load is not None:
+                served >> load_test(workloads, served, load)
     return workflow
 
 
@@ -161,6 +174,13 @@ def served_summary(result: local.RunResult) -> str:
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
     )
+
+
+def load_options(args: argparse.Namespace) -> LoadTest:
+    """The load test --load-test and --load-test-concurrency ask for."""
+    if args.load_test_concurrency is None:
+        return LoadTest(duration=args.load_test)
+    return LoadTest(duration=args.load_test, concurrency=args.load_test_concurrency)
 
 
 def training_limit(args: argparse.Namespace, folder: Path) -> str:
@@ -277,6 +297,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the time zone of --schedule, e.g. Europe/Berlin (default: the controller's)",
     )
     flow.add_argument(
+        "--load-test",
+        metavar="DURATION",
+        help="after serving, beside predict, drive the served model for DURATION (e.g. 30s) and "
+        "output req/s, p50/p99 latency and errors (report: runs/<workflow>/load-test.json)",
+    )
+    flow.add_argument(
+        "--load-test-concurrency",
+        type=int,
+        metavar="N",
+        help=f"connections the load test sends on at once (default: {LoadTest.concurrency})",
+    )
+    flow.add_argument(
         "--argo-version",
         choices=ARGO_VERSIONS,
         default=DEFAULT_ARGO_VERSION,
@@ -310,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.timezone is not None and args.schedule is None:
         raise UserError("--timezone: it is the time zone of a --schedule; give one")
+    if args.load_test_concurrency is not None and args.load_test is None:
+        raise UserError(
+            "--load-test-concurrency: it sets the load test's connections; give --load-test too"
+        )
     workflow = build_workflow(
         models,
         dataset=args.dataset,
@@ -321,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep=args.sweep,
         sweep_samples=args.sweep_samples,
         seed=args.seed,
+        load=None if args.load_test is None else load_options(args),
         max_concurrent_training=args.max_concurrent_training,
         library=None
         if args.use_templates is None
@@ -345,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
             result = local.run_from_args(manifest, args)
         if result.succeeded:
             print(served_summary(result))
+            if args.load_test is not None:
+                print(f"load test: {summary(result.node('load-test').outputs.parameters)}")
         return result.exit_code
     if args.submit:
         return submit.submit_from_args(manifest, args)
