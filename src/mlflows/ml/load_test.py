@@ -122,7 +122,7 @@ def report(args: argparse.Namespace, load: Load) -> dict:
         "duration_seconds": args.duration_seconds,
         "max_requests": args.max_requests,
         "stopped_by": "max-requests" if load.requests >= args.max_requests else "duration",
-        "elapsed_seconds": round(load.elapsed, 3),
+        "elapsed_seconds": round(load.elapsed, 6),
         "requests": load.requests,
         "ok": load.ok,
         "errors": load.errors,
