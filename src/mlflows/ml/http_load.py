@@ -76,6 +76,8 @@ class KeepAliveClient:
         keep_alive = connection == b"keep-alive" or (
             version == b"HTTP/1.1" and connection != b"close"
         )
+        if code[:1] == b"1" or code in (b"204", b"304"):  # answers that never have a body
+            return int(code), keep_alive
         if b"content-length" not in fields:
             if b"transfer-encoding" in fields:
                 raise ProtocolError("a chunked answer (this client reads Content-Length only)")
@@ -174,8 +176,11 @@ def drive(
             return claimed - 1
 
     def stream() -> Load:
-        load, client = Load(), connect()
-        start.wait()
+        load = Load()
+        try:
+            client = connect()
+        finally:  # a client that cannot connect fails its stream, not the barrier's others
+            start.wait()
         try:
             while (n := next_request()) is not None:
                 began = time.perf_counter()
