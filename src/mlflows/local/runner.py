@@ -33,6 +33,7 @@ from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
 from mlflows.local.controller.parallelism import pod_slots
 from mlflows.local.controller.report import workflow_status, write_json
+from mlflows.local.executor.http_hosts import check_http_hosts
 from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.history import Resume, save_submission
@@ -137,6 +138,7 @@ def run(
     name = workflow_name(spec_dict)
     store = TemplateStore(spec_dict, library, name)
     validate_workflow(store.workflow, store, config_maps)
+    check_http_hosts(store)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
     pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
