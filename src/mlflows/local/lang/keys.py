@@ -56,6 +56,7 @@ WORKFLOW_UID = Key("workflow.uid")
 WORKFLOW_MAIN_ENTRYPOINT = Key("workflow.mainEntrypoint")
 WORKFLOW_SERVICE_ACCOUNT_NAME = Key("workflow.serviceAccountName")
 WORKFLOW_PRIORITY = Key("workflow.priority")  # only when spec.priority is set
+WORKFLOW_SCHEDULED_TIME = Key("workflow.scheduledTime")  # only with the scheduled-time annotation
 WORKFLOW_CREATION_TIMESTAMP = Key("workflow.creationTimestamp")
 WORKFLOW_CREATION_TIMESTAMP_RFC3339 = Key("workflow.creationTimestamp.RFC3339")
 WORKFLOW_CREATION_TIMESTAMP_SECONDS = Key("workflow.creationTimestamp.s")

@@ -155,6 +155,11 @@ def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[st
         scope[keys.WORKFLOW_CREATION_TIMESTAMP_FIELD(character)] = created.strftime(f"%{character}")
     if spec.get("priority") is not None:  # as the controller's globalParams: set when given
         scope[keys.WORKFLOW_PRIORITY()] = str(spec["priority"])
+    # operator.go setGlobalParameters reads the annotation a CronWorkflow's run carries, and any
+    # Workflow's: it is set by whoever submits, not only by the cron controller.
+    scheduled = (metadata.get("annotations") or {}).get(SCHEDULED_TIME_ANNOTATION)
+    if scheduled is not None:
+        scope[keys.WORKFLOW_SCHEDULED_TIME()] = str(scheduled)
     scope.update({keys.WORKFLOW_PARAMETER(key): value for key, value in parameters.items()})
     for kind, every, one in (
         ("labels", keys.WORKFLOW_LABELS, keys.WORKFLOW_LABEL),
