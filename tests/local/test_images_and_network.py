@@ -30,6 +30,7 @@ def marker_first(tmp_path, refused: dict) -> dict:
         f"if true; then\n  X=1 {MISSING} > /tmp/out 2>&1\nfi",
         f"echo $({MISSING} hi) | tr a b",
         f"true && {MISSING} || exit 1",
+        f"n=$((n+1)); {MISSING} $n",  # an arithmetic expansion names no program
     ],
 )
 def test_a_program_a_shell_string_runs_that_is_missing_is_refused(tmp_path, run_local, script):

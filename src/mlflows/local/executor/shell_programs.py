@@ -68,10 +68,14 @@ def programs_run(script: str) -> list[str]:
     programs: list[str] = []
     expecting = True  # the next word may name a program
     target_next = False  # the word after a redirection operator is its file
+    arithmetic = 0  # inside $(( ... )) or (( ... )): expressions, not commands
     for word in words:
         if word and all(char in OPERATOR_CHARS for char in word):
+            arithmetic = max(0, arithmetic + word.count("((") - word.count("))"))
             target_next = "<" in word or ">" in word
             expecting = expecting or not target_next
+            continue
+        if arithmetic:
             continue
         if target_next:
             target_next = False
