@@ -27,7 +27,6 @@ from mlflows.errors import UserError
 from mlflows.local.cluster.apply import seed_objects
 from mlflows.local.cluster.configmaps import ConfigMaps
 from mlflows.local.cluster.objects import ObjectStore
-from mlflows.local.cluster.resources import LocalCluster
 from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
@@ -290,6 +289,8 @@ def _local_cluster(
     resources = [t for t in templates if "resource" in t]
     if not resources:
         return None
+    from mlflows.local.cluster.resources import LocalCluster  # its operators: only when needed
+
     cluster = LocalCluster(
         objects=objects,
         volumes=volumes,

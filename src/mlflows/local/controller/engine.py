@@ -29,7 +29,7 @@ import yaml
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import ObjectStore
-from mlflows.local.cluster.resources import ResourceRequest
+from mlflows.local.cluster.requests import ResourceRequest
 from mlflows.local.controller import artifacts, container_set
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.daemons import Daemons, is_daemon
