@@ -140,7 +140,7 @@ def run(
     check_http_hosts(store)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
-    pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
+    slots = pod_slots(store.workflow["spec"], parallelism)  # refuses a TFJob never to start
     isolation = pod_isolation()
     given = {k: str(v) for k, v in (parameters or {}).items()}
     from_config_maps = config_maps.argument_values(
@@ -183,7 +183,7 @@ def run(
         volumes=volumes,
         memo=memo,
         cluster=cluster,
-        parallelism=parallelism,
+        pod_slots=slots,
         on_change=view.node_changed,
         prior=resume.prior if resume else None,
     )
