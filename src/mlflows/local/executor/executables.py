@@ -16,7 +16,7 @@ import os
 import shutil
 
 from mlflows.errors import UserError
-from mlflows.local.executor.shell_programs import programs_run, shell_script
+from mlflows.local.executor.shell_programs import is_shell, programs_run, shell_script
 
 PYTHON_NAMES = ("python", "python3")
 
@@ -56,7 +56,7 @@ def _shell_source(script_template: dict) -> str | None:
     """A script template's source, when a shell runs it (``command: [sh]``)."""
     command = script_template.get("command") or []
     source = script_template.get("source")
-    shell = len(command) == 1 and shell_script([*map(str, command), "-c", ""]) is not None
+    shell = len(command) == 1 and is_shell(str(command[0]))
     return source if shell and isinstance(source, str) else None
 
 

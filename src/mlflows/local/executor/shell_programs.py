@@ -42,9 +42,13 @@ BUILTINS = frozenset(
 )
 
 
+def is_shell(program: str) -> bool:
+    return program.rsplit("/", 1)[-1] in SHELLS
+
+
 def shell_script(argv: list[str]) -> str | None:
     """The string a ``sh -c STRING`` command line runs (``-ec``, ``-xc`` too), else None."""
-    if len(argv) < 3 or argv[0].rsplit("/", 1)[-1] not in SHELLS:
+    if len(argv) < 3 or not is_shell(argv[0]):
         return None
     flags = argv[1]
     if flags.startswith("-") and not flags.startswith("--") and flags.endswith("c"):
