@@ -124,3 +124,18 @@ def test_a_templated_url_is_checked_with_the_values_its_callers_pass(run_local):
         match=r"^template main: task far: http.url https://files.example.invalid/a.json: host",
     ):
         run_local(wf)
+
+
+def test_a_url_sent_through_a_proxy_is_not_looked_up_here(run_local, monkeypatch):
+    # The proxy would resolve the name. (The task is skipped: urllib keeps the first request's
+    # proxies for the rest of the process.)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    call = args(url="http://api.example.invalid/v1")
+    wf = workflow(
+        dag("main", task("get", "get", arguments=call, when="1 == 2")),
+        http("get", "{{inputs.parameters.url}}"),
+    )
+    assert run_local(wf).node("get").phase == "Skipped"
+    monkeypatch.delenv("http_proxy")
+    with pytest.raises(NotRunnableHere, match="'api.example.invalid' cannot be resolved"):
+        run_local(wf)

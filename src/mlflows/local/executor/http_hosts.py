@@ -5,7 +5,8 @@ On a cluster the agent's request to a host that does not resolve ends the node i
 it (no internet, no such name), which no rerun would change, so the run is refused before anything
 starts, in one line naming the template and the host. Where a url is templated, the values its
 callers pass (and its inputs' defaults) are tried; a url still holding ``{{...}}`` is known only
-at run time and is not checked. Names are looked up at once, for at most :data:`LOOKUP_SECONDS`.
+at run time and is not checked, and so is one sent through a proxy (``https_proxy``). Names are
+looked up at once, for at most :data:`LOOKUP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def check_http_hosts(store: TemplateStore) -> None:
     urls = _known_urls(store)
     if not urls:
         return
+    import urllib.request  # only for a run with http templates (start-up cost)
+
+    proxies = urllib.request.getproxies()
+    urls = [  # a request sent through a proxy needs no name lookup here
+        (where, url)
+        for where, url in urls
+        if urlsplit(url).scheme not in proxies
+        or urllib.request.proxy_bypass(urlsplit(url).hostname or "")
+    ]
     found = _resolvable({urlsplit(url).hostname or "" for _, url in urls})
     for where, url in urls:
         host = urlsplit(url).hostname or ""
