@@ -531,19 +531,11 @@ def _local_runner_problems(document: dict, library: list) -> list[str]:
     CronWorkflow), as ``argo lint`` would: a missing template, a dependency cycle, an undefined
     parameter... (the first it finds). ``library`` holds the WorkflowTemplates its templateRefs
     may name. A feature the runner only does not run is no problem of the workflow's."""
-    from mlflows.local.cluster.configmaps import ConfigMaps
-    from mlflows.local.cluster.objects import ObjectStore
+    from mlflows.local.spec.checked import check_workflow
     from mlflows.local.spec.fields import NotRunnableHere
-    from mlflows.local.spec.templates import Library, TemplateStore
-    from mlflows.local.spec.validate import check_document, validate_workflow
-    from mlflows.local.spec.workflow import workflow_dict, workflow_name
 
     try:
-        workflow = workflow_dict(document)
-        check_document(workflow)
-        namespace = workflow["metadata"].get("namespace") or "default"
-        store = TemplateStore(workflow, Library(library, namespace), workflow_name(workflow))
-        validate_workflow(store.workflow, store, ConfigMaps(ObjectStore(namespace), namespace))
+        check_workflow(document, templates=library)
     except NotRunnableHere:
         return []
     except UserError as err:

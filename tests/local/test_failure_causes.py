@@ -166,3 +166,38 @@ def test_the_rule_evaluates_the_expression_only_when_it_would_retry():
     assert rule.verdict([attempt("Failed", "1", "boom")], None, None) == ("Failed", "boom")
     rule = RetryRule.read({"limit": 0, "expression": "1 < 'a'"})  # never evaluated
     assert rule.verdict([attempt("Failed", "1")], None, None) == ("Failed", "No more retries left")
+
+
+# Writes each line, then waits until the runner has read it (FIONREAD: no bytes left in the pipe)
+# before the next, so the order in which the lines reached the runner is known.
+TAKE_TURNS = """
+import fcntl, os, struct, sys, termios, time
+
+def say(fd, text):
+    os.write(fd, text.encode())
+    while struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"0000"))[0]:
+        time.sleep(0.001)
+
+for number in range(12):
+    say(1 + number % 2, f"error: line {number} on fd {1 + number % 2}\\n")
+sys.exit(1)
+"""
+
+
+def test_stdout_and_stderr_reach_the_log_in_the_order_they_were_written(run_local):
+    turns = {"name": "main", "script": {"image": "python", "command": ["python"]}}
+    turns["script"]["source"] = TAKE_TURNS
+    result = run_local(workflow(turns))
+    lines = [line for line in result.log(result.name).splitlines() if line.startswith("error:")]
+    assert lines == [f"error: line {n} on fd {1 + n % 2}" for n in range(12)]
+    assert result.message == "Error (exit code 1): error: line 11 on fd 2"
+    (pod,) = [node for node in result.nodes if node.type == "Pod"]
+    assert pod.outputs.result.splitlines() == lines[0::2]  # the result is stdout's alone
+
+
+def test_a_line_on_each_stream_written_at_once_keeps_its_order(run_local):
+    # Both pipes may be ready when the runner looks: it reads them in the order they became
+    # ready (epoll's ready list is first come, first served), so stdout's later line is last.
+    script = "echo 'error: first, on stderr' >&2; echo 'error: last, on stdout'; exit 1"
+    result = run_local(workflow(sh("main", script)))
+    assert result.message == "Error (exit code 1): error: last, on stdout"

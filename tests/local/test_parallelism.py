@@ -9,6 +9,7 @@ from resources_fixtures import CLAIM, MOUNT, WORKERS_SUCCEEDED, tfjob
 
 from mlflows.cli import main
 from mlflows.errors import UserError
+from mlflows.local import run
 
 WORKERS = "{{workflow.parameters.workers}}"
 
@@ -37,6 +38,23 @@ def test_a_tfjob_that_can_never_start_is_refused_before_the_run(tmp_path, capsys
 def test_spec_parallelism_refuses_it_too(run_local):
     with pytest.raises(UserError, match="a TFJob of 3 replicas can never start"):
         run_local(workflow(training(3), entrypoint="train", parallelism=2))
+
+
+def test_a_tfjob_of_a_referenced_workflow_template_is_refused_before_the_run_too(tmp_path):
+    template = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": "training"},
+        "spec": {"entrypoint": "train", "templates": [training(3)]},
+    }
+    library = tmp_path / "library.yaml"
+    library.write_text(yaml.safe_dump(template))
+    wf = workflow(workflowTemplateRef={"name": "training"})
+    del wf["spec"]["templates"], wf["spec"]["entrypoint"]
+    work = tmp_path / "w"
+    with pytest.raises(UserError, match="template train: a TFJob of 3 replicas can never start"):
+        run(wf, parallelism=2, templates=[library], work_dir=work, quiet=True)
+    assert not (work / "runs").exists()  # nothing was made for the run
 
 
 def test_a_replica_count_known_only_at_run_time_errors_its_node(run_local):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from localrun_helpers import dag, sh, task, workflow
 
@@ -89,3 +90,25 @@ def test_a_memo_hit_says_so_in_the_message_column(tmp_path):
     header, *rows = table(run_command(path, tmp_path))
     [row] = [row for row in rows if "fetch" in row.split()]
     assert row[header.index("MESSAGE") :] == "(memoized)"
+
+
+class GoneReader:
+    """A stdout whose reader has quit: every write is a broken pipe."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.timeout(120)  # before, the nodes' threads died of it and the run waited forever
+def test_a_run_whose_output_is_gone_goes_on_to_its_end(run_local, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", GoneReader())
+    wf = workflow(dag("main", task("a", "ok"), task("b", "ok", depends="a")), sh("ok", "true"))
+    result = run_local(wf, quiet=False)
+    assert result.phase == "Succeeded"
+    assert (result.run_dir / "status.json").exists()

@@ -24,27 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.cluster.apply import seed_objects
-from mlflows.local.cluster.configmaps import ConfigMaps
 from mlflows.local.cluster.objects import ObjectStore
-from mlflows.local.cluster.resources import LocalCluster
 from mlflows.local.controller.engine import Engine, template_kind
 from mlflows.local.controller.memo import MemoCache, default_cache_dir
 from mlflows.local.controller.nodes import Node, file_name
 from mlflows.local.controller.parallelism import pod_slots
 from mlflows.local.controller.report import workflow_status, write_json
+from mlflows.local.executor.http_hosts import check_http_hosts
 from mlflows.local.executor.isolation import pod_isolation
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.history import Resume, save_submission
+from mlflows.local.spec.checked import check_workflow
 from mlflows.local.spec.manifests import read_manifests
 from mlflows.local.spec.names import check_label
 from mlflows.local.spec.pod_fields import no_effect_notes
-from mlflows.local.spec.templates import Library, TemplateStore
-from mlflows.local.spec.validate import check_document, validate_workflow
+from mlflows.local.spec.templates import TemplateStore
 from mlflows.local.spec.workflow import (
     globals_scope,
     has_fixed_name,
-    workflow_dict,
     workflow_name,
     workflow_parameters,
 )
@@ -119,27 +116,21 @@ def run(
     ``resume`` (from :mod:`mlflows.local.history`) runs again in an earlier run's folder, keeping
     its settled nodes: ``mlflows retry``.
     """
-    spec_dict = workflow_dict(workflow)
-    check_document(spec_dict)
     if namespace is not None:
         check_label("--namespace", namespace)
-    namespace = namespace or (spec_dict.get("metadata") or {}).get("namespace") or "default"
-    applied = read_manifests(apply or [], "--apply")
-    library = Library(
-        read_manifests(templates or [], "--templates")
-        + [manifest for manifest in applied if manifest.kind in Library.KINDS],
-        namespace,
+    checked = check_workflow(
+        workflow,
+        namespace=namespace,
+        templates=read_manifests(templates or [], "--templates"),
+        applied=read_manifests(apply or [], "--apply"),
     )
-    objects = ObjectStore(namespace)
-    seed_objects([manifest for manifest in applied if manifest.kind not in Library.KINDS], objects)
-    config_maps = ConfigMaps(objects, namespace)
-    # A generateName is drawn now; should that name's folder be taken, the claim draws another.
-    name = workflow_name(spec_dict)
-    store = TemplateStore(spec_dict, library, name)
-    validate_workflow(store.workflow, store, config_maps)
+    spec_dict, namespace, objects = checked.document, checked.namespace, checked.objects
+    # Should the folder of the name drawn from a generateName be taken, the claim draws another.
+    name, store, config_maps = checked.name, checked.store, checked.config_maps
+    check_http_hosts(store)
     if parallelism is not None and parallelism < 1:
         raise UserError(f"--parallelism {parallelism}: give a positive number of pods")
-    pod_slots(spec_dict["spec"], parallelism)  # refuses a TFJob that could never start
+    slots = pod_slots(store.workflow["spec"], parallelism)  # refuses a TFJob never to start
     isolation = pod_isolation()
     given = {k: str(v) for k, v in (parameters or {}).items()}
     from_config_maps = config_maps.argument_values(
@@ -164,7 +155,7 @@ def run(
         name, run_dir = resume.name, resume.run_dir
     try:
         if store.local.name not in ("", name):  # templateScope local/<name> names the run
-            store = TemplateStore(spec_dict, library, name)
+            store = TemplateStore(spec_dict, store.library, name)
         cluster = _local_cluster(reached, objects, volumes, run_dir, namespace, name, keep_serving)
     except BaseException:
         if resume is None or resume.run_dir is None:
@@ -182,7 +173,7 @@ def run(
         volumes=volumes,
         memo=memo,
         cluster=cluster,
-        parallelism=parallelism,
+        pod_slots=slots,
         on_change=view.node_changed,
         prior=resume.prior if resume else None,
     )
@@ -288,6 +279,8 @@ def _local_cluster(
     resources = [t for t in templates if "resource" in t]
     if not resources:
         return None
+    from mlflows.local.cluster.resources import LocalCluster  # its operators: only when needed
+
     cluster = LocalCluster(
         objects=objects,
         volumes=volumes,

@@ -3,6 +3,8 @@ closing summary laid out like ``argo get``."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,11 +40,23 @@ def _symbol(phase: str) -> str:
     return f"[{style}]{mark}[/]"
 
 
+class _RunConsole(Console):
+    def on_broken_pipe(self) -> None:
+        """The output's reader quit (``| head``): print nothing more and let the run go on to its
+        end, its report files still written. (rich would raise SystemExit in whichever thread
+        printed: a node's thread then ended silently and its DAG waited for it forever.)"""
+        self.quiet = True
+        try:  # nothing left to flush into the broken pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def make_console() -> Console:
     """A console that does not wrap lines at 80 columns when writing to a file or pipe."""
-    console = Console(highlight=False)
+    console = _RunConsole(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=200)
+        console = _RunConsole(highlight=False, width=200)
     return console
 
 
@@ -68,13 +82,15 @@ class RunView:
         self._printed: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def note(self, text: str) -> None:
+    def _print(self, text: str, **options) -> None:
         if not self.quiet:
-            self.console.print(f"[dim]note:[/] {escape(text)}")
+            self.console.print(text, **options)
+
+    def note(self, text: str) -> None:
+        self._print(f"[dim]note:[/] {escape(text)}")
 
     def warn(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(f"[yellow]warning:[/] {escape(text)}")
+        self._print(f"[yellow]warning:[/] {escape(text)}")
 
     def node_changed(self, node: Node) -> None:
         with self._lock:
@@ -96,7 +112,7 @@ class RunView:
             if part
         ]
         stamp = datetime.now().strftime("%H:%M:%S")
-        self.console.print(
+        self._print(
             f"{stamp} {_symbol(node.phase)} {node.phase:<9} {escape(node.name)}"
             + (f"  [dim]{escape(' · '.join(details))}[/]" if details else "")
         )
@@ -152,7 +168,7 @@ class RunView:
             return
 
         def print_(line: str = "") -> None:
-            self.console.print(line, soft_wrap=True)
+            self._print(line, soft_wrap=True)
 
         print_()
         rows = [

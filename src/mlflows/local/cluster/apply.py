@@ -12,8 +12,8 @@ operators run here.
 from __future__ import annotations
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.kinds import NEEDS_A_CONTROLLER, OPERATED_VERSIONS
 from mlflows.local.cluster.objects import ApiError, ObjectStore, api_group
-from mlflows.local.cluster.resources import NEEDS_A_CONTROLLER, OPERATED_VERSIONS
 from mlflows.local.spec.manifests import Manifest
 
 STRING_MAPS = {("", "ConfigMap"): "data", ("", "Secret"): "stringData"}

@@ -52,11 +52,16 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.kinds import (
+    INFERENCE_SERVICE,
+    NEEDS_A_CONTROLLER,
+    OPERATED_VERSIONS,
+    TFJOB,
+)
 from mlflows.local.cluster.kserve import InferenceServiceController, check_inference_service
 from mlflows.local.cluster.objects import (
     ApiError,
@@ -68,6 +73,7 @@ from mlflows.local.cluster.objects import (
     parse_templated_manifest,
 )
 from mlflows.local.cluster.pods import NodeLog, Observation
+from mlflows.local.cluster.requests import ResourceRequest, ResourceResult
 from mlflows.local.cluster.tfjob import TFJobController, check_tfjob
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang.conditions import Conditions, Outcome, Verdict
@@ -94,44 +100,8 @@ RESOURCE_FIELDS = {
     "flags",
 }
 POLL_SECONDS = 0.2
-TFJOB = ("kubeflow.org", "TFJob")
-INFERENCE_SERVICE = ("serving.kserve.io", "InferenceService")
-OPERATED_VERSIONS = {TFJOB: "kubeflow.org/v1", INFERENCE_SERVICE: "serving.kserve.io/v1beta1"}
-_NO_CONTROLLER = "it needs Kubernetes' controllers; use a container template"
-_NO_KSERVE = "only InferenceService has a local KServe controller"
-# (API group, kind or "*") -> why it cannot mean anything here
-NEEDS_A_CONTROLLER = {
-    ("", "Pod"): "pods need a kubelet; use a container template",
-    ("", "ReplicationController"): _NO_CONTROLLER,
-    ("apps", "*"): _NO_CONTROLLER,
-    ("batch", "*"): _NO_CONTROLLER,
-    ("kubeflow.org", "*"): "only TFJob has a local training operator",
-    ("serving.kserve.io", "InferenceGraph"): _NO_KSERVE,
-    ("serving.kserve.io", "TrainedModel"): _NO_KSERVE,
-    ("serving.kserve.io", "LLMInferenceService"): _NO_KSERVE,
-    ("serving.knative.dev", "*"): "Knative is not installed here",
-    ("argoproj.io", "Workflow"): "it needs the Argo controller; call its templates instead",
-    ("argoproj.io", "CronWorkflow"): "it needs the Argo controller",
-}
 # kubectl's strategic merge patch equals a JSON merge patch only for kinds without merge-keyed lists
 STRATEGIC_AS_MERGE = {("", "ConfigMap"), ("", "Secret")}
-
-
-@dataclass
-class ResourceRequest:
-    node_name: str  # unique per node, safe for file names, e.g. "e2e-abc12.train-cnn"
-    action: str  # create | apply | get | delete | patch | replace
-    manifest: dict  # parsed YAML, all {{...}} already substituted by the engine
-    success_condition: str | None
-    failure_condition: str | None
-    output_parameters: list[dict] = field(default_factory=list)  # the template's outputs.parameters
-
-
-@dataclass
-class ResourceResult:
-    phase: str  # "Succeeded" | "Failed" | "Error"
-    message: str
-    outputs: dict[str, str] = field(default_factory=dict)
 
 
 class Controller(Protocol):

@@ -29,7 +29,7 @@ import yaml
 from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import ObjectStore
-from mlflows.local.cluster.resources import ResourceRequest
+from mlflows.local.cluster.requests import ResourceRequest
 from mlflows.local.controller import artifacts, container_set
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.daemons import Daemons, is_daemon
@@ -45,7 +45,7 @@ from mlflows.local.controller.nodes import (
     Phase,
     file_name,
 )
-from mlflows.local.controller.parallelism import pod_slots, pods_of
+from mlflows.local.controller.parallelism import PodSlots, pods_of
 from mlflows.local.controller.retry import RetryRule
 from mlflows.local.controller.scope import inputs_scope, node_keys
 from mlflows.local.controller.steps import StepsRun
@@ -165,7 +165,7 @@ class Engine:
         volumes: VolumeStore,
         memo: MemoCache,
         cluster,
-        parallelism: int | None,
+        pod_slots: PodSlots | None,
         on_change: Callable[[Node], None],
         config_maps: ConfigMaps | None = None,
         prior: Prior | None = None,
@@ -183,7 +183,7 @@ class Engine:
         self.volumes = volumes
         self.memo = memo
         self.cluster = cluster
-        self.pod_slots = pod_slots(self.spec, parallelism)
+        self.pod_slots = pod_slots  # the run's parallelism, checked against its TFJobs
         self.daemons = Daemons(self)
         self.workflow_volumes = [
             *(self.spec.get("volumes") or []),

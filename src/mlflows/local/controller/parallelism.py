@@ -18,7 +18,6 @@ import yaml
 
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import parse_templated_manifest
-from mlflows.local.cluster.tfjob import replica_count
 from mlflows.local.controller.stop import StopEvent
 
 STARTING_ACTIONS = ("create", "apply")  # the kubectl actions that can start a TFJob's pods
@@ -77,6 +76,8 @@ def pod_slots(spec: dict, parallelism: int | None) -> PodSlots | None:
         resource = template.get("resource") or {}
         if resource.get("action") not in STARTING_ACTIONS:
             continue
+        from mlflows.local.cluster.tfjob import replica_count  # the operator: only when needed
+
         try:
             manifest = parse_templated_manifest(resource.get("manifest") or "")
         except UserError:
@@ -96,4 +97,6 @@ def pods_of(template: dict) -> int:
         manifest = yaml.safe_load(resource.get("manifest") or "")
     except yaml.YAMLError:
         return 1  # the resource step says what is wrong with it
+    from mlflows.local.cluster.tfjob import replica_count  # the operator: only when needed
+
     return replica_count(manifest) or 1

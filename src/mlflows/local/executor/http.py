@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import threading
-import urllib.error
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflows.errors import UserError
 from mlflows.local.controller.nodes import Outputs, Phase
@@ -24,6 +22,9 @@ from mlflows.local.lang import exprlang
 from mlflows.local.lang.exprlang import ExprError
 from mlflows.local.lang.templating import TAG
 from mlflows.local.spec.fields import check_fields, named, refuse
+
+if TYPE_CHECKING:
+    import urllib.request
 
 HTTP_FIELDS = {
     "url",
@@ -75,6 +76,8 @@ def _header_map(headers) -> dict[str, list[str]]:
 
 
 def _send(request: urllib.request.Request, timeout: float) -> tuple[int, bytes, Any]:
+    import urllib.error
+
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, response.read(), response.headers
@@ -91,6 +94,8 @@ def run_http(http: dict, cancel: StopEvent, cancel_reason) -> tuple[Phase, str, 
     if (http.get("bodyFrom") or {}).get("bytes"):
         data = base64.b64decode(http["bodyFrom"]["bytes"])
     headers = {header["name"]: str(header.get("value", "")) for header in http.get("headers") or []}
+    import urllib.request  # http.client and ssl: only when a request is made (start-up cost)
+
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     timeout = http.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS
     answer: dict = {}

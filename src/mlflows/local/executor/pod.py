@@ -11,14 +11,16 @@ Its ``initContainers`` run first and its ``sidecars`` beside it
 
 Output files: a ``valueFrom.path`` under a volume mount is read from the volume; any other path
 (say ``/tmp/outputs/accuracy``) is private to the node, as a pod's filesystem is, and is read from
-``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log; stdout,
-less one trailing newline and at most its last 256 kB as in Argo, is ``outputs.result``.
+``<scratch>/outputs/<path>`` once the pod ended. stdout and stderr go to the node's log in the
+order they arrive; stdout, less one trailing newline and at most its last 256 kB as in Argo, is
+``outputs.result``.
 ``outputs.exitCode`` is the container's: 137 for a process killed by SIGKILL, 143 for SIGTERM.
 """
 
 from __future__ import annotations
 
 import os
+import selectors
 import subprocess
 import threading
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from mlflows.local.executor.spawner import PodProcess
 from mlflows.local.executor.volumes import VolumeStore
 
 MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
+READ_BYTES = 64 * 1024
 
 
 @dataclass
@@ -108,10 +111,12 @@ def run_pod(
             log.write(f"{failure}\n".encode())
             return PodResult("Failed", failure, Outputs())
         sidecars = None
+        output = _Output()
         try:
             sidecars = Sidecars(template, start_container, log_path)
-            process = start_pod(pod, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = start_pod(pod, stdout=output.stdout, stderr=output.stderr)
         except OSError as err:
+            output.close()
             if sidecars is not None:
                 sidecars.stop()
             message = (
@@ -121,18 +126,16 @@ def run_pod(
             )
             log.write(f"{message}\n".encode())
             return PodResult("Error", message, Outputs())
-        stdout = _Capture(process.stdout, log, keep=True)
-        stderr = _Capture(process.stderr, log, keep=False)
+        output.copy_to(log)
         if on_started is not None:
             on_started(process)
         ended = process.wait(cancel)
         process.stop()  # what it left behind ends with it; a cancelled one ends now
         sidecars.stop()  # as argoexec's wait container kills them once main completed
-        stdout.join()
-        stderr.join()
+        output.join()
 
     code = process.exit_code
-    outputs = Outputs(exit_code=str(code), result=script_result(stdout.text()))
+    outputs = Outputs(exit_code=str(code), result=script_result(output.text()))
     if not ended:
         return PodResult("Failed", cancel_reason(), outputs)
     phase, message = ("Succeeded", "") if code == 0 else ("Failed", f"Error (exit code {code})")
@@ -178,28 +181,56 @@ def _python_path() -> str:
     return os.pathsep.join([os.getcwd(), existing] if existing else [os.getcwd()])
 
 
-class _Capture:
-    """Copies one pipe into the log as it comes, keeping the text if asked."""
+class _Output:
+    """The process's stdout and stderr: two pipes copied into the log by one loop, in the order
+    they became readable, stdout's text kept.
 
-    def __init__(self, pipe: IO[bytes], log: IO[bytes], keep: bool):
+    The pipes are watched (epoll, whose ready list is first come, first served) before the
+    process starts, so even two lines written at once, before the loop runs, keep their order;
+    the log's last ``error:`` line is then the last one written."""
+
+    def __init__(self):
+        self.selector = selectors.DefaultSelector()
+        ends = [os.pipe() for _ in range(2)]
+        for read, _ in ends:
+            self.selector.register(read, selectors.EVENT_READ)
+        self._stdout_fd = ends[0][0]
+        self.stdout, self.stderr = (write for _, write in ends)  # for the process
         self.chunks: list[bytes] = []
-        self.thread = threading.Thread(target=self._copy, args=(pipe, log, keep), daemon=True)
+        self.thread: threading.Thread | None = None
+
+    def copy_to(self, log: IO[bytes]) -> None:
+        """Start copying, once the process holds its ends."""
+        os.close(self.stdout)
+        os.close(self.stderr)
+        self.thread = threading.Thread(target=self._copy, args=(log,), daemon=True)
         self.thread.start()
 
-    def _copy(self, pipe: IO[bytes], log: IO[bytes], keep: bool) -> None:
-        for line in iter(pipe.readline, b""):
-            with _LOG_LOCK:
-                log.write(line)
-                log.flush()
-            if keep:
-                self.chunks.append(line)
-        pipe.close()
+    def _copy(self, log: IO[bytes]) -> None:
+        with self.selector:
+            while self.selector.get_map():
+                for key, _ in self.selector.select():
+                    chunk = os.read(key.fd, READ_BYTES)
+                    if not chunk:  # closed: the process and all it started are done with it
+                        self.selector.unregister(key.fd)
+                        os.close(key.fd)
+                        continue
+                    log.write(chunk)
+                    log.flush()
+                    if key.fd == self._stdout_fd:
+                        self.chunks.append(chunk)
+
+    def close(self) -> None:
+        """Release the pipes of a process that never started."""
+        for key in list(self.selector.get_map().values()):
+            os.close(key.fd)
+        os.close(self.stdout)
+        os.close(self.stderr)
+        self.selector.close()
 
     def join(self) -> None:
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
 
     def text(self) -> str:
         return b"".join(self.chunks).decode(errors="replace")
-
-
-_LOG_LOCK = threading.Lock()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 
 from mlflows.errors import UserError
 from mlflows.local.controller.stop import StopEvent
@@ -75,10 +73,12 @@ def _succeeds(probe: dict, container: dict, timeout: float) -> bool:
     port = _port("readinessProbe", get.get("port"), container)
     scheme = str(get.get("scheme") or "HTTP").lower()
     url = f"{scheme}://{get.get('host') or POD_IP}:{port}{get.get('path') or '/'}"
+    import urllib.request  # http.client and ssl: only for an httpGet probe (start-up cost)
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return 200 <= answer.status < 400
-    except (OSError, urllib.error.URLError):
+    except OSError:  # URLError is one
         return False
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from mlflows.errors import UserError
 from mlflows.local.lang import keys
+from mlflows.local.lang.gojson import marshal
 from mlflows.local.lang.templating import Scope, argo_string
 from mlflows.local.spec.names import generated_name
 
@@ -155,12 +156,22 @@ def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[st
         scope[keys.WORKFLOW_CREATION_TIMESTAMP_FIELD(character)] = created.strftime(f"%{character}")
     if spec.get("priority") is not None:  # as the controller's globalParams: set when given
         scope[keys.WORKFLOW_PRIORITY()] = str(spec["priority"])
+    # operator.go setGlobalParameters reads the annotation a CronWorkflow's run carries, and any
+    # Workflow's: it is set by whoever submits, not only by the cron controller.
+    scheduled = (metadata.get("annotations") or {}).get(SCHEDULED_TIME_ANNOTATION)
+    if scheduled is not None:
+        scope[keys.WORKFLOW_SCHEDULED_TIME()] = str(scheduled)
     scope.update({keys.WORKFLOW_PARAMETER(key): value for key, value in parameters.items()})
-    for kind, every, one in (
-        ("labels", keys.WORKFLOW_LABELS, keys.WORKFLOW_LABEL),
-        ("annotations", keys.WORKFLOW_ANNOTATIONS, keys.WORKFLOW_ANNOTATION),
+    for kind, every, as_json, one in (
+        ("labels", keys.WORKFLOW_LABELS, keys.WORKFLOW_LABELS_JSON, keys.WORKFLOW_LABEL),
+        (
+            "annotations",
+            keys.WORKFLOW_ANNOTATIONS,
+            keys.WORKFLOW_ANNOTATIONS_JSON,
+            keys.WORKFLOW_ANNOTATION,
+        ),
     ):
         values = metadata.get(kind) or {}
-        scope[every()] = json.dumps(values)
+        scope[every()] = scope[as_json()] = marshal(values)  # Go's json.Marshal, as the controller
         scope.update({one(key): str(value) for key, value in values.items()})
     return scope
