@@ -454,6 +454,7 @@ class InferenceServiceController:
             condition.update(reason=reason, message=message)
         return condition
 
+
 def _ready(url: str, model_name: str) -> bool:
     """KServe's V1 model readiness: ``GET /v1/models/<name>`` → 200 ``{"ready": true}``."""
     try:

@@ -79,9 +79,7 @@ class Router:
                     connection.request(self.command, self.path, body=body, headers=headers)
                     response = connection.getresponse()
                     payload = response.read()
-                    kept = {
-                        k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP
-                    }
+                    kept = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
                     self._answer(response.status, payload, kept)
                 except (OSError, http.client.HTTPException) as error:
                     self._answer(502, f"revision {revision}: {error}\n".encode(), {})
