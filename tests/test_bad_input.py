@@ -54,6 +54,9 @@ def tripwire_server():
         (["--local"], "--local and --submit"),
         (["--output", "/nonexistent-dir/workflow.yaml"], "--output"),
         (["--fan-out", "nope"], "e2e.py"),  # argparse's own mistakes are one line too
+        (["--rollout", "blue-green"], "--rollout 'blue-green'"),
+        (["--rollout", "canary:100"], "--rollout canary:100"),
+        (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
