@@ -5,27 +5,35 @@ or the older ``spec.predictor.tensorflow``) is served by ``python -m mlflows.ml.
 --model-dir /mnt/pvc/<path> --model-name <metadata.name> --port <free port>``, the KServe protocol
 server of the serving image (v1 and v2 over REST), in a pod started as a step's pod is (see
 :mod:`mlflows.local.executor.isolation`). ``storageUri`` must be ``pvc://<claim>/<path>``; the
-claim is mounted read-only at ``/mnt/pvc``, as KServe mounts a PVC for its predictor. The
-server's output goes to ``<step log>.server.log``.
+claim is mounted read-only at ``/mnt/pvc``, as KServe mounts a PVC for its predictor. Each
+storageUri the spec is given is a revision, ``<name>-predictor-<NNNNN>``, with a server of its
+own (output in ``<step log>.server-<N>.log``).
 
-Status, as KServe's controller writes it: while the server loads, ``modelStatus`` is
+Status, as KServe's controller writes it: while the latest revision loads, ``modelStatus`` is
 ``targetModelState: Loading`` / ``transitionStatus: InProgress``; once ``GET
 /v1/models/<name>`` answers 200 with ``ready: true``, ``activeModelState: Loaded`` /
-``transitionStatus: UpToDate``, conditions PredictorReady, IngressReady and Ready True, and
-``url``, ``address.url`` and ``components.predictor.url`` are ``http://127.0.0.1:<port>``. If the
+``transitionStatus: UpToDate``, conditions PredictorReady, IngressReady and Ready True. If the
 server exits, or is not ready within :data:`LOAD_TIMEOUT_SECONDS`, ``targetModelState:
 FailedToLoad`` / ``transitionStatus: BlockedByFailedLoad`` with ``lastFailureInfo`` (reason
-ModelLoadFailed, the exit code and the end of the server's output).
+ModelLoadFailed, the exit code and the end of the server's output); the revisions before it
+keep serving. ``components.predictor`` has ``latestCreatedRevision``, ``latestReadyRevision``,
+``latestRolledoutRevision``, ``previousRolledoutRevision`` and ``traffic``.
 
-Applying it again with the same storageUri changes nothing (the server itself picks up newer
-versions in a versions directory). With another storageUri it rolls out like KServe: a new server
-loads while the old one keeps serving, replaces it once ready, and if it fails the old one stays
-(``BlockedByFailedLoad`` while ``activeModelState`` is still ``Loaded``).
+Traffic, as KServe's ksvc reconciler sets it and Knative routes it
+(:mod:`mlflows.local.cluster.route`): ``url``, ``address.url`` and ``components.predictor.url``
+are one router's, stable across rollouts. Without ``canaryTrafficPercent``, or before any
+revision was rolled out, the latest ready revision gets 100 %; with it, that revision gets the
+percent (target ``latestRevision: true``) and the last rolled-out revision the rest (tag
+``prev``). The latest ready revision taking 100 % becomes the rolled-out one (the one before it,
+the previous). With the annotation ``serving.kserve.io/enable-tag-routing: "true"`` the latest
+target is tagged ``latest``; each tag has a URL of its own reaching only its revision (the
+entry's ``url``). Revisions no target names are stopped, as Knative scales them to zero. So a
+rollback is ``canaryTrafficPercent: 0`` and a promotion ``100``.
 
 Accepted without local effect: replicas and autoscaling, resources, service account, runtime,
 batcher, timeouts. Refused: transformers, explainers, custom predictor containers, other model
 formats, multi-node serving (workerSpec), request loggers, model env/command/args, the gRPC
-protocols, canary traffic splits.
+protocols.
 """
 
 from __future__ import annotations
