@@ -12,6 +12,7 @@ from mlflows.errors import UserError
 
 REPLACE, CANARY = "replace", "canary"
 DEFAULT_PERCENT = 10
+PROMOTE, ROLLBACK = "promote", "rollback"  # what verify decides, and the rollout acts on
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from hera.workflows import Container, Parameter, Resource, Step, Steps
 from hera.workflows import models as m
 
+from mlflows.canary import PROMOTE, ROLLBACK
 from mlflows.inference_service import ISVC_API_VERSION, inference_service_manifest
 from mlflows.manifest import to_yaml
 from mlflows.workloads import BEATS_CHAMPION, DATASET, OUTPUTS, SERVING
@@ -52,7 +53,6 @@ SETTLED = "status.modelStatus.transitionStatus in (UpToDate,BlockedByFailedLoad)
 INVALID = "status.modelStatus.transitionStatus = InvalidSpec"
 # KServe lists the latest revision's target first, the rolled-out one's (tag prev) second.
 LATEST, PREVIOUS = 0, 1
-PROMOTE, ROLLBACK = "promote", "rollback"  # verify's decisions (mlflows.ml.verify)
 DECISION = "{{steps.verify.outputs.parameters.decision}}"
 
 
@@ -99,6 +99,7 @@ class CanaryRollout:
             "promote-canary",
             100,
             f"{PREDICTOR}.latestRolledoutRevision = {{{{inputs.parameters.revision}}}}",
+            inputs=[Parameter(name="revision")],
         )
         rollback = self.traffic_template("rollback", 0, f"{PREDICTOR}.traffic.{LATEST}.percent = 0")
         with Steps(
@@ -171,7 +172,9 @@ class CanaryRollout:
             retry_strategy=m.RetryStrategy(limit=2, retry_policy="OnError"),
         )
 
-    def traffic_template(self, name: str, percent: int, success: str) -> Resource:
+    def traffic_template(
+        self, name: str, percent: int, success: str, inputs: list[Parameter] | None = None
+    ) -> Resource:
         """A JSON merge patch of ``canaryTrafficPercent``, done once ``success`` holds."""
         w = self.workloads
         patch = {
@@ -187,9 +190,7 @@ class CanaryRollout:
             manifest=to_yaml(patch),
             success_condition=success,
             service_account_name=w.accounts.resources,
-            inputs=[Parameter(name="revision")]
-            if "inputs.parameters.revision" in success
-            else None,
+            inputs=inputs,
             retry_strategy=m.RetryStrategy(limit=2, retry_policy="OnError"),
         )
 

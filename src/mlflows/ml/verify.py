@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mlflows.canary import Thresholds
+from mlflows.canary import PROMOTE, ROLLBACK, Thresholds
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
@@ -41,7 +41,6 @@ from mlflows.ml.args import (
 )
 from mlflows.ml.files import json_text, write_output
 
-PROMOTE, ROLLBACK = "promote", "rollback"
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 
