@@ -18,6 +18,7 @@ failed, and keeps the best.
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
     python flows/e2e.py --load-test 30s  load-test the served model after serving, beside predict
+    python flows/e2e.py --rollout canary:10   a better model serves 10 % first, verified, then all
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hera.workflows import DAG, Workflow
 from hera.workflows import models as m
 
 from mlflows import local, submit
+from mlflows.canary import Canary, parse_rollout
 from mlflows.cli import OneLineParser, run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.errors import UserError
@@ -71,6 +73,7 @@ def build_workflow(
     sweep_samples: int | None = None,
     seed: int = 0,
     load: LoadTest | None = None,
+    rollout: Canary | None = None,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
@@ -82,8 +85,15 @@ def build_workflow(
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
     of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
     running over its output (``withParam``). ``load``: a ``load-test`` step after serve, beside
-    predict (:mod:`mlflows.load_testing`)."""
+    predict (:mod:`mlflows.load_testing`).
+    ``rollout``: each promote rolls its model out as a verified canary (:mod:`mlflows.rollout`),
+    and the pipeline ends reading the service (``served``) rather than selecting and serving."""
     models = check_specs(models)
+    if rollout is not None and (not asynchronous or library is not None):
+        raise UserError(
+            "--rollout canary: the promote steps roll out each model, so it needs --fan-in "
+            "async and no --use-templates; drop one"
+        )
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
         if loop is False:
@@ -120,6 +130,7 @@ def build_workflow(
         library=library,
         training_slots=None if max_concurrent_training is None else TrainingSlots(),
         content_addressed=loop,
+        rollout=rollout,
     )
     if max_concurrent_training is not None:
         TrainingSlots().manifest(namespace, max_concurrent_training)  # refuses a bad number
@@ -148,27 +159,30 @@ def build_workflow(
                     swept = workloads.sweep(models, sweep, sweep_samples, seed)
                 branches = workloads.branches(models, data, promote=asynchronous, swept=swept)
                 branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
-                best = fan_in([branches], join=workloads.select_trained(branches))
-                served = best >> workloads.serve()
-                served >> workloads.predict(served)
-                if load is not None:
-                    served >> load_test(workloads, served, load)
-                return workflow
-            evaluated = [
-                data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
-            ]
-            if asynchronous:  # each model is served as soon as it beats the one being served
-                evaluated = follow_each(evaluated, workloads.promote)
-            best = fan_in(evaluated, join=workloads.select(models))
-            served = best >> workloads.serve()
+                ended = [branches]
+                select = None if rollout else workloads.select_trained(branches)
+            else:
+                ended = [
+                    data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
+                ]
+                if asynchronous:  # each model is served as soon as it beats the one being served
+                    ended = follow_each(ended, workloads.promote)
+                select = None if rollout else workloads.select(models)
+            if rollout is not None:  # the canaries chose what serves
+                served = fan_in(ended, join=workloads.served())
+            else:
+                served = fan_in(ended, join=select) >> workloads.serve()
             served >> workloads.predict(served)
             if load is not None:
                 served >> load_test(workloads, served, load)
     return workflow
 
 
-def served_summary(result: local.RunResult) -> str:
+def served_summary(result: local.RunResult, rollout: Canary | None = None) -> str:
     """What a local run ends with: the model being served, and one prediction it made."""
+    if rollout is not None:
+        served = result.node("served").outputs.parameters
+        return f"served: revision {served['revision']}; {result.node('predict').outputs.result}"
     selected = result.node("select").outputs.parameters
     return (
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
@@ -277,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sized by the ConfigMap `mlflows setup-manifests --max-concurrent-training N` creates",
     )
     flow.add_argument(
+        "--rollout",
+        default="replace",
+        metavar="replace|canary[:PERCENT]",
+        help="how a model that beats the served one is served: replace (default) takes all "
+        "traffic at once; canary:PERCENT (default 10) gives it PERCENT of the traffic as a KServe "
+        "canary, probes it against the served revision, then promotes it or rolls it back",
+    )
+    flow.add_argument(
         "--use-templates",
         nargs="?",
         const="namespace",
@@ -358,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep_samples=args.sweep_samples,
         seed=args.seed,
         load=None if args.load_test is None else load_options(args),
+        rollout=parse_rollout(args.rollout),
         max_concurrent_training=args.max_concurrent_training,
         library=None
         if args.use_templates is None
@@ -381,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.apply = [*(args.apply or []), training_limit(args, Path(scratch))]
             result = local.run_from_args(manifest, args)
         if result.succeeded:
-            print(served_summary(result))
+            print(served_summary(result, parse_rollout(args.rollout)))
             if args.load_test is not None:
                 print(f"load test: {summary(result.node('load-test').outputs.parameters)}")
         return result.exit_code

@@ -59,6 +59,9 @@ def tripwire_server():
         (["--load-test", "30s", "--load-test-concurrency", "0"], "--load-test-concurrency"),
         (["--load-test-concurrency", "4"], "--load-test-concurrency"),
         (["--load-test", "30s", "--use-templates"], "--load-test"),
+        (["--rollout", "blue-green"], "--rollout 'blue-green'"),
+        (["--rollout", "canary:100"], "--rollout canary:100"),
+        (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):

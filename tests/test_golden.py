@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from repo_workflows import EXAMPLES, REPO, example_workflow
 
+from mlflows.canary import Canary
 from mlflows.cluster import setup_manifests
 from mlflows.library import TemplateLibrary, template_manifests
 from mlflows.load_testing import LoadTest
@@ -27,6 +28,8 @@ FLOW_RENDERINGS = {
     "e2e.sweep.yaml": ({"sweep": "learning_rate=1e-3,3e-3;batch_size=32,64"}, "4.1"),
     "e2e.load-test.yaml": ({"load": LoadTest(duration="30s")}, "4.1"),
     "e2e.load-test.argo-3.7.yaml": ({"load": LoadTest(duration="30s")}, "3.7"),
+    "e2e.canary.yaml": ({"rollout": Canary(percent=20)}, "4.1"),
+    "e2e.canary.argo-3.7.yaml": ({"rollout": Canary(percent=20)}, "3.7"),
 }
 SCHEDULE = ["0 3 * * 1", "Europe/Berlin"]
 LIBRARY_GOLDENS = {"templates.yaml": "4.1", "templates.argo-3.7.yaml": "3.7"}
@@ -86,6 +89,7 @@ def test_rendering_is_deterministic(e2e):
             "flows/e2e.sweep.yaml",
         ),
         (["flows/e2e.py", "--load-test", "30s"], "flows/e2e.load-test.yaml"),
+        (["flows/e2e.py", "--rollout", "canary:20"], "flows/e2e.canary.yaml"),
         (
             ["flows/e2e.py", "--schedule", SCHEDULE[0], "--timezone", SCHEDULE[1]],
             "flows/e2e.cron.yaml",

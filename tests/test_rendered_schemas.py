@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from repo_workflows import EXAMPLES, example_workflow
 
+from mlflows.canary import Canary
 from mlflows.library import TemplateLibrary, template_manifests
 from mlflows.load_testing import LoadTest
 from mlflows.rendering import render
@@ -28,6 +29,15 @@ def test_e2e_is_valid(e2e, schema_dir, argo_version, asynchronous, loop):
 def test_e2e_with_a_load_test_is_valid(e2e, schema_dir, argo_version, loop):
     manifest = render(e2e.build_workflow(loop=loop, load=LoadTest()), argo_version)
     assert "load-test" in {template["name"] for template in manifest["spec"]["templates"]}
+    assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+@pytest.mark.parametrize("loop", [False, True], ids=["static", "loop"])
+def test_e2e_with_a_canary_rollout_is_valid(e2e, schema_dir, argo_version, loop):
+    """The canary, patch and get resource templates too: each InferenceService (the patches'
+    partial ones included) against the KServe CRD."""
+    manifest = render(e2e.build_workflow(loop=loop, rollout=Canary(percent=20)), argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
 
 

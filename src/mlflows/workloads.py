@@ -44,6 +44,7 @@ from mlflows.tfjob import GangScheduling, tfjob_manifest, tfjob_step
 if TYPE_CHECKING:
     from hera.workflows._mixins import TemplateMixin
 
+    from mlflows.canary import Canary
     from mlflows.library import TemplateLibrary
 
 TRAINER_IMAGE = "ghcr.io/mlflows/trainer:0.1.0"
@@ -60,6 +61,8 @@ NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
 MODEL_DIR = "model-dir"  # a trained model's folder: the train step's output, the TFJob's note
 DATA_CHECKSUM = "data-checksum"  # the ingested data's checksum: part of every model's key
 MODEL_KEY_LENGTH = 32  # hex digits of SHA-256: 128 bits, no collision among any real models
+# A promote template's model beats the one served (the champion step's output).
+BEATS_CHAMPION = "{{inputs.parameters.accuracy}} > {{steps.champion.outputs.parameters.accuracy}}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,8 @@ class Workloads:
     library: TemplateLibrary | None = None
     # Models under models/<key> (the loop's), their training and evaluation memoized.
     content_addressed: bool = False
+    # How promote serves a better model: None, at once (replace); else a verified canary.
+    rollout: Canary | None = None
 
     def __post_init__(self) -> None:
         image_reference(self.image, "image")
@@ -301,6 +306,16 @@ class Workloads:
         """Apply the InferenceService over the promoted versions and wait until it is Ready;
         output parameter ``url``."""
         return self._call("serve", self._serve_template, name="serve")
+
+    def served(self) -> Task:
+        """With a canary rollout, where the promote steps left the service: read it (output
+        parameters ``url`` and ``revision``, the rolled-out revision)."""
+        from mlflows.rollout import CanaryRollout
+
+        if self.rollout is None:
+            raise ValueError("served() reads a canary rollout's service: Workloads(rollout=...)")
+        rollout = CanaryRollout(self, self.rollout)
+        return self._template("served", rollout.served_template)(name="served")
 
     def predict(self, served: Task) -> Task:
         """Send one test image through the served model and print the predicted class."""
@@ -526,7 +541,36 @@ class Workloads:
         return template
 
     def _promote_template(self) -> Steps:
-        champion = self._container(
+        if self.rollout is not None:  # publish, then roll out as a verified canary
+            from mlflows.rollout import CanaryRollout
+
+            return CanaryRollout(self, self.rollout).promote_template()
+        champion, publish = self.champion_template(), self.publish_template()
+        with Steps(
+            name="promote",
+            inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
+            synchronization=self.champion_lock(),
+        ) as promote:
+            Step(name="champion", template=champion)
+            Step(
+                name="publish",
+                template=publish,
+                when=BEATS_CHAMPION,
+                arguments={
+                    "model-dir": "{{inputs.parameters.model-dir}}",
+                    "accuracy": "{{inputs.parameters.accuracy}}",
+                },
+            )
+            Step(
+                name="serve",
+                template=self._template("serve", self._serve_template),
+                when=BEATS_CHAMPION,
+            )
+        return promote
+
+    def champion_template(self) -> Container:
+        """The accuracy of the model being served (its promoted version's), -1 if none."""
+        return self._container(
             "champion",
             "mlflows.ml.select champion",
             {
@@ -535,37 +579,29 @@ class Workloads:
             },
             outputs=[self._output("accuracy")],
         )
-        publish = self._container(
+
+    def publish_template(self, version_output: bool = False) -> Container:
+        """Copy the model into the next version; ``version_output``: its number as output
+        ``version``."""
+        options = {
+            "--model-dir": "{{inputs.parameters.model-dir}}",
+            "--accuracy": "{{inputs.parameters.accuracy}}",
+            "--versions-dir": self.versions_dir(),
+        }
+        if version_output:
+            options["--version-file"] = f"{OUTPUTS}/version"
+        return self._container(
             "publish",
             "mlflows.ml.select promote",
-            {
-                "--model-dir": "{{inputs.parameters.model-dir}}",
-                "--accuracy": "{{inputs.parameters.accuracy}}",
-                "--versions-dir": self.versions_dir(),
-            },
+            options,
             inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
+            outputs=[self._output("version")] if version_output else None,
         )
-        better = "{{inputs.parameters.accuracy}} > {{steps.champion.outputs.parameters.accuracy}}"
-        # Held for the whole read-compare-publish, so two branches finishing together cannot both
-        # see the same champion and the worse one overwrite the better.
-        lock = m.Synchronization(mutexes=[m.Mutex(name=f"{self.service_name}-champion")])
-        with Steps(
-            name="promote",
-            inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
-            synchronization=lock,
-        ) as promote:
-            Step(name="champion", template=champion)
-            Step(
-                name="publish",
-                template=publish,
-                when=better,
-                arguments={
-                    "model-dir": "{{inputs.parameters.model-dir}}",
-                    "accuracy": "{{inputs.parameters.accuracy}}",
-                },
-            )
-            Step(name="serve", template=self._template("serve", self._serve_template), when=better)
-        return promote
+
+    def champion_lock(self) -> m.Synchronization:
+        """Held for the whole read-compare-publish(-roll out), so two branches finishing
+        together cannot both see the same champion and the worse one overwrite the better."""
+        return m.Synchronization(mutexes=[m.Mutex(name=f"{self.service_name}-champion")])
 
     def _select_template(
         self, candidates: dict[str, str | list[str]], inputs: list[Parameter] | None = None

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-ENTRY_POINTS = ["ingest", "train", "select", "serve", "client", "load_test"]
+ENTRY_POINTS = ["ingest", "train", "select", "serve", "client", "load_test", "verify"]
 
 
 def parsers(parser: argparse.ArgumentParser, prog: str):

@@ -3,8 +3,10 @@
 Subcommands (accuracy files hold one bare number, which Argo reads as an output parameter):
 
 * ``evaluate``: one SavedModel's accuracy on the test split.
-* ``champion``: the newest promoted version's recorded accuracy, ``-1`` if none is promoted.
-* ``promote``: copy a model atomically into the next version of the versions directory.
+* ``champion``: the newest promoted version's recorded accuracy, ``-1`` if none is promoted (a
+  version a canary rollout rolled back does not count).
+* ``promote``: copy a model atomically into the next version of the versions directory
+  (``--version-file``: write its number, which a canary rollout serves).
 * ``best``: evaluate the candidates that exist and load (a failed training branch leaves none),
   keep the top ``k`` at or above the threshold, promote the best unless it already is the
   newest version, and write the result JSON. The candidates are named, or are every folder in
@@ -212,6 +214,8 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "promote":
         published = versions.promote(args.model_dir, args.versions_dir, args.accuracy)
         print(f"promoted {args.model_dir} to {published} (accuracy {args.accuracy:.4f})")
+        if args.version_file:
+            write_output("--version-file", args.version_file, published.name)
     else:
         result = best(args)
         write_output("--result-file", args.result_file, json_text(result))
@@ -246,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--accuracy", type=fraction, required=True, help="its accuracy (0 to 1), recorded with it"
     )
     promote_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)
+    promote_cmd.add_argument(
+        "--version-file", help="write the new version's number here (a canary pins it)"
+    )
 
     best_cmd = command("best", "evaluate candidates, promote the best")
     candidates = best_cmd.add_mutually_exclusive_group(required=True)
@@ -291,7 +298,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if "dataset" in args:
         datasets.check_name(args.dataset)
     directories(args, "--data-dir", "--versions-dir")
-    output_files(args, "--accuracy-file", "--result-file")
+    output_files(args, "--accuracy-file", "--result-file", "--version-file")
     return args
 
 

@@ -19,6 +19,9 @@ from mlflows.ml import files
 from mlflows.ml.predictor import is_saved_model
 
 METADATA_FILE = "promotion.json"
+# A version a canary rollout rolled back: kept (its revision may still be reached by its tag),
+# but no longer the newest to serve nor the champion to beat.
+REJECTED_FILE = "rejected.json"
 # Numbers a concurrent promoter may take before we give up; each retry takes the next one.
 PROMOTE_ATTEMPTS = 10
 
@@ -42,8 +45,23 @@ def _next_number(versions_dir: Path) -> int:
 
 
 def newest(versions_dir: str | Path) -> Path | None:
-    found = numbers(versions_dir)
-    return Path(versions_dir) / str(found[-1]) if found else None
+    """The highest version not rejected, or None."""
+    found = [Path(versions_dir) / str(n) for n in numbers(versions_dir)]
+    kept = [version for version in found if not rejected(version)]
+    return kept[-1] if kept else None
+
+
+def rejected(version_dir: str | Path) -> bool:
+    return (Path(version_dir) / REJECTED_FILE).exists()
+
+
+def reject(version_dir: str | Path, reason: str) -> None:
+    """Mark a published version as rolled back, with why."""
+    record = {
+        "reason": reason,
+        "rejected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    files.write_json(Path(version_dir) / REJECTED_FILE, record)
 
 
 def metadata(version_dir: str | Path) -> dict:
@@ -61,7 +79,7 @@ def fingerprint(model_dir: str | Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(model_dir).as_posix()
-        if relative == METADATA_FILE:
+        if relative in (METADATA_FILE, REJECTED_FILE):
             continue
         digest.update(relative.encode() + b"\0")
         digest.update(path.read_bytes())

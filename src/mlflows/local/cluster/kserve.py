@@ -5,22 +5,30 @@ or the older ``spec.predictor.tensorflow``) is served by ``python -m mlflows.ml.
 --model-dir /mnt/pvc/<path> --model-name <metadata.name> --port <free port>``, the KServe protocol
 server of the serving image (v1 and v2 over REST), in a pod started as a step's pod is (see
 :mod:`mlflows.local.executor.isolation`). ``storageUri`` must be ``pvc://<claim>/<path>``; the
-claim is mounted read-only at ``/mnt/pvc``, as KServe mounts a PVC for its predictor. The
-server's output goes to ``<step log>.server.log``.
+claim is mounted read-only at ``/mnt/pvc``, as KServe mounts a PVC for its predictor. Each
+storageUri the spec is given is a revision, ``<name>-predictor-<NNNNN>``, with a server of its
+own (output in ``<step log>.server-<N>.log``).
 
-Status, as KServe's controller writes it: while the server loads, ``modelStatus`` is
+Status, as KServe's controller writes it: while the latest revision loads, ``modelStatus`` is
 ``targetModelState: Loading`` / ``transitionStatus: InProgress``; once ``GET
 /v1/models/<name>`` answers 200 with ``ready: true``, ``activeModelState: Loaded`` /
-``transitionStatus: UpToDate``, conditions PredictorReady, IngressReady and Ready True, and
-``url``, ``address.url`` and ``components.predictor.url`` are ``http://127.0.0.1:<port>``. If the
+``transitionStatus: UpToDate``, conditions PredictorReady, IngressReady and Ready True. If the
 server exits, or is not ready within :data:`LOAD_TIMEOUT_SECONDS`, ``targetModelState:
 FailedToLoad`` / ``transitionStatus: BlockedByFailedLoad`` with ``lastFailureInfo`` (reason
-ModelLoadFailed, the exit code and the end of the server's output).
+ModelLoadFailed, the exit code and the end of the server's output); the revisions before it
+keep serving. ``components.predictor`` has ``latestCreatedRevision``, ``latestReadyRevision``,
+``latestRolledoutRevision``, ``previousRolledoutRevision`` and ``traffic``.
 
-Applying it again with the same storageUri changes nothing (the server itself picks up newer
-versions in a versions directory). With another storageUri it rolls out like KServe: a new server
-loads while the old one keeps serving, replaces it once ready, and if it fails the old one stays
-(``BlockedByFailedLoad`` while ``activeModelState`` is still ``Loaded``).
+Traffic, as KServe's ksvc reconciler sets it and Knative routes it
+(:mod:`mlflows.local.cluster.route`): ``url``, ``address.url`` and ``components.predictor.url``
+are one router's, stable across rollouts. Without ``canaryTrafficPercent``, or before any
+revision was rolled out, the latest ready revision gets 100 %; with it, that revision gets the
+percent (target ``latestRevision: true``) and the last rolled-out revision the rest (tag
+``prev``). The latest ready revision taking 100 % becomes the rolled-out one (the one before it,
+the previous). With the annotation ``serving.kserve.io/enable-tag-routing: "true"`` the latest
+target is tagged ``latest``; each tag has a URL of its own reaching only its revision (the
+entry's ``url``). Revisions no target names are stopped, as Knative scales them to zero. So a
+rollback is ``canaryTrafficPercent: 0`` and a promotion ``100``.
 
 A predictor's ``batcher`` sets the server's batching: ``maxBatchSize`` its
 ``--max-batch-size``, ``maxLatency`` (milliseconds) its ``--max-batch-wait-ms``, a field left
@@ -31,7 +39,7 @@ by default.
 Accepted without local effect: replicas and autoscaling, resources, service account, runtime,
 timeouts. Refused: transformers, explainers, custom predictor containers, other model
 formats, multi-node serving (workerSpec), request loggers, model env/command/args, the gRPC
-protocols, canary traffic splits.
+protocols.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from pathlib import Path
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import Unresolved, now
 from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
+from mlflows.local.cluster.route import Router, Split
 from mlflows.local.executor.isolation import PodSpec
 from mlflows.local.executor.process import Command
 from mlflows.local.executor.spawner import PodProcess
@@ -69,6 +78,8 @@ OTHER_FORMATS = {
     "sklearn", "xgboost", "lightgbm", "onnx", "pytorch", "triton", "pmml", "paddle", "huggingface"
 }  # fmt: skip
 REFUSED_MODEL_FIELDS = ("command", "args", "env", "envFrom", "storage")
+TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
+LATEST_TAG, PREVIOUS_TAG = "latest", "prev"  # KServe's tags for the canary and the rolled-out
 
 
 def check_inference_service(manifest: dict) -> None:
@@ -93,10 +104,12 @@ def check_inference_service(manifest: dict) -> None:
             "TensorFlow SavedModels only"
         )
     canary = predictor.get("canaryTrafficPercent")
-    if canary not in (None, 100) and not isinstance(canary, Unresolved):
+    if not isinstance(canary, Unresolved) and not (
+        canary is None or (type(canary) is int and 0 <= canary <= 100)
+    ):
         raise UserError(
-            "InferenceService spec.predictor.canaryTrafficPercent: traffic is not split locally; "
-            "remove it (or set 100)"
+            f"InferenceService spec.predictor.canaryTrafficPercent {canary!r}: give a whole "
+            "number from 0 to 100"
         )
     model = _model(manifest)
     model_format = model.get("modelFormat") or {"name": "tensorflow"}
@@ -171,8 +184,11 @@ def _model(manifest: dict) -> dict:
     return models[0]
 
 
-@dataclass
-class Server:
+@dataclass(eq=False)  # a revision is itself: two servers of one storageUri are two revisions
+class Revision:
+    """One revision of the predictor: a model server for one storageUri (Knative makes one per
+    change of the revision template; here the storageUri is what changes)."""
+
     name: str
     process: PodProcess
     log_file: Path
@@ -180,10 +196,33 @@ class Server:
     storage_uri: str
     started: float
     probed: float = 0.0
+    ready: bool = False
+    failed: bool = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One entry of the route's traffic: a revision's percent, tagged or not."""
+
+    revision: Revision
+    percent: int
+    latest: bool  # Knative's latestRevision: the target follows the latest ready revision
+    tag: str | None
+
+    def status(self, url: str | None) -> dict:
+        entry: dict = {}
+        if self.tag:
+            entry["tag"] = self.tag
+        entry.update(
+            revisionName=self.revision.name, percent=self.percent, latestRevision=self.latest
+        )
+        if url:
+            entry["url"] = url
+        return entry
 
 
 class InferenceServiceController:
@@ -195,8 +234,17 @@ class InferenceServiceController:
         self._scratch_dir = scratch_dir
         self._starts = 0
         self._lock = threading.Lock()
-        self._serving: Server | None = None
-        self._loading: Server | None = None
+        self._revisions: list[Revision] = []  # those with a server running
+        self._created: Revision | None = None  # latestCreatedRevision
+        self._ready: Revision | None = None  # latestReadyRevision
+        self._rolled_out: Revision | None = None  # latestRolledoutRevision
+        self._previous: Revision | None = None  # previousRolledoutRevision
+        self._canary: int | None = None  # spec.predictor.canaryTrafficPercent
+        self._tag_routing = False
+        self._traffic: list[Target] = []
+        self._split = Split()
+        self._router: Router | None = None
+        self._tag_routers: dict[str, Router] = {}
         self._failure: dict | None = None
         self._stopped = False
         self._log = log
@@ -207,45 +255,61 @@ class InferenceServiceController:
 
     @property
     def url(self) -> str | None:
-        """The base URL of the server serving now (as last observed), else None."""
+        """The service's base URL while a revision serves it (as last observed), else None."""
         with self._lock:
-            return self._serving.url if self._serving else None
+            return self._router.url if self._router and self._ready else None
+
+    def routed(self) -> dict[str, int]:
+        """How many requests the service's URL sent to each revision."""
+        with self._lock:
+            return dict(self._router.routed) if self._router else {}
 
     def update(self, obj: dict, log: NodeLog) -> None:
-        """A new or changed spec: load its storageUri unless it is already served or loading."""
+        """A new or changed spec: a new revision for a new storageUri (the one still loading,
+        if any, is dropped), and the traffic as ``canaryTrafficPercent`` splits it."""
         check_inference_service(obj)
         storage_uri = _model(obj)["storageUri"]
+        annotations = obj["metadata"].get("annotations") or {}
         batching = batcher_flags(obj)
         with self._lock:
             self._stopped, self._log = False, log
             self._generation = obj["metadata"].get("generation", 1)
-            current = self._loading or self._serving
-            if current is None or current.storage_uri != storage_uri:
-                if self._loading is not None:
-                    self._loading.process.stop()
-                self._loading = self._start(storage_uri, batching)
+            self._canary = obj["spec"]["predictor"].get("canaryTrafficPercent")
+            self._tag_routing = annotations.get(TAG_ROUTING_ANNOTATION) == "true"
+            if self._router is None:
+                self._router = Router(self._split.pick, self._address)
+            if self._created is None or self._created.storage_uri != storage_uri:
+                if self._created is not None and self._loading(self._created):
+                    self._retire(self._created)
+                self._created = self._start(storage_uri, batching)
                 self._failure = None
+            self._route()
             self._update_status()
 
     def observe(self) -> Observation:
         with self._lock:
             if not self._stopped:
                 self._advance()
+                self._route()
                 self._update_status()
-            settled = self._loading is None or self._stopped
+            loading = self._created is not None and self._loading(self._created)
+            settled = not loading or self._stopped
             note = self._failure["message"] if self._failure else ""
             return Observation(copy.deepcopy(self._status), settled, note)
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-            for server in (self._loading, self._serving):
-                if server is not None:
-                    server.process.stop()
-            self._loading = self._serving = None
+            for revision in list(self._revisions):
+                self._retire(revision)
+            for router in [self._router, *self._tag_routers.values()]:
+                if router is not None:
+                    router.stop()
+            self._router, self._tag_routers, self._traffic = None, {}, []
+            self._created = self._ready = self._rolled_out = self._previous = None
             self._update_status()
 
-    def _start(self, storage_uri: str, batching: list[str]) -> Server:
+    def _start(self, storage_uri: str, batching: list[str]) -> Revision:
         claim, path = self._volumes.resolve_storage_uri(storage_uri)
         (port,) = free_ports(1, host="127.0.0.1")  # where mlflows.ml.serve listens
         argv = [
@@ -253,63 +317,127 @@ class InferenceServiceController:
             "--model-name", self.model_name, "--port", str(port), *batching,
         ]  # fmt: skip
         self._starts += 1
-        name = f"{self.model_name}-predictor-{self._starts}"
+        name = f"{self.model_name}-predictor-{self._starts:05d}"
         pod = PodSpec(
             name,
             Command(argv),
             (Mount(PVC_MOUNT, claim, read_only=True),),
             self._scratch_dir / name,
         )
-        log_file = self._log.beside("server")
+        log_file = self._log.beside(f"server-{self._starts}")
         process = start_with_log(pod, log_file)
         self._log.event(
-            f"InferenceService {self.model_name}: serving {claim / path} on port {port}, pid "
-            f"{process.pid}, output in {log_file}"
+            f"InferenceService {self.model_name}: revision {name} serves {claim / path} on port "
+            f"{port}, pid {process.pid}, output in {log_file}"
         )
-        return Server(name, process, log_file, port, storage_uri, time.monotonic())
+        revision = Revision(name, process, log_file, port, storage_uri, time.monotonic())
+        self._revisions.append(revision)
+        return revision
+
+    @staticmethod
+    def _loading(revision: Revision) -> bool:
+        return not revision.ready and not revision.failed
+
+    def _retire(self, revision: Revision) -> None:
+        """Stop a revision's server: no traffic reaches it any more (Knative scales it down)."""
+        revision.process.stop()
+        if revision in self._revisions:
+            self._revisions.remove(revision)
+
+    def _address(self, name: str) -> tuple[str, int] | None:
+        with self._lock:
+            found = [r for r in self._revisions if r.name == name and r.ready]
+        return ("127.0.0.1", found[0].port) if found else None
 
     def _advance(self) -> None:
-        if self._serving is not None and self._serving.process.poll() is not None:
-            self._fail(self._serving, "the model server exited")
-            self._serving = None
-        loading = self._loading
-        if loading is None:
+        ready = self._ready
+        if ready is not None and ready.process.poll() is not None:
+            self._fail(ready, "the model server exited")
+            ready.ready, ready.failed, self._ready = False, True, None
+            self._retire(ready)
+        loading = self._created
+        if loading is None or not self._loading(loading):
             return
         if loading.process.poll() is not None:
             self._fail(loading, "the model server exited while loading")
+            loading.failed = True
         elif self._probe(loading):
-            if self._serving is not None:
-                self._serving.process.stop()
-            self._serving = loading
-            self._log.event(f"InferenceService {self.model_name}: ready at {loading.url}")
+            loading.ready, self._ready = True, loading
+            self._log.event(f"InferenceService {self.model_name}: {loading.name} is ready")
         elif time.monotonic() - loading.started > LOAD_TIMEOUT_SECONDS:
-            loading.process.stop()
             self._fail(loading, f"the model was not ready within {LOAD_TIMEOUT_SECONDS:.0f} s")
-        else:
-            return  # still loading
-        self._loading = None
+            loading.failed = True
+        if loading.failed:
+            self._retire(loading)
 
-    def _probe(self, server: Server) -> bool:
-        if time.monotonic() - server.probed < PROBE_INTERVAL_SECONDS:
+    def _probe(self, revision: Revision) -> bool:
+        if time.monotonic() - revision.probed < PROBE_INTERVAL_SECONDS:
             return False
-        server.probed = time.monotonic()
-        return _ready(server.url, self.model_name)
+        revision.probed = time.monotonic()
+        return _ready(revision.url, self.model_name)
 
-    def _fail(self, server: Server, what: str) -> None:
-        code = server.process.poll()
+    def _route(self) -> None:
+        """KServe's traffic for the predictor's Knative Service (ksvc_reconciler): with
+        ``canaryTrafficPercent`` and a rolled-out revision, the latest ready revision gets that
+        percent and the rolled-out one the rest (tag ``prev``); else the latest gets all. Then
+        its status propagation: the latest ready revision taking 100 % is rolled out, the one
+        before it becomes the previous. (Once more after that, as the next reconcile would.)"""
+        for _ in range(2):
+            traffic = self._targets()
+            taking_all = [t for t in traffic if t.revision is self._ready and t.percent == 100]
+            if taking_all and self._rolled_out is not self._ready:
+                self._previous, self._rolled_out = self._rolled_out, self._ready
+        if traffic != self._traffic:
+            self._traffic = traffic
+            self._log.event(
+                f"InferenceService {self.model_name}: traffic "
+                + (", ".join(f"{t.tag or '-'} {t.revision.name} {t.percent}%" for t in traffic)
+                   or "none")
+            )  # fmt: skip
+        weights: dict[str, int] = {}
+        for target in traffic:
+            weights[target.revision.name] = weights.get(target.revision.name, 0) + target.percent
+        self._split.set(weights)
+        routed = {target.revision for target in traffic}
+        for revision in list(self._revisions):
+            if revision not in routed and not self._loading(revision):
+                self._retire(revision)
+        for target in traffic:
+            if target.tag and target.tag not in self._tag_routers:
+                self._tag_routers[target.tag] = Router(
+                    lambda tag=target.tag: self._tagged(tag), self._address
+                )
+
+    def _targets(self) -> list[Target]:
+        if self._ready is None:
+            return []
+        latest_tag = LATEST_TAG if self._tag_routing else None
+        if self._canary is None or self._rolled_out is None:
+            return [Target(self._ready, 100, True, latest_tag)]
+        traffic = [Target(self._ready, self._canary, True, latest_tag)]
+        if self._canary < 100:
+            traffic.append(Target(self._rolled_out, 100 - self._canary, False, PREVIOUS_TAG))
+        return traffic
+
+    def _tagged(self, tag: str) -> str | None:
+        with self._lock:
+            return next((t.revision.name for t in self._traffic if t.tag == tag), None)
+
+    def _fail(self, revision: Revision, what: str) -> None:
+        code = revision.process.poll()
         self._failure = {
-            "location": server.name,
+            "location": revision.name,
             "reason": "ModelLoadFailed",
-            "message": f"{what} (exit code {code}): {tail(server.log_file)} "
-            f"(log: {server.log_file})",
+            "message": f"{what} (exit code {code}): {tail(revision.log_file)} "
+            f"(log: {revision.log_file})",
             "exitCode": code,
             "time": now(),
         }
         self._log.event(f"InferenceService {self.model_name}: {self._failure['message']}")
 
     def _update_status(self) -> None:
-        serving = self._serving is not None
-        if self._loading is not None:
+        serving = self._ready is not None
+        if self._created is not None and self._loading(self._created):
             target, transition = "Loading", "InProgress"
             ready = ("True", "", "") if serving else ("Unknown", "Loading", "loading the model")
         elif self._failure is not None:
@@ -337,11 +465,26 @@ class InferenceServiceController:
                 for condition_type in ("IngressReady", "PredictorReady", "Ready")
             ],
         }
-        if self._serving is not None:
-            url = self._serving.url
-            self._status.update(
-                url=url, address={"url": url}, components={"predictor": {"url": url}}
+        predictor: dict = {}
+        for field, revision in (
+            ("latestCreatedRevision", self._created),
+            ("latestReadyRevision", self._ready),
+            ("latestRolledoutRevision", self._rolled_out),
+            ("previousRolledoutRevision", self._previous),
+        ):
+            if revision is not None:
+                predictor[field] = revision.name
+        if serving and self._router is not None:
+            url = self._router.url
+            tag_urls = {tag: router.url for tag, router in self._tag_routers.items()}
+            predictor.update(
+                url=url,
+                address={"url": url},
+                traffic=[t.status(tag_urls.get(t.tag or "")) for t in self._traffic],
             )
+            self._status.update(url=url, address={"url": url})
+        if predictor:
+            self._status["components"] = {"predictor": predictor}
 
     def _condition(self, condition_type: str, status: str, reason: str, message: str) -> dict:
         """A knative condition; its lastTransitionTime moves only when its status changes."""
