@@ -17,6 +17,7 @@ failed, and keeps the best.
     python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
+    python flows/e2e.py --serve ensemble:2:0.9   serve the top 2 models (>= 90 %) as one ensemble
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from hera.workflows import models as m
 from mlflows import local, submit
 from mlflows.cli import OneLineParser, run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
+from mlflows.ensemble import EnsembleServing, EnsembleTasks
 from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
 from mlflows.memoize import MemoCache
@@ -68,6 +70,7 @@ def build_workflow(
     sweep: str | None = None,
     sweep_samples: int | None = None,
     seed: int = 0,
+    serve: EnsembleServing | None = None,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
@@ -78,8 +81,15 @@ def build_workflow(
     whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
     of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
-    running over its output (``withParam``)."""
+    running over its output (``withParam``).
+    ``serve``: an ensemble of the best models (:mod:`mlflows.ensemble`) instead of the best one,
+    served once every branch has ended (the branches promote nothing of their own)."""
     models = check_specs(models)
+    if serve is not None and (loop is False or library is not None):
+        raise UserError(
+            "--serve ensemble: it serves the loop's models; drop --fan-out static and "
+            "--use-templates"
+        )
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
         if loop is False:
@@ -137,8 +147,12 @@ def build_workflow(
                 swept = None
                 if sweep is not None:
                     swept = workloads.sweep(models, sweep, sweep_samples, seed)
-                branches = workloads.branches(models, data, promote=asynchronous, swept=swept)
+                promote = asynchronous and serve is None
+                branches = workloads.branches(models, data, promote=promote, swept=swept)
                 branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
+                if serve is not None:
+                    EnsembleTasks(workloads, serve).after(branches)
+                    return workflow
                 best = fan_in([branches], join=workloads.select_trained(branches))
                 served = best >> workloads.serve()
                 served >> workloads.predict(served)
@@ -157,6 +171,15 @@ def build_workflow(
 def served_summary(result: local.RunResult) -> str:
     """What a local run ends with: the model being served, and one prediction it made."""
     selected = result.node("select").outputs.parameters
+    if "members" in selected:  # an ensemble
+        members = json.loads(selected["members"])
+        each = ", ".join(f"{m['name']} {float(m['accuracy']):.4f}" for m in members)
+        ensemble = float(result.node("evaluate-ensemble").outputs.parameters["accuracy"])
+        return (
+            f"served: an ensemble of {len(members)} ({each}), accuracy {ensemble:.4f} beside "
+            f"the best model's {float(selected['accuracy']):.4f}; "
+            f"{result.node('predict').outputs.result}"
+        )
     return (
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
@@ -257,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sized by the ConfigMap `mlflows setup-manifests --max-concurrent-training N` creates",
     )
     flow.add_argument(
+        "--serve",
+        default="single",
+        metavar="single|ensemble:K[:T]",
+        help="single (default): serve the best model; ensemble:K[:T]: serve the top K models at "
+        "or above accuracy T (default 0) behind one InferenceGraph that averages their class "
+        "probabilities, once every branch has ended",
+    )
+    flow.add_argument(
         "--use-templates",
         nargs="?",
         const="namespace",
@@ -322,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep_samples=args.sweep_samples,
         seed=args.seed,
         max_concurrent_training=args.max_concurrent_training,
+        serve=EnsembleServing.parse(args.serve),
         library=None
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),

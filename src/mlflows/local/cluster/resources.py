@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mlflows.errors import UserError
+from mlflows.kserve_contract import GRAPH_API_VERSION
 from mlflows.local.cluster.custom_predictor import (
     CustomPredictorController,
     check_custom_predictor,
@@ -109,7 +110,7 @@ INFERENCE_GRAPH = ("serving.kserve.io", "InferenceGraph")
 OPERATED_VERSIONS = {
     TFJOB: "kubeflow.org/v1",
     INFERENCE_SERVICE: "serving.kserve.io/v1beta1",
-    INFERENCE_GRAPH: "serving.kserve.io/v1alpha1",
+    INFERENCE_GRAPH: GRAPH_API_VERSION,
 }
 _NO_CONTROLLER = "it needs Kubernetes' controllers; use a container template"
 _NO_KSERVE = "only InferenceService and InferenceGraph have a local KServe controller"
