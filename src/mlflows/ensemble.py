@@ -27,7 +27,6 @@ its own step, and an aggregation step combines their answers.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from hera.workflows import Container, Parameter, Resource, Task
@@ -83,8 +82,6 @@ class EnsembleServing:
             parsed = cls(int(size), float(threshold) if threshold else 0.0)
         except ValueError:
             raise UserError(f"--serve {text!r}: {USAGE}") from None
-        if not math.isfinite(parsed.threshold):
-            raise UserError(f"--serve {text!r}: {USAGE}")
         return parsed
 
 
