@@ -13,10 +13,11 @@ import pytest
 import yaml
 from repo_workflows import REPO
 
+from mlflows.cluster import setup_manifests
 from mlflows.ensemble import EnsembleServing
 from mlflows.local.lang.templating import substitute
 from mlflows.rendering import render, to_yaml
-from mlflows.schema import validate_manifest, validate_workflow
+from mlflows.schema import load_manifest_text, validate_manifest, validate_workflow
 from mlflows.specs import ModelSpec
 from mlflows.testing import Mock
 
@@ -42,6 +43,28 @@ def test_the_script_prints_the_golden():
 def test_ensemble_is_valid(e2e, schema_dir, argo_version):
     manifest = render(e2e.build_workflow(serve=BOOK), argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+def test_the_resource_steps_account_may_apply_and_watch_what_they_create(e2e):
+    roles = {
+        m["metadata"]["name"]: m["rules"] for m in setup_manifests("mlflows") if m["kind"] == "Role"
+    }
+    created = set()
+    for template in render(e2e.build_workflow(serve=BOOK))["spec"]["templates"]:
+        if "resource" not in template:
+            continue
+        manifest = load_manifest_text(template["resource"]["manifest"])[0]
+        kind, group = manifest["kind"], manifest["apiVersion"].rpartition("/")[0]
+        created.add(kind)
+        rules = roles[template["serviceAccountName"]]
+        for verb in ("create", "get", "watch", "patch"):  # kubectl apply, then the conditions
+            assert any(
+                group in r["apiGroups"]
+                and f"{kind.lower()}s" in r["resources"]
+                and verb in r["verbs"]
+                for r in rules
+            ), (kind, verb)
+    assert {"InferenceService", "InferenceGraph"} <= created
 
 
 def graph_as_applied(e2e, members: list[dict]) -> dict:
@@ -158,6 +181,7 @@ def run_ensemble(e2e, mlflows_run, claim, serve: EnsembleServing, name: str):
     )
 
 
+@pytest.mark.slow
 def test_a_local_run_serves_the_ensemble_and_reports_its_accuracy(e2e, mlflows_run, claim):
     # Three asked for, two trained: both are served, and select says so.
     run = run_ensemble(e2e, mlflows_run, claim, EnsembleServing(3), "three")
@@ -184,6 +208,7 @@ def test_a_local_run_serves_the_ensemble_and_reports_its_accuracy(e2e, mlflows_r
     assert f"accuracy {ensemble:.4f} beside the best model's {best:.4f}" in summary
 
 
+@pytest.mark.slow
 def test_a_local_run_with_no_model_above_the_threshold_fails_at_select_in_one_line(
     e2e, mlflows_run, claim
 ):
