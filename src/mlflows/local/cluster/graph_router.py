@@ -123,6 +123,7 @@ class Router:
 def handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes (see mlflows.ml.combine)
 
         def do_GET(self) -> None:
             if self.path == READINESS_PATH:
