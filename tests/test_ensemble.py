@@ -5,6 +5,7 @@ combiner, KServe's router, the client and the ensemble's accuracy through the gr
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -65,6 +66,32 @@ def test_the_resource_steps_account_may_apply_and_watch_what_they_create(e2e):
                 for r in rules
             ), (kind, verb)
     assert {"InferenceService", "InferenceGraph"} <= created
+
+
+def test_every_entry_point_the_ensemble_calls_takes_its_arguments(e2e):
+    """Each container's ``python -m`` command line, its inputs given values, parses."""
+    values = {
+        "inputs.parameters.candidates": '["/mnt/data/models/a"]',
+        "inputs.parameters.url": "http://127.0.0.1:1",
+        "workflow.parameters.dataset": "digits",
+    }
+    called = []
+    for template in render(e2e.build_workflow(serve=BOOK))["spec"]["templates"]:
+        if template["name"] not in ("select", "predict", "evaluate-ensemble"):
+            continue  # the ensemble's own and what it changes; the rest is test_entry_points'
+        container = template.get("container") or {}
+        argv = substitute([*container.get("command", []), *container.get("args", [])], values)
+        if argv[:2] != ["python", "-m"]:
+            continue
+        called.append(argv[2])
+        module = importlib.import_module(argv[2])
+        parse = getattr(module, "parse_args", None) or module.build_parser().parse_args
+        parse(argv[3:])  # raises on a flag it does not take
+    assert sorted(called) == [
+        "mlflows.ml.client",
+        "mlflows.ml.select",
+        "mlflows.ml.served_accuracy",
+    ]
 
 
 def graph_as_applied(e2e, members: list[dict]) -> dict:

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-ENTRY_POINTS = ["ingest", "train", "select", "serve", "client"]
+ENTRY_POINTS = ["ingest", "train", "select", "serve", "client", "combine", "served_accuracy"]
 
 
 def parsers(parser: argparse.ArgumentParser, prog: str):
