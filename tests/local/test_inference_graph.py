@@ -165,6 +165,10 @@ def test_the_graph_status_is_ready_with_its_url(served):
     assert [c["status"] for c in graph["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
     with urllib.request.urlopen(urls["graph"] + "/readyz", timeout=5) as answer:
         assert answer.status == 200
+    # what a run kept serving (--keep-serving) lists: the graph and every service behind it
+    served = kube.cluster.serving_urls()
+    assert set(served) == {NAMES.graph, NAMES.combiner, *map(NAMES.member, MEMBERS)}
+    assert served[NAMES.graph] == urls["graph"]
 
 
 def test_a_graph_whose_service_never_comes_fails_instead_of_waiting(kube, monkeypatch):

@@ -78,6 +78,12 @@ class CustomPredictorController:
         self._conditions = Conditions()
         self.update(obj, log)
 
+    @property
+    def url(self) -> str | None:
+        """The predictor's URL once it listens, else None."""
+        with self._lock:
+            return self._url
+
     def update(self, obj: dict, log: NodeLog) -> None:
         """A new or changed spec: the container starts again with it."""
         check_custom_predictor(obj)

@@ -108,7 +108,7 @@ class InferenceGraphController:
         scratch_dir: Path,
         log: NodeLog,
     ):
-        self.name = obj["metadata"]["name"]
+        self.model_name = obj["metadata"]["name"]  # as the other servers are named
         self._service_url = service_url
         self._scratch_dir = scratch_dir
         self._lock = threading.Lock()
@@ -120,6 +120,12 @@ class InferenceGraphController:
         self._stopped = False
         self._conditions = Conditions()
         self.update(obj, log)
+
+    @property
+    def url(self) -> str | None:
+        """The router's URL once it is ready, else None."""
+        with self._lock:
+            return self._url
 
     def update(self, obj: dict, log: NodeLog) -> None:
         """A new or changed spec: the router restarts with it once its services have URLs."""
@@ -152,7 +158,7 @@ class InferenceGraphController:
                         f"InferenceService {missing} has no URL after "
                         f"{READY_TIMEOUT_SECONDS:.0f} s; is it applied and Ready?"
                     )
-                    self._log.event(f"InferenceGraph {self.name}: {self._failure}")
+                    self._log.event(f"InferenceGraph {self.model_name}: {self._failure}")
                 return
             self._start(resolved)
         if self._router.poll() is not None:
@@ -160,11 +166,11 @@ class InferenceGraphController:
                 f"the router exited (exit code {self._router.poll()}): {tail(self._log_file)} "
                 f"(log: {self._log_file})"
             )
-            self._log.event(f"InferenceGraph {self.name}: {self._failure}")
+            self._log.event(f"InferenceGraph {self.model_name}: {self._failure}")
             self._router, self._url = None, None
         elif self._url is None and _ready(self._router_url):
             self._url = self._router_url
-            self._log.event(f"InferenceGraph {self.name}: ready at {self._url}")
+            self._log.event(f"InferenceGraph {self.model_name}: ready at {self._url}")
 
     def _resolved(self) -> tuple[dict, str | None]:
         """The spec with every serviceName step's serviceUrl filled in, and the first service
@@ -188,13 +194,13 @@ class InferenceGraphController:
             "--graph-json", json.dumps(spec, separators=(",", ":")), "--port", str(port),
         ]  # fmt: skip
         self._starts += 1
-        name = f"{self.name}-router-{self._starts}"
+        name = f"{self.model_name}-router-{self._starts}"
         self._log_file = self._log.beside("router")
         pod = PodSpec(name, Command(argv), (), self._scratch_dir / name)
         self._router = start_with_log(pod, self._log_file)
         self._router_url = f"http://127.0.0.1:{port}"
         self._log.event(
-            f"InferenceGraph {self.name}: routing on port {port}, pid {self._router.pid}, "
+            f"InferenceGraph {self.model_name}: routing on port {port}, pid {self._router.pid}, "
             f"output in {self._log_file}"
         )
 

@@ -127,6 +127,8 @@ NEEDS_A_CONTROLLER = {
     ("argoproj.io", "Workflow"): "it needs the Argo controller; call its templates instead",
     ("argoproj.io", "CronWorkflow"): "it needs the Argo controller",
 }
+# The controllers that serve requests: kept serving at the end of a run with keep_serving.
+SERVING = (InferenceServiceController, CustomPredictorController, InferenceGraphController)
 # kubectl's strategic merge patch equals a JSON merge patch only for kinds without merge-keyed lists
 STRATEGIC_AS_MERGE = {("", "ConfigMap"), ("", "Secret")}
 
@@ -222,7 +224,7 @@ class LocalCluster:
     # -- end of the run --------------------------------------------------------------------------
 
     def serving_urls(self) -> dict[str, str]:
-        """InferenceService name -> base URL, for those being served now."""
+        """InferenceService (or InferenceGraph) name -> base URL, for those serving now."""
         return {server.model_name: server.url for server in self._servers() if server.url}
 
     def close(self, keep_serving: bool | None = None) -> None:
@@ -322,10 +324,7 @@ class LocalCluster:
                 f"{key}: the local KServe does not switch a predictor between a model and a "
                 "custom container; delete the InferenceService first"
             )
-        if change == "configured" and isinstance(
-            controller,
-            (InferenceServiceController, CustomPredictorController, InferenceGraphController),
-        ):
+        if change == "configured" and isinstance(controller, SERVING):
             controller.update(obj, log)
             return controller
         return None
@@ -398,11 +397,11 @@ class LocalCluster:
                 outputs[parameter["name"]] = str(value_from["default"])
         return outputs
 
-    def _servers(self) -> list[InferenceServiceController]:
+    def _servers(
+        self,
+    ) -> list[InferenceServiceController | CustomPredictorController | InferenceGraphController]:
         with self._lock:
-            return [
-                c for c in self._controllers.values() if isinstance(c, InferenceServiceController)
-            ]
+            return [c for c in self._controllers.values() if isinstance(c, SERVING)]
 
     def _save(self) -> None:
         with self._lock:
