@@ -86,10 +86,8 @@ def build_workflow(
     served once every branch has ended (the branches promote nothing of their own)."""
     models = check_specs(models)
     if serve is not None and (loop is False or library is not None):
-        raise UserError(
-            "--serve ensemble: it serves the loop's models; drop --fan-out static and "
-            "--use-templates"
-        )
+        given = "--use-templates" if library is not None else "--fan-out static"
+        raise UserError(f"--serve ensemble: it serves the loop's models; drop {given}")
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
         if loop is False:

@@ -151,6 +151,10 @@ def test_the_graph_check_is_strict(e2e, schema_dir, edit, says):
             ["--serve", "ensemble:2", "--fan-out", "static"],
             "error: --serve ensemble: it serves the loop's models; drop --fan-out static",
         ),
+        (
+            ["--serve", "ensemble:2", "--use-templates"],
+            "error: --serve ensemble: it serves the loop's models; drop --use-templates",
+        ),
     ],
 )
 def test_a_bad_serve_is_one_error_line(argv, says):
