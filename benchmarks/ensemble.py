@@ -8,7 +8,7 @@ accurate are served as ``flows/e2e.py --serve ensemble:2`` serves them, by the l
 front. Accuracy is asked through the URLs (``mlflows.ml.served_accuracy``): the graph's, and the
 best member's own server, which is the best single model served as ``--serve single`` serves it.
 Load: single-image requests (a PNG as ``{"b64": ...}``, KServe V1) from 8 keep-alive
-connections (``benchmarks/serving.py``'s lean client), to each URL in turn.
+connections (:mod:`mlflows.ml.http_load`, as ``benchmarks/serving.py``), to each URL in turn.
 
     python benchmarks/ensemble.py [--epochs 5] [--steps-per-epoch 30] [--requests 2000]
 
@@ -24,12 +24,7 @@ import json
 import os
 import tempfile
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
-from serving import SocketClient
 
 from mlflows.cli import run_cli
 from mlflows.ensemble import (
@@ -46,7 +41,7 @@ from mlflows.inference_service import (
 )
 from mlflows.local.cluster.resources import LocalCluster, ResourceRequest
 from mlflows.local.executor.volumes import VolumeStore
-from mlflows.ml import client, digits, ingest, protocol, select, train
+from mlflows.ml import client, digits, http_load, ingest, protocol, select, train
 from mlflows.ml.served_accuracy import served_accuracy
 
 ARCHITECTURES = ("cnn", "dropout", "batch_norm")
@@ -82,30 +77,19 @@ def apply(cluster: LocalCluster, root: Path, manifest: dict, success: str, failu
     return result.outputs
 
 
-def latencies(url: str, path: str, bodies: list[bytes]) -> tuple[list[float], float]:
-    """Per-request seconds and the wall time, ``bodies`` over CONCURRENCY connections."""
+def send_load(url: str, path: str, bodies: list[bytes]) -> http_load.Load:
+    """``bodies`` sent to ``url`` over CONCURRENCY keep-alive connections; every one a 200."""
     host, port = url.removeprefix("http://").split(":")
-    shares = [bodies[i::CONCURRENCY] for i in range(CONCURRENCY)]
-    start = threading.Barrier(CONCURRENCY + 1)
-
-    def send(share: list[bytes]) -> list[float]:
-        connection = SocketClient(host, int(port))
-        start.wait()
-        seconds = []
-        for body in share:
-            began = time.perf_counter()
-            if (status := connection.post(path, body)) != 200:
-                raise RuntimeError(f"HTTP {status} from {url}{path}")
-            seconds.append(time.perf_counter() - began)
-        connection.close()
-        return seconds
-
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
-        futures = [pool.submit(send, share) for share in shares]
-        start.wait()
-        began = time.perf_counter()
-        measured = [s for future in futures for s in future.result()]
-    return measured, time.perf_counter() - began
+    measured = http_load.drive(
+        lambda: http_load.KeepAliveClient(host, int(port)),
+        path,
+        bodies,
+        concurrency=CONCURRENCY,
+        max_requests=len(bodies),
+    )
+    if measured.errors:
+        raise SystemExit(f"{url}{path}: {measured.statuses} {measured.unanswered}")
+    return measured
 
 
 def main() -> None:
@@ -157,10 +141,10 @@ def main() -> None:
             for label, url, name in targets:
                 accuracy, count = served_accuracy(url, name, "digits", str(data))
                 path = f"/v1/models/{name}:predict"
-                latencies(url, path, bodies[:200])  # warm-up
-                measured, wall = latencies(url, path, bodies)
-                p50, p99 = np.percentile(np.array(measured) * 1000, [50, 99])
-                rows.append((label, accuracy, len(measured) / wall, p50, p99))
+                send_load(url, path, bodies[:200])  # warm-up
+                measured = send_load(url, path, bodies)
+                p50, p99 = (http_load.percentile(measured.latencies, q) * 1000 for q in (50, 99))
+                rows.append((label, accuracy, measured.ok / measured.elapsed, p50, p99))
         finally:
             cluster.close()
 

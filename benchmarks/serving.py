@@ -8,7 +8,8 @@ rate, with TensorFlow's ops on as many threads as the server runs them, and (for
 rates measured before the server chose) on TensorFlow's default.
 
 The client shares this machine's two cores with the server, and so do other processes: the load
-average is printed with the table. So the client is lean, as load generators are (wrk, hey);
+average is printed with the table. So the client is lean, as load generators are (wrk, hey):
+the pipeline's load test's (:mod:`mlflows.ml.http_load`);
 ``--client http.client`` sends with the standard library's instead, whose parsing costs the
 server a core's third at these rates. Goal at concurrency 8 over HTTP: at least 0.8x the
 in-process rate at concurrency 8 with the server's threads, and p99 < 25 ms.
@@ -26,20 +27,16 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
-from mlflows.ml import client, digits, ingest, protocol, serve
+from mlflows.ml import client, digits, http_load, ingest, protocol, serve
 from mlflows.ml.predictor import Predictor
 from mlflows.ml.quiet import tensorflow
 
@@ -78,46 +75,6 @@ def start_server(model_dir: Path, flags: list[str]) -> tuple[subprocess.Popen, s
     sys.exit("the server never became ready")
 
 
-class SocketClient:
-    """Keep-alive HTTP/1.1 over a socket, each answer read by its Content-Length, as a load
-    generator (wrk, hey) does: about 25 us of CPU a request, where http.client's header parsing
-    takes about 95 us, on the two cores the server has to share with it."""
-
-    def __init__(self, host: str, port: int):
-        self.sock = socket.create_connection((host, port), timeout=60)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.host, self.received = host, b""
-
-    def post(self, path: str, body: bytes) -> int:
-        """The answer's status, its body read."""
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.sock.sendall(head.encode() + body)
-        while b"\r\n\r\n" not in self.received:
-            self._receive()
-        header, _, self.received = self.received.partition(b"\r\n\r\n")
-        status, *fields = header.split(b"\r\n")
-        named = dict(field.lower().split(b":", 1) for field in fields)
-        if b"content-length" not in named:
-            raise RuntimeError(f"an answer without Content-Length: {header!r}")
-        length = int(named[b"content-length"])
-        while len(self.received) < length:
-            self._receive()
-        self.received = self.received[length:]
-        return int(status.split()[1])
-
-    def _receive(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise RuntimeError("the server closed the connection")
-        self.received += data
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class StdlibClient:
     """``http.client``, as a Python caller would send."""
 
@@ -135,7 +92,7 @@ class StdlibClient:
         self.connection.close()
 
 
-CLIENTS = {"socket": SocketClient, "http.client": StdlibClient}
+CLIENTS = {"socket": http_load.KeepAliveClient, "http.client": StdlibClient}
 
 
 def http_latencies(
@@ -143,29 +100,17 @@ def http_latencies(
 ) -> tuple[list[float], float]:
     """Per-request seconds and the wall time for sending ``bodies`` over ``concurrency`` streams."""
     host, port = url.removeprefix("http://").split(":")
-    path = f"/v1/models/{NAME}:predict"
-    shares = [bodies[i::concurrency] for i in range(concurrency)]
-    start = threading.Barrier(concurrency + 1)
-
-    def send(share: list[bytes]) -> list[float]:
-        connection = CLIENTS[client_name](host, int(port))
-        start.wait()
-        seconds = []
-        for body in share:
-            began = time.perf_counter()
-            status = connection.post(path, body)
-            if status != 200:
-                raise RuntimeError(f"HTTP {status}")
-            seconds.append(time.perf_counter() - began)
-        connection.close()
-        return seconds
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        futures = [pool.submit(send, share) for share in shares]
-        start.wait()
-        began = time.perf_counter()
-        latencies = [s for future in futures for s in future.result()]
-    return latencies, time.perf_counter() - began
+    load = http_load.drive(
+        lambda: CLIENTS[client_name](host, int(port)),
+        f"/v1/models/{NAME}:predict",
+        bodies,
+        concurrency=concurrency,
+        max_requests=len(bodies),
+    )
+    if load.errors:
+        failures = {**load.statuses, **load.unanswered}
+        raise RuntimeError(f"{load.errors} requests failed: {failures}")
+    return load.latencies, load.elapsed
 
 
 def batch_counts(url: str) -> dict[str, float]:
@@ -194,9 +139,8 @@ def in_process_latencies(
 
 
 def row(path: str, concurrency: int, latencies: list[float], wall: float) -> tuple:
-    ms = np.array(latencies) * 1000
-    p50, p99 = np.percentile(ms, [50, 99])
-    return path, concurrency, len(ms), len(ms) / wall, p50, p99
+    p50, p99 = (http_load.percentile(latencies, q) * 1000 for q in (50, 99))
+    return path, concurrency, len(latencies), len(latencies) / wall, p50, p99
 
 
 def in_process_label(threads: int) -> str:

@@ -18,6 +18,7 @@ failed, and keeps the best.
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
     python flows/e2e.py --serve ensemble:2:0.9   serve the top 2 models (>= 90 %) as one ensemble
+    python flows/e2e.py --load-test 30s  load-test the served model after serving, beside predict
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mlflows.datasets import DATASET_VERSIONS, dataset_version
 from mlflows.ensemble import EnsembleServing, EnsembleTasks
 from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
+from mlflows.load_testing import LoadTest, load_test, summary
 from mlflows.memoize import MemoCache
 from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
@@ -71,6 +73,7 @@ def build_workflow(
     sweep_samples: int | None = None,
     seed: int = 0,
     serve: EnsembleServing | None = None,
+    load: LoadTest | None = None,
 ) -> Workflow:
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
@@ -81,7 +84,8 @@ def build_workflow(
     whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
     of ``models`` (the grid, or ``sweep_samples`` random points drawn with ``seed``), the loop
-    running over its output (``withParam``).
+    running over its output (``withParam``). ``load``: a ``load-test`` step after serve, beside
+    predict (:mod:`mlflows.load_testing`).
     ``serve``: an ensemble of the best models (:mod:`mlflows.ensemble`) instead of the best one,
     served once every branch has ended (the branches promote nothing of their own)."""
     models = check_specs(models)
@@ -101,6 +105,11 @@ def build_workflow(
         raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
     if loop is None:
         loop = library is None
+    if load is not None and library is not None:
+        raise UserError(
+            "--load-test: the WorkflowTemplate library has no load-test template yet; "
+            "drop --use-templates or --load-test"
+        )
     if library is not None:
         built = library_workloads()
         for option, given, held in (
@@ -148,12 +157,14 @@ def build_workflow(
                 promote = asynchronous and serve is None
                 branches = workloads.branches(models, data, promote=promote, swept=swept)
                 branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
-                if serve is not None:
-                    EnsembleTasks(workloads, serve).after(branches)
-                    return workflow
-                best = fan_in([branches], join=workloads.select_trained(branches))
-                served = best >> workloads.serve()
-                served >> workloads.predict(served)
+                if serve is not None:  # the graph is what is served (and load-tested)
+                    served = EnsembleTasks(workloads, serve).after(branches)
+                else:
+                    best = fan_in([branches], join=workloads.select_trained(branches))
+                    served = best >> workloads.serve()
+                    served >> workloads.predict(served)
+                if load is not None:
+                    served >> load_test(workloads, served, load)
                 return workflow
             evaluated = [
                 data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
@@ -163,6 +174,8 @@ def build_workflow(
             best = fan_in(evaluated, join=workloads.select(models))
             served = best >> workloads.serve()
             served >> workloads.predict(served)
+            if load is not None:
+                served >> load_test(workloads, served, load)
     return workflow
 
 
@@ -182,6 +195,13 @@ def served_summary(result: local.RunResult) -> str:
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
     )
+
+
+def load_options(args: argparse.Namespace) -> LoadTest:
+    """The load test --load-test and --load-test-concurrency ask for."""
+    if args.load_test_concurrency is None:
+        return LoadTest(duration=args.load_test)
+    return LoadTest(duration=args.load_test, concurrency=args.load_test_concurrency)
 
 
 def training_limit(args: argparse.Namespace, folder: Path) -> str:
@@ -306,6 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the time zone of --schedule, e.g. Europe/Berlin (default: the controller's)",
     )
     flow.add_argument(
+        "--load-test",
+        metavar="DURATION",
+        help="after serving, beside predict, drive the served model for DURATION (e.g. 30s) and "
+        "output req/s, p50/p99 latency and errors (report: runs/<workflow>/load-test.json)",
+    )
+    flow.add_argument(
+        "--load-test-concurrency",
+        type=int,
+        metavar="N",
+        help=f"connections the load test sends on at once (default: {LoadTest.concurrency})",
+    )
+    flow.add_argument(
         "--argo-version",
         choices=ARGO_VERSIONS,
         default=DEFAULT_ARGO_VERSION,
@@ -339,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.timezone is not None and args.schedule is None:
         raise UserError("--timezone: it is the time zone of a --schedule; give one")
+    if args.load_test_concurrency is not None and args.load_test is None:
+        raise UserError(
+            "--load-test-concurrency: it sets the load test's connections; give --load-test too"
+        )
     workflow = build_workflow(
         models,
         dataset=args.dataset,
@@ -350,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep=args.sweep,
         sweep_samples=args.sweep_samples,
         seed=args.seed,
+        load=None if args.load_test is None else load_options(args),
         max_concurrent_training=args.max_concurrent_training,
         serve=EnsembleServing.parse(args.serve),
         library=None
@@ -375,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             result = local.run_from_args(manifest, args)
         if result.succeeded:
             print(served_summary(result))
+            if args.load_test is not None:
+                print(f"load test: {summary(result.node('load-test').outputs.parameters)}")
         return result.exit_code
     if args.submit:
         return submit.submit_from_args(manifest, args)

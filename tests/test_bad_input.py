@@ -54,6 +54,11 @@ def tripwire_server():
         (["--local"], "--local and --submit"),
         (["--output", "/nonexistent-dir/workflow.yaml"], "--output"),
         (["--fan-out", "nope"], "e2e.py"),  # argparse's own mistakes are one line too
+        (["--load-test", "soon"], "--load-test"),
+        (["--load-test", "0s"], "--load-test"),
+        (["--load-test", "30s", "--load-test-concurrency", "0"], "--load-test-concurrency"),
+        (["--load-test-concurrency", "4"], "--load-test-concurrency"),
+        (["--load-test", "30s", "--use-templates"], "--load-test"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):

@@ -16,6 +16,7 @@ from repo_workflows import REPO
 
 from mlflows.cluster import setup_manifests
 from mlflows.ensemble import EnsembleServing
+from mlflows.load_testing import LoadTest
 from mlflows.local.lang.templating import substitute
 from mlflows.rendering import render, to_yaml
 from mlflows.schema import load_manifest_text, validate_manifest, validate_workflow
@@ -44,6 +45,15 @@ def test_the_script_prints_the_golden():
 def test_ensemble_is_valid(e2e, schema_dir, argo_version):
     manifest = render(e2e.build_workflow(serve=BOOK), argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+def test_a_load_test_loads_the_graph(e2e, schema_dir):
+    manifest = render(e2e.build_workflow(serve=BOOK, load=LoadTest(duration="10s")))
+    tasks = {t["name"]: t for t in manifest["spec"]["templates"][0]["dag"]["tasks"]}
+    assert tasks["load-test"]["depends"] == "serve-graph"
+    [url] = tasks["load-test"]["arguments"]["parameters"]
+    assert url["value"] == "{{tasks.serve-graph.outputs.parameters.url}}"
+    assert validate_workflow(manifest, "4.1", schema_dir) == []
 
 
 def test_the_resource_steps_account_may_apply_and_watch_what_they_create(e2e):

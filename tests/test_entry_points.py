@@ -14,6 +14,7 @@ import yaml
 from repo_workflows import EXAMPLES, example_workflow
 
 from mlflows.errors import UserError
+from mlflows.load_testing import LoadTest
 from mlflows.rendering import render
 
 
@@ -71,6 +72,7 @@ def rendered_invocations(e2e) -> list[tuple[str, list[str]]]:
     for asynchronous in (True, False):
         workflow = e2e.build_workflow(asynchronous=asynchronous, loop=False)
         found += python_invocations(render(workflow))
+    found += python_invocations(render(e2e.build_workflow(loop=False, load=LoadTest())))
     for example in EXAMPLES:
         found += python_invocations(render(example_workflow(example)))
     return found
@@ -83,6 +85,7 @@ def test_the_e2e_flow_calls_every_ml_entry_point(e2e):
         "mlflows.ml.train",
         "mlflows.ml.select",
         "mlflows.ml.client",
+        "mlflows.ml.load_test",
     }
 
 

@@ -12,6 +12,7 @@ from repo_workflows import EXAMPLES, REPO, example_workflow
 
 from mlflows.cluster import setup_manifests
 from mlflows.library import TemplateLibrary, template_manifests
+from mlflows.load_testing import LoadTest
 from mlflows.rendering import render, to_yaml
 from mlflows.schedule import cron_workflow
 
@@ -24,6 +25,8 @@ FLOW_RENDERINGS = {
     "e2e.static.argo-3.7.yaml": ({"loop": False}, "3.7"),
     "e2e.static.sync.yaml": ({"loop": False, "asynchronous": False}, "4.1"),
     "e2e.sweep.yaml": ({"sweep": "learning_rate=1e-3,3e-3;batch_size=32,64"}, "4.1"),
+    "e2e.load-test.yaml": ({"load": LoadTest(duration="30s")}, "4.1"),
+    "e2e.load-test.argo-3.7.yaml": ({"load": LoadTest(duration="30s")}, "3.7"),
 }
 SCHEDULE = ["0 3 * * 1", "Europe/Berlin"]
 LIBRARY_GOLDENS = {"templates.yaml": "4.1", "templates.argo-3.7.yaml": "3.7"}
@@ -82,6 +85,7 @@ def test_rendering_is_deterministic(e2e):
             ["flows/e2e.py", "--sweep", "learning_rate=1e-3,3e-3;batch_size=32,64"],
             "flows/e2e.sweep.yaml",
         ),
+        (["flows/e2e.py", "--load-test", "30s"], "flows/e2e.load-test.yaml"),
         (
             ["flows/e2e.py", "--schedule", SCHEDULE[0], "--timezone", SCHEDULE[1]],
             "flows/e2e.cron.yaml",

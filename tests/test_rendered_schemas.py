@@ -7,6 +7,7 @@ import pytest
 from repo_workflows import EXAMPLES, example_workflow
 
 from mlflows.library import TemplateLibrary, template_manifests
+from mlflows.load_testing import LoadTest
 from mlflows.rendering import render
 from mlflows.schedule import cron_workflow
 from mlflows.schema import validate_workflow
@@ -19,6 +20,14 @@ SCOPES = {"namespace": TemplateLibrary(), "cluster": TemplateLibrary(cluster_sco
 @pytest.mark.parametrize("loop", [False, True], ids=["static", "loop"])
 def test_e2e_is_valid(e2e, schema_dir, argo_version, asynchronous, loop):
     manifest = render(e2e.build_workflow(asynchronous=asynchronous, loop=loop), argo_version)
+    assert validate_workflow(manifest, argo_version, schema_dir) == []
+
+
+@pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
+@pytest.mark.parametrize("loop", [False, True], ids=["static", "loop"])
+def test_e2e_with_a_load_test_is_valid(e2e, schema_dir, argo_version, loop):
+    manifest = render(e2e.build_workflow(loop=loop, load=LoadTest()), argo_version)
+    assert "load-test" in {template["name"] for template in manifest["spec"]["templates"]}
     assert validate_workflow(manifest, argo_version, schema_dir) == []
 
 

@@ -7,7 +7,16 @@ import importlib
 
 import pytest
 
-ENTRY_POINTS = ["ingest", "train", "select", "serve", "client", "combine", "served_accuracy"]
+ENTRY_POINTS = [
+    "ingest",
+    "train",
+    "select",
+    "serve",
+    "client",
+    "load_test",
+    "combine",
+    "served_accuracy",
+]
 
 
 def parsers(parser: argparse.ArgumentParser, prog: str):

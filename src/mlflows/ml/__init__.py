@@ -1,7 +1,7 @@
 """The TensorFlow workloads that run inside the pipeline's containers.
 
 Entry points (``python -m mlflows.ml.<module>``): ``ingest``, ``train``, ``select``, ``serve``,
-``client``; their flags are the contract in ``docs/architecture.md``.
+``client``, ``load_test``; their flags are the contract in ``docs/architecture.md``.
 
 Every entry point imports this package first, so the environment TensorFlow reads at import
 time is set here, once, before any module imports TensorFlow:

@@ -22,8 +22,14 @@ versions in a versions directory). With another storageUri it rolls out like KSe
 loads while the old one keeps serving, replaces it once ready, and if it fails the old one stays
 (``BlockedByFailedLoad`` while ``activeModelState`` is still ``Loaded``).
 
+A predictor's ``batcher`` sets the server's batching: ``maxBatchSize`` its
+``--max-batch-size``, ``maxLatency`` (milliseconds) its ``--max-batch-wait-ms``, a field left
+out or not above 0 KServe's agent default (32, 5000 ms; kserve pkg/batcher/handler.go,
+``Consume``); its ``timeout`` has no effect here. Without one the server batches as it does
+by default.
+
 Accepted without local effect: replicas and autoscaling, resources, service account, runtime,
-batcher, timeouts. Refused: transformers, explainers, custom predictor containers, other model
+timeouts. Refused: transformers, explainers, custom predictor containers, other model
 formats, multi-node serving (workerSpec), request loggers, model env/command/args, the gRPC
 protocols, canary traffic splits.
 """
@@ -126,6 +132,34 @@ def check_inference_service(manifest: dict) -> None:
         )
 
 
+# The batcher's fields, the server flag each sets, and KServe's agent default for it.
+BATCHER_FLAGS = {
+    "maxBatchSize": ("--max-batch-size", 32),
+    "maxLatency": ("--max-batch-wait-ms", 5000),
+}
+
+
+def batcher_flags(manifest: dict) -> list[str]:
+    """``mlflows.ml.serve``'s batching flags for the predictor's ``batcher``; none without one."""
+    batcher = manifest["spec"]["predictor"].get("batcher")
+    if batcher is None:
+        return []
+    if not isinstance(batcher, dict):
+        raise UserError(
+            "InferenceService spec.predictor.batcher: give a mapping, e.g. {maxBatchSize: 32}"
+        )
+    flags = []
+    for field, (flag, default) in BATCHER_FLAGS.items():
+        value = batcher.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(
+                f"InferenceService spec.predictor.batcher.{field}: {value!r} is not a whole "
+                f"number; give e.g. {default}"
+            )
+        flags += [flag, str(value if value > 0 else default)]
+    return flags
+
+
 def _model(manifest: dict) -> dict:
     predictor = manifest["spec"]["predictor"]
     models = [predictor[key] for key in ("model", "tensorflow") if key in predictor]
@@ -181,6 +215,7 @@ class InferenceServiceController:
         """A new or changed spec: load its storageUri unless it is already served or loading."""
         check_inference_service(obj)
         storage_uri = _model(obj)["storageUri"]
+        batching = batcher_flags(obj)
         with self._lock:
             self._stopped, self._log = False, log
             self._generation = obj["metadata"].get("generation", 1)
@@ -188,7 +223,7 @@ class InferenceServiceController:
             if current is None or current.storage_uri != storage_uri:
                 if self._loading is not None:
                     self._loading.process.stop()
-                self._loading = self._start(storage_uri)
+                self._loading = self._start(storage_uri, batching)
                 self._failure = None
             self._update_status()
 
@@ -210,12 +245,12 @@ class InferenceServiceController:
             self._loading = self._serving = None
             self._update_status()
 
-    def _start(self, storage_uri: str) -> Server:
+    def _start(self, storage_uri: str, batching: list[str]) -> Server:
         claim, path = self._volumes.resolve_storage_uri(storage_uri)
         (port,) = free_ports(1, host="127.0.0.1")  # where mlflows.ml.serve listens
         argv = [
             sys.executable, "-m", "mlflows.ml.serve", "--model-dir", f"{PVC_MOUNT}/{path}",
-            "--model-name", self.model_name, "--port", str(port),
+            "--model-name", self.model_name, "--port", str(port), *batching,
         ]  # fmt: skip
         self._starts += 1
         name = f"{self.model_name}-predictor-{self._starts}"
