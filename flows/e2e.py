@@ -17,6 +17,7 @@ failed, and keeps the best.
     python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
     python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
+    python flows/e2e.py --serve ensemble:2:0.9   serve the top 2 models (>= 90 %) as one ensemble
     python flows/e2e.py --load-test 30s  load-test the served model after serving, beside predict
     python flows/e2e.py --rollout canary:10   a better model serves 10 % first, verified, then all
 """
@@ -36,6 +37,7 @@ from mlflows import local, submit
 from mlflows.canary import Canary, parse_rollout
 from mlflows.cli import OneLineParser, run_cli
 from mlflows.datasets import DATASET_VERSIONS, dataset_version
+from mlflows.ensemble import EnsembleServing, EnsembleTasks
 from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
 from mlflows.load_testing import LoadTest, load_test, summary
@@ -72,6 +74,7 @@ def build_workflow(
     sweep: str | None = None,
     sweep_samples: int | None = None,
     seed: int = 0,
+    serve: EnsembleServing | None = None,
     load: LoadTest | None = None,
     rollout: Canary | None = None,
 ) -> Workflow:
@@ -87,12 +90,22 @@ def build_workflow(
     running over its output (``withParam``). ``load``: a ``load-test`` step after serve, beside
     predict (:mod:`mlflows.load_testing`).
     ``rollout``: each promote rolls its model out as a verified canary (:mod:`mlflows.rollout`),
-    and the pipeline ends reading the service (``served``) rather than selecting and serving."""
+    and the pipeline ends reading the service (``served``) rather than selecting and serving.
+    ``serve``: an ensemble of the best models (:mod:`mlflows.ensemble`) instead of the best one,
+    served once every branch has ended (the branches promote nothing of their own)."""
     models = check_specs(models)
     if rollout is not None and (not asynchronous or library is not None):
         raise UserError(
             "--rollout canary: the promote steps roll out each model, so it needs --fan-in "
             "async and no --use-templates; drop one"
+        )
+    if serve is not None and (loop is False or library is not None):
+        given = "--use-templates" if library is not None else "--fan-out static"
+        raise UserError(f"--serve ensemble: it serves the loop's models; drop {given}")
+    if serve is not None and rollout is not None:
+        raise UserError(
+            "--serve ensemble: the ensemble is served once, after every branch, so no model "
+            "is rolled out as a canary; drop --rollout"
         )
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
@@ -157,10 +170,11 @@ def build_workflow(
                 swept = None
                 if sweep is not None:
                     swept = workloads.sweep(models, sweep, sweep_samples, seed)
-                branches = workloads.branches(models, data, promote=asynchronous, swept=swept)
+                promote = asynchronous and serve is None
+                branches = workloads.branches(models, data, promote=promote, swept=swept)
                 branches.depends = " && ".join(t.name for t in (data, swept) if t is not None)
                 ended = [branches]
-                select = None if rollout else workloads.select_trained(branches)
+                select = None if rollout or serve else workloads.select_trained(branches)
             else:
                 ended = [
                     data >> workloads.train(spec) >> workloads.evaluate(spec) for spec in models
@@ -168,11 +182,14 @@ def build_workflow(
                 if asynchronous:  # each model is served as soon as it beats the one being served
                     ended = follow_each(ended, workloads.promote)
                 select = None if rollout else workloads.select(models)
-            if rollout is not None:  # the canaries chose what serves
-                served = fan_in(ended, join=workloads.served())
+            if serve is not None:  # the graph is what is served, predict asks it
+                served = EnsembleTasks(workloads, serve).after(branches)
             else:
-                served = fan_in(ended, join=select) >> workloads.serve()
-            served >> workloads.predict(served)
+                if rollout is not None:  # the canaries chose what serves
+                    served = fan_in(ended, join=workloads.served())
+                else:
+                    served = fan_in(ended, join=select) >> workloads.serve()
+                served >> workloads.predict(served)
             if load is not None:
                 served >> load_test(workloads, served, load)
     return workflow
@@ -184,6 +201,15 @@ def served_summary(result: local.RunResult, rollout: Canary | None = None) -> st
         served = result.node("served").outputs.parameters
         return f"served: revision {served['revision']}; {result.node('predict').outputs.result}"
     selected = result.node("select").outputs.parameters
+    if "members" in selected:  # an ensemble
+        members = json.loads(selected["members"])
+        each = ", ".join(f"{m['name']} {float(m['accuracy']):.4f}" for m in members)
+        ensemble = float(result.node("evaluate-ensemble").outputs.parameters["accuracy"])
+        return (
+            f"served: an ensemble of {len(members)} ({each}), accuracy {ensemble:.4f} beside "
+            f"the best model's {float(selected['accuracy']):.4f}; "
+            f"{result.node('predict').outputs.result}"
+        )
     return (
         f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
         f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
@@ -299,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
         "canary, probes it against the served revision, then promotes it or rolls it back",
     )
     flow.add_argument(
+        "--serve",
+        default="single",
+        metavar="single|ensemble:K[:T]",
+        help="single (default): serve the best model; ensemble:K[:T]: serve the top K models at "
+        "or above accuracy T (default 0) behind one InferenceGraph that averages their class "
+        "probabilities, once every branch has ended",
+    )
+    flow.add_argument(
         "--use-templates",
         nargs="?",
         const="namespace",
@@ -382,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         load=None if args.load_test is None else load_options(args),
         rollout=parse_rollout(args.rollout),
         max_concurrent_training=args.max_concurrent_training,
+        serve=EnsembleServing.parse(args.serve),
         library=None
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),

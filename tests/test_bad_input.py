@@ -62,6 +62,7 @@ def tripwire_server():
         (["--rollout", "blue-green"], "--rollout 'blue-green'"),
         (["--rollout", "canary:100"], "--rollout canary:100"),
         (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
+        (["--serve", "ensemble:2", "--rollout", "canary"], "--serve ensemble"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):

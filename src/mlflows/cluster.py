@@ -38,6 +38,8 @@ REPORT_OUTPUTS = Rule("argoproj.io", ("workflowtaskresults",), ("create", "patch
 MANAGE_WORKLOADS = (
     Rule("kubeflow.org", ("tfjobs",), ("create", "get", "watch", "patch")),
     Rule("serving.kserve.io", ("inferenceservices",), ("create", "get", "watch", "patch")),
+    # --serve ensemble: the InferenceGraph in front of the members, applied and watched alike.
+    Rule("serving.kserve.io", ("inferencegraphs",), ("create", "get", "watch", "patch")),
 )
 # The memoize cache: a ConfigMap the ingestion step's entry is read from and written to.
 MEMO_CACHE = Rule("", ("configmaps",), ("create", "update", "get"))

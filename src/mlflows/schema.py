@@ -40,6 +40,7 @@ from jsonschema.exceptions import ValidationError
 
 from mlflows.errors import UserError
 from mlflows.kinds import TEMPLATE_PATHS, templates_of
+from mlflows.kserve_contract import GRAPH_API_VERSION
 from mlflows.output import write_stdout
 
 SCHEMA_DIR_VARIABLE = "MLFLOWS_SCHEMA_DIR"
@@ -289,6 +290,19 @@ def _manifest_validator(directory: Path, kind: str) -> Draft202012Validator:
     return ManifestValidator(_crd_schema(directory, kind))
 
 
+@functools.cache
+def _graph_validator(directory: Path) -> Draft202012Validator | None:
+    """The InferenceGraph's, from the kserve SDK; None without it."""
+    from mlflows.kserve_contract import inference_graph_schema
+
+    schema = inference_graph_schema()
+    if schema is None:
+        return None
+    schema["properties"]["metadata"] = {"$ref": f"#/definitions/{OBJECT_META}"}
+    schema["definitions"] = _argo_definitions(directory, "4.1")
+    return ManifestValidator(schema)
+
+
 def _path(parts: Iterable[str | int]) -> str:
     text = ""
     for part in parts:
@@ -378,12 +392,25 @@ def validate_manifest(manifest: Mapping[str, Any] | str, schemas: Path | None = 
     if not isinstance(manifest, Mapping):
         return [f"(root): expected a Kubernetes object, got {type(manifest).__name__}"]
     kind = manifest.get("kind")
+    if kind == "InferenceGraph":
+        return _graph_problems(manifest, _resolve_dir(schemas))
     if kind not in CUSTOM_RESOURCES:
         return [f"kind: no schema for {kind!r}; known: {', '.join(CUSTOM_RESOURCES)}"]
     expected = CUSTOM_RESOURCES[kind].api_version
     if manifest.get("apiVersion") != expected:
         return [f"apiVersion: {kind} is served as {expected}, not {manifest.get('apiVersion')!r}"]
     return _problems(_manifest_validator(_resolve_dir(schemas), kind), manifest)
+
+
+def _graph_problems(manifest: Mapping[str, Any], directory: Path) -> list[str]:
+    """Checked against the kserve SDK's models when it is installed (mlflows.kserve_contract)."""
+    if manifest.get("apiVersion") != GRAPH_API_VERSION:
+        return [
+            f"apiVersion: InferenceGraph is served as {GRAPH_API_VERSION}, not "
+            f"{manifest.get('apiVersion')!r}"
+        ]
+    validator = _graph_validator(directory)
+    return [] if validator is None else _problems(validator, manifest)
 
 
 def _embedded_problems(templates: object, templates_path: str, schemas: Path) -> list[str]:
@@ -401,7 +428,8 @@ def _embedded_problems(templates: object, templates_path: str, schemas: Path) ->
             problems.append(f"{where}: not valid YAML: {_one_line(err)}")
             continue
         for document in documents:
-            if isinstance(document, dict) and document.get("kind") not in CUSTOM_RESOURCES:
+            checked = (*CUSTOM_RESOURCES, "InferenceGraph")
+            if isinstance(document, dict) and document.get("kind") not in checked:
                 continue  # a ConfigMap, a Job...: no schema here, the cluster checks it
             problems.extend(f"{where} > {p}" for p in validate_manifest(document, schemas))
     return problems

@@ -59,7 +59,7 @@ def named(api_version: str, kind: str, **metadata) -> dict:
         ("v1", "Pod", "v1 Pod cannot run locally: pods need a kubelet"),
         ("apps/v1", "Deployment", "apps/v1 Deployment cannot run locally"),
         ("kubeflow.org/v1", "PyTorchJob", "only TFJob has a local training operator"),
-        ("serving.kserve.io/v1alpha1", "InferenceGraph", "only InferenceService has a local"),
+        ("serving.kserve.io/v1alpha1", "TrainedModel", "only InferenceService and InferenceGraph"),
         ("argoproj.io/v1alpha1", "Workflow", "needs the Argo controller"),
         ("kubeflow.org/v2beta1", "TFJob", "the local runner runs kubeflow.org/v1"),
         ("serving.kserve.io/v1alpha1", "InferenceService", "runs serving.kserve.io/v1beta1"),

@@ -7,7 +7,17 @@ import importlib
 
 import pytest
 
-ENTRY_POINTS = ["ingest", "train", "select", "serve", "client", "load_test", "verify"]
+ENTRY_POINTS = [
+    "ingest",
+    "train",
+    "select",
+    "serve",
+    "client",
+    "load_test",
+    "verify",
+    "combine",
+    "served_accuracy",
+]
 
 
 def parsers(parser: argparse.ArgumentParser, prog: str):

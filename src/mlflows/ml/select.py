@@ -9,8 +9,10 @@ Subcommands (accuracy files hold one bare number, which Argo reads as an output 
   (``--version-file``: write its number, which a canary rollout serves).
 * ``best``: evaluate the candidates that exist and load (a failed training branch leaves none),
   keep the top ``k`` at or above the threshold, promote the best unless it already is the
-  newest version, and write the result JSON. The candidates are named, or are every folder in
-  one (``--candidates-in``: a run's models, for a caller that cannot list them, such as a
+  newest version, and write the result JSON. With ``--members-file`` (an ensemble's members),
+  each kept model is also promoted into ``<members-dir>/top-<rank>`` and the file lists them;
+  fewer than ``k`` kept is said, none kept is an error. The candidates are named, or are every
+  folder in one (``--candidates-in``: a run's models, for a caller that cannot list them, such as a
   library template that does not know the pipeline's models).
 """
 
@@ -139,6 +141,30 @@ def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candid
     return [c for c in ranked if c.accuracy >= threshold][:top_k]
 
 
+def member_name(rank: int) -> str:
+    """An ensemble member's name: its rank among the kept models, from 1."""
+    return f"top-{rank}"
+
+
+def publish_members(selected: list[Candidate], members_dir: str) -> list[dict]:
+    """Each kept model as the newest version of its rank's folder (unless it already is), and
+    the members' list: ``[{"name": "top-1", "model_dir": ..., "accuracy": ...}, ...]``."""
+    members = []
+    for rank, candidate in enumerate(selected, start=1):
+        name = member_name(rank)
+        versions_dir = Path(members_dir) / name
+        newest = versions.newest(versions_dir)
+        if newest is None or versions.fingerprint(newest) != versions.fingerprint(
+            candidate.model_dir
+        ):
+            newest = versions.promote(candidate.model_dir, versions_dir, candidate.accuracy)
+        print(
+            f"member {name}: {candidate.model_dir} (accuracy {candidate.accuracy:.4f}) as {newest}"
+        )
+        members.append({"name": name, **asdict(candidate)})
+    return members
+
+
 def best(args: argparse.Namespace) -> dict:
     named = args.candidates is not None or args.candidates_json is not None
     if args.candidates_json is not None:
@@ -161,6 +187,12 @@ def best(args: argparse.Namespace) -> dict:
     for c in scored:
         print(f"candidate {c.model_dir}: accuracy {c.accuracy:.4f}")
     selected = choose(scored, args.top_k, args.threshold)
+    if args.members_file and not selected:  # before anything is promoted
+        top = max(scored, key=lambda c: c.accuracy)
+        raise UserError(
+            f"--threshold {args.threshold:g}: no candidate reaches it (the best, "
+            f"{top.model_dir}, has {top.accuracy:.4f}); lower it or train better models"
+        )
     result = {
         "dataset": args.dataset,
         "candidates": [asdict(c) for c in scored],
@@ -187,6 +219,14 @@ def best(args: argparse.Namespace) -> dict:
         if result["promoted"]
         else f"nothing promoted: {result['reason']}"
     )
+    if args.members_file:
+        if len(selected) < args.top_k:
+            result["note"] = (
+                f"only {len(selected)} of the top {args.top_k} reach the threshold "
+                f"{args.threshold:g}; the ensemble serves {len(selected)}"
+            )
+            print(f"ensemble: {result['note']}")
+        result["members"] = publish_members(selected, args.members_dir)
     return result
 
 
@@ -219,6 +259,8 @@ def run(args: argparse.Namespace) -> None:
     else:
         result = best(args)
         write_output("--result-file", args.result_file, json_text(result))
+        if args.members_file:
+            write_output("--members-file", args.members_file, json_text(result["members"]))
         write_accuracy(args.accuracy_file, result["best"]["accuracy"])
 
 
@@ -290,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep only candidates at least this accurate, 0 to 1; none kept: none promoted "
         "(default %(default)s)",
     )
+    best_cmd.add_argument(
+        "--members-file",
+        help="an ensemble's members: promote each kept model into --members-dir/top-<rank> "
+        "and write their JSON list here; none kept is an error",
+    )
+    best_cmd.add_argument("--members-dir", help="with --members-file: the members' versions")
     return parser
 
 
@@ -297,8 +345,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if "dataset" in args:
         datasets.check_name(args.dataset)
-    directories(args, "--data-dir", "--versions-dir")
-    output_files(args, "--accuracy-file", "--result-file", "--version-file")
+    if getattr(args, "members_file", None) and not args.members_dir:
+        raise UserError("--members-dir: needed with --members-file; give where members go")
+    directories(args, "--data-dir", "--versions-dir", "--members-dir")
+    output_files(args, "--accuracy-file", "--result-file", "--version-file", "--members-file")
     return args
 
 

@@ -8,11 +8,18 @@ are imported only when a resource template runs.
 
 from __future__ import annotations
 
+from mlflows.kserve_contract import GRAPH_API_VERSION
+
 TFJOB = ("kubeflow.org", "TFJob")
 INFERENCE_SERVICE = ("serving.kserve.io", "InferenceService")
-OPERATED_VERSIONS = {TFJOB: "kubeflow.org/v1", INFERENCE_SERVICE: "serving.kserve.io/v1beta1"}
+INFERENCE_GRAPH = ("serving.kserve.io", "InferenceGraph")
+OPERATED_VERSIONS = {
+    TFJOB: "kubeflow.org/v1",
+    INFERENCE_SERVICE: "serving.kserve.io/v1beta1",
+    INFERENCE_GRAPH: GRAPH_API_VERSION,
+}
 _NO_CONTROLLER = "it needs Kubernetes' controllers; use a container template"
-_NO_KSERVE = "only InferenceService has a local KServe controller"
+_NO_KSERVE = "only InferenceService and InferenceGraph have a local KServe controller"
 # (API group, kind or "*") -> why it cannot mean anything here
 NEEDS_A_CONTROLLER = {
     ("", "Pod"): "pods need a kubelet; use a container template",
@@ -20,7 +27,6 @@ NEEDS_A_CONTROLLER = {
     ("apps", "*"): _NO_CONTROLLER,
     ("batch", "*"): _NO_CONTROLLER,
     ("kubeflow.org", "*"): "only TFJob has a local training operator",
-    ("serving.kserve.io", "InferenceGraph"): _NO_KSERVE,
     ("serving.kserve.io", "TrainedModel"): _NO_KSERVE,
     ("serving.kserve.io", "LLMInferenceService"): _NO_KSERVE,
     ("serving.knative.dev", "*"): "Knative is not installed here",

@@ -26,10 +26,13 @@ What each kind does here:
 - ``kubeflow.org/v1`` TFJob: replicas run as local processes (:mod:`mlflows.local.cluster.tfjob`).
 - ``serving.kserve.io/v1beta1`` InferenceService: the local model server
   (:mod:`mlflows.local.cluster.kserve`), serving until the run ends (or Ctrl-C with
-  ``keep_serving``).
+  ``keep_serving``); a custom predictor container runs as a pod
+  (:mod:`mlflows.local.cluster.custom_predictor`).
+- ``serving.kserve.io/v1alpha1`` InferenceGraph: KServe's router over the services
+  (:mod:`mlflows.local.cluster.inference_graph`).
 - Refused, because nothing here would run them (see :data:`NEEDS_A_CONTROLLER`): Pods,
   ReplicationControllers, everything in ``apps`` and ``batch`` (Deployments, Jobs, ...), the other
-  Kubeflow jobs (PyTorchJob, MPIJob, ...), KServe's other workloads (InferenceGraph, TrainedModel,
+  Kubeflow jobs (PyTorchJob, MPIJob, ...), KServe's other workloads (TrainedModel,
   LLMInferenceService), Knative Services, Argo Workflows and CronWorkflows.
 - Anything else (ConfigMap, Secret, PersistentVolumeClaim, a custom resource without an operator)
   is kept as a plain object that later steps can get, patch and delete; its status never changes.
@@ -56,7 +59,14 @@ from pathlib import Path
 from typing import Protocol
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.custom_predictor import (
+    CustomPredictorController,
+    check_custom_predictor,
+    is_custom_predictor,
+)
+from mlflows.local.cluster.inference_graph import InferenceGraphController, check_inference_graph
 from mlflows.local.cluster.kinds import (
+    INFERENCE_GRAPH,
     INFERENCE_SERVICE,
     NEEDS_A_CONTROLLER,
     OPERATED_VERSIONS,
@@ -100,6 +110,8 @@ RESOURCE_FIELDS = {
     "flags",
 }
 POLL_SECONDS = 0.2
+# The controllers that serve requests: kept serving at the end of a run with keep_serving.
+SERVING = (InferenceServiceController, CustomPredictorController, InferenceGraphController)
 # kubectl's strategic merge patch equals a JSON merge patch only for kinds without merge-keyed lists
 STRATEGIC_AS_MERGE = {("", "ConfigMap"), ("", "Secret")}
 
@@ -178,7 +190,7 @@ class LocalCluster:
     # -- end of the run --------------------------------------------------------------------------
 
     def serving_urls(self) -> dict[str, str]:
-        """InferenceService name -> base URL, for those being served now."""
+        """InferenceService (or InferenceGraph) name -> base URL, for those serving now."""
         return {server.model_name: server.url for server in self._servers() if server.url}
 
     def close(self, keep_serving: bool | None = None) -> None:
@@ -241,9 +253,15 @@ class LocalCluster:
                 controller: Controller = TFJobController(
                     obj, volumes=self._volumes, scratch_dir=scratch_dir, log=log
                 )
+            elif kind == INFERENCE_SERVICE and is_custom_predictor(obj):
+                controller = CustomPredictorController(obj, scratch_dir=scratch_dir, log=log)
             elif kind == INFERENCE_SERVICE:
                 controller = InferenceServiceController(
                     obj, volumes=self._volumes, scratch_dir=scratch_dir, log=log
+                )
+            elif kind == INFERENCE_GRAPH:
+                controller = InferenceGraphController(
+                    obj, service_url=self._service_url, scratch_dir=scratch_dir, log=log
                 )
             else:
                 return key, None
@@ -262,15 +280,26 @@ class LocalCluster:
                 "running TFJob (nor restarts it, like the training operator): delete it first "
                 "or use metadata.generateName"
             )
-        if kind == INFERENCE_SERVICE:
-            check_inference_service(new)
+        if kind in (INFERENCE_SERVICE, INFERENCE_GRAPH):
+            _check_kserve(new)
         obj, change = self._store.replace(new)
         log.event(f"{key} {change}")
         controller = self._controllers.get(key)
-        if change == "configured" and isinstance(controller, InferenceServiceController):
+        if isinstance(controller, CustomPredictorController) != is_custom_predictor(obj):
+            raise UserError(
+                f"{key}: the local KServe does not switch a predictor between a model and a "
+                "custom container; delete the InferenceService first"
+            )
+        if change == "configured" and isinstance(controller, SERVING):
             controller.update(obj, log)
             return controller
         return None
+
+    def _service_url(self, name: str) -> str | None:
+        """An InferenceService's URL once it has one, as a fresh ``kubectl get`` reads it."""
+        key = ObjectKey(*INFERENCE_SERVICE, self._store.namespace, name)
+        seen = self._observe(key)
+        return (seen[0].get("status") or {}).get("url") if seen else None
 
     def _observe(self, key: ObjectKey) -> tuple[dict, Observation | None] | None:
         """The object as a fresh ``kubectl get`` returns it (after its operator's reconcile), and
@@ -334,11 +363,11 @@ class LocalCluster:
                 outputs[parameter["name"]] = str(value_from["default"])
         return outputs
 
-    def _servers(self) -> list[InferenceServiceController]:
+    def _servers(
+        self,
+    ) -> list[InferenceServiceController | CustomPredictorController | InferenceGraphController]:
         with self._lock:
-            return [
-                c for c in self._controllers.values() if isinstance(c, InferenceServiceController)
-            ]
+            return [c for c in self._controllers.values() if isinstance(c, SERVING)]
 
     def _save(self) -> None:
         with self._lock:
@@ -423,8 +452,12 @@ def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
             )
         if action in ("create", "apply"):
             check_tfjob(manifest)
-    if (group, kind) == INFERENCE_SERVICE and action in ("create", "apply", "replace"):
-        check_inference_service(manifest)
+    if (group, kind) in (INFERENCE_SERVICE, INFERENCE_GRAPH) and action in (
+        "create",
+        "apply",
+        "replace",
+    ):
+        _check_kserve(manifest)
     if action == "patch" and not (
         merge_strategy == "merge"
         or (merge_strategy == "strategic" and (group, kind) in STRATEGIC_AS_MERGE)
@@ -433,6 +466,16 @@ def _check_object(manifest: dict, action: str, merge_strategy: str) -> None:
             f"resource.mergeStrategy {merge_strategy}: for a {kind} the local runner patches "
             "with mergeStrategy: merge (JSON merge patch) only; set it"
         )
+
+
+def _check_kserve(manifest: dict) -> None:
+    """The check of the local KServe controller that will run ``manifest``."""
+    if manifest.get("kind") == INFERENCE_GRAPH[1]:
+        check_inference_graph(manifest)
+    elif is_custom_predictor(manifest):
+        check_custom_predictor(manifest)
+    else:
+        check_inference_service(manifest)
 
 
 def _output_source(parameter: dict) -> dict:
