@@ -86,6 +86,11 @@ def build_workflow(
     elif sweep_samples is not None:
         raise UserError("--sweep-samples: it draws from a --sweep space; give one")
     if library is not None:
+        if loop and not asynchronous:
+            raise UserError(
+                "--fan-in sync: the library's branch promotes each model as it is evaluated; "
+                "drop --fan-in sync, or add --fan-out static"
+            )
         built = library_workloads()
         for option, given, held in (
             ("--image", image, built.image),

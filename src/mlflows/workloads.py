@@ -242,17 +242,13 @@ class Workloads:
         the ``swept`` task (:meth:`sweep` of them) made of them (``withParam``): each item runs
         the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated), on
         the data the ``data`` task (:meth:`ingest`) checksummed. The templates are the same
-        however many specs there are; only the item list grows. Needs ``content_addressed``."""
+        however many specs there are; only the item list grows. Needs ``content_addressed``;
+        a ``library``'s branch always promotes."""
         if not self.content_addressed:
             raise ValueError(
                 "a loop's models are content-addressed: Workloads(content_addressed=True)"
             )
         priority = any(spec.priority_class for spec in specs)
-        if self.library is not None and not promote:
-            raise UserError(
-                "--fan-in sync: the library's branch promotes each model as it is evaluated; "
-                "drop --fan-in sync, or add --fan-out static"
-            )
         loop = (
             {"with_param": f"{{{{tasks.{swept.name}.outputs.parameters.specs}}}}"}
             if swept is not None

@@ -107,6 +107,13 @@ def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST)
         ) from None
 
 
+def split_size(name: str, split: str, data_dir: str | Path, version: str = LATEST) -> int:
+    """How many examples the split holds (digits: without starting TensorFlow)."""
+    if name == "digits":
+        return len(digits.load(data_dir, split)[1])
+    return _tfds_builder(name, version, data_dir).info.splits[split].num_examples
+
+
 def numpy_batches(
     name: str, split: str, data_dir: str | Path, version: str = LATEST, batch_size: int = 4096
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
