@@ -107,11 +107,13 @@ def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST)
         ) from None
 
 
-def split_size(name: str, split: str, data_dir: str | Path, version: str = LATEST) -> int:
-    """How many examples the split holds (digits: without starting TensorFlow)."""
+def split_size(name: str, split: str, data_dir: str | Path, version: str = LATEST) -> int | None:
+    """How many examples the split holds (digits: without starting TensorFlow); None when the
+    dataset is not in ``data_dir`` (reading it says what to do)."""
     if name == "digits":
         return len(digits.load(data_dir, split)[1])
-    return _tfds_builder(name, version, data_dir).info.splits[split].num_examples
+    builder = _tfds_builder(name, version, data_dir)
+    return builder.info.splits[split].num_examples if builder.is_prepared() else None
 
 
 def numpy_batches(

@@ -95,7 +95,7 @@ def check_global_batch(args: argparse.Namespace, workers: int) -> None:
     least one replica, so the global batch is at least the batch per replica times them."""
     examples = datasets.split_size(args.dataset, "train", args.data_dir)
     least = args.batch_size_per_replica * workers
-    if least > examples:
+    if examples is not None and least > examples:
         raise UserError(
             f"--batch-size-per-replica {args.batch_size_per_replica}: {workers} worker(s) would "
             f"take {least} examples a step, more than the {examples} in the {args.dataset} train "
