@@ -15,7 +15,7 @@ failed, and keeps the best.
     python flows/e2e.py --local         run it on this machine
     python flows/e2e.py --fan-out static  one train, evaluate and promote task per spec
     python flows/e2e.py --sweep "learning_rate=1e-3,3e-3;batch_size=32,64"   a grid, one loop
-    python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library (static)
+    python flows/e2e.py --use-templates call the blocks from the WorkflowTemplate library
     python flows/e2e.py --schedule "0 3 * * 1"   a CronWorkflow retraining every Monday at 03:00
     python flows/e2e.py --serve ensemble:2:0.9   serve the top 2 models (>= 90 %) as one ensemble
     python flows/e2e.py --load-test 30s  load-test the served model after serving, beside predict
@@ -69,7 +69,7 @@ def build_workflow(
     cache_max_age: str = MemoCache.max_age,
     asynchronous: bool = True,
     library: TemplateLibrary | None = None,
-    loop: bool | None = None,
+    loop: bool = True,
     max_concurrent_training: int | None = None,
     sweep: str | None = None,
     sweep_samples: int | None = None,
@@ -81,8 +81,7 @@ def build_workflow(
     """The pipeline; with a ``library``, its tasks call the library's WorkflowTemplates by
     templateRef instead of holding their templates (and the image and cache age are the ones
     the library was rendered with). ``loop``: the branches are one task looping over the specs
-    (one ``branch`` template, whatever their number), not one set of tasks per spec; by default
-    they are, except with a ``library``, which has no loop templates yet.
+    (one ``branch`` template, whatever their number), not one set of tasks per spec.
     ``max_concurrent_training``: every train template holds the namespace's training semaphore,
     whose size (this number) is in the ConfigMap ``mlflows setup-manifests`` makes.
     ``sweep``: a search space (:mod:`mlflows.sweep`) that a ``sweep`` step expands over each
@@ -99,7 +98,7 @@ def build_workflow(
             "--rollout canary: the promote steps roll out each model, so it needs --fan-in "
             "async and no --use-templates; drop one"
         )
-    if serve is not None and (loop is False or library is not None):
+    if serve is not None and (not loop or library is not None):
         given = "--use-templates" if library is not None else "--fan-out static"
         raise UserError(f"--serve ensemble: it serves the loop's models; drop {given}")
     if serve is not None and rollout is not None:
@@ -109,23 +108,21 @@ def build_workflow(
         )
     if sweep is not None:  # expanded here too, so that a mistake shows before anything runs
         expand(models, parse_space(sweep), sweep_samples, seed)
-        if loop is False:
+        if not loop:
             raise UserError("--fan-out static: a --sweep runs as a loop; drop --fan-out static")
-        loop = True
     elif sweep_samples is not None:
         raise UserError("--sweep-samples: it draws from a --sweep space; give one")
-    if loop and library is not None:  # the library has no loop templates yet
-        if sweep is not None:
-            raise UserError("--sweep: it runs as a loop, not with --use-templates yet; drop one")
-        raise UserError("--fan-out loop: not with --use-templates yet; use --fan-out static")
-    if loop is None:
-        loop = library is None
     if load is not None and library is not None:
         raise UserError(
             "--load-test: the WorkflowTemplate library has no load-test template yet; "
             "drop --use-templates or --load-test"
         )
     if library is not None:
+        if loop and not asynchronous:
+            raise UserError(
+                "--fan-in sync: the library's branch promotes each model as it is evaluated; "
+                "drop --fan-in sync, or add --fan-out static"
+            )
         built = library_workloads()
         for option, given, held in (
             ("--image", image, built.image),
@@ -231,7 +228,7 @@ def training_limit(args: argparse.Namespace, folder: Path) -> str:
     return str(path)
 
 
-# --fan-out's choices, as build_workflow's ``loop`` (unset: its default).
+# --fan-out's choices, as build_workflow's ``loop``.
 FAN_OUTS = {"loop": True, "static": False}
 
 # Options that override a field of every spec (checked against the spec's own limits).
@@ -289,9 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument(
         "--fan-out",
         choices=tuple(FAN_OUTS),
+        default="loop",
         help="loop (default): one task looping over the specs, the same templates whatever "
-        "their number; static (the default with --use-templates, whose library has no loop "
-        "yet): one train, evaluate and promote task per spec",
+        "their number; static: one train, evaluate and promote task per spec",
     )
     flow.add_argument(
         "--sweep",
@@ -409,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         cache_max_age=args.cache_max_age,
         asynchronous=args.fan_in == "async",
-        loop=FAN_OUTS.get(args.fan_out),
+        loop=FAN_OUTS[args.fan_out],
         sweep=args.sweep,
         sweep_samples=args.sweep_samples,
         seed=args.seed,
@@ -421,12 +418,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.use_templates is None
         else TemplateLibrary(cluster_scope=args.use_templates == "cluster"),
     )
-    if args.use_templates is not None and args.fan_out is None:  # said once it is rendered
-        print(
-            "note: --use-templates: the library has no loop templates yet; "
-            "the branches are static tasks (--fan-out static)",
-            file=sys.stderr,
-        )
     manifest = render(workflow, args.argo_version)
     if args.schedule is not None:
         manifest = cron_workflow(manifest, args.schedule, args.timezone)

@@ -16,6 +16,7 @@ from mlflows import __version__, cli
 from mlflows.library import BLOCK_LABEL, VERSION_LABEL, TemplateLibrary, template_manifests
 from mlflows.manifest import to_yaml
 from mlflows.rendering import render
+from mlflows.specs import ModelSpec
 from mlflows.workloads import Training, Workloads
 
 SERVICE = "{{workflow.parameters.service}}"
@@ -44,8 +45,16 @@ def comparable(template: dict, substitutions: dict[str, str]) -> dict:
 
 @pytest.fixture(scope="module")
 def inline(e2e) -> dict[str, dict]:
-    """The static fan-out's templates: the library's blocks are those (it has no loop yet)."""
+    """The static fan-out's templates: the library's blocks outside the loop are those."""
     return {t["name"]: t for t in render(e2e.build_workflow(loop=False))["spec"]["templates"]}
+
+
+@pytest.fixture(scope="module")
+def inline_loop(e2e) -> dict[str, dict]:
+    """The loop's templates, swept, with a priority class (so its branch takes one)."""
+    models = [ModelSpec(name="cnn", architecture="cnn", priority_class="high")]
+    workflow = e2e.build_workflow(models, sweep="learning_rate=1e-3,3e-3")
+    return {t["name"]: t for t in render(workflow)["spec"]["templates"]}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,9 @@ def library() -> dict[str, dict[str, dict]]:
 def test_the_library_has_one_workflow_template_per_block_named_by_version(library):
     manifests = template_manifests("team-a")
     blocks = list(Workloads().library_templates())
-    assert blocks == ["ingest", "train", "evaluate", "promote", "serve", "select", "predict"]
+    assert blocks == [
+        "ingest", "train", "evaluate", "promote", "serve", "select", "predict", "sweep", "branch"
+    ]  # fmt: skip
     assert [m["metadata"]["name"] for m in manifests] == [
         f"mlflows-{block}-v{__version__.replace('.', '-')}" for block in blocks
     ]
@@ -100,12 +111,26 @@ def test_the_train_block_is_each_models_train_template_with_the_spec_as_inputs(
     assert "replicas: {{inputs.parameters.workers}}\n" in template["resource"]["manifest"]
 
 
-def test_the_select_block_takes_every_model_the_run_trained(library, inline):
-    [template] = library["select"].values()
-    args = template["container"]["args"]
-    assert args[1:3] == ["--candidates-in", "/mnt/data/runs/{{workflow.name}}/models"]
-    inline_args = inline["select"]["container"]["args"]
-    assert args[3:] == inline_args[inline_args.index("--dataset") :]
+@pytest.mark.parametrize("block", ["sweep", "select"])
+def test_a_block_is_the_template_the_inline_loop_holds(block, library, inline_loop):
+    """select takes its candidates as an input, a JSON list: the loop's aggregated outputs."""
+    [template] = library[block].values()
+    assert comparable(template, {}) == comparable(inline_loop[block], {})
+
+
+def test_the_branch_block_is_the_loops_branch_with_the_templates_it_calls(library, inline_loop):
+    """Content-addressed, memoized train and evaluate, then promote; a priority class is an
+    input with the default none, so a caller without one need not pass it."""
+    held = library["branch"]
+    assert set(held) == {"branch", "train", "evaluate", "promote", "champion", "publish", "serve"}
+    workers = {"{{inputs.parameters.workers}}": "2"}  # so that the TFJob parses
+    for name, template in held.items():
+        assert comparable(template, {SERVICE: "fashion-mnist", **workers}) == comparable(
+            inline_loop[name], workers
+        ), name
+    assert {"name": "priority-class", "default": ""} in held["branch"]["inputs"]["parameters"]
+    assert "memoize" in held["train"] and "memoize" in held["evaluate"]
+    assert "memoize" not in library["evaluate"]["evaluate"]  # its folder is not its content
 
 
 def test_containers_carry_the_volume_they_mount(library):
@@ -115,8 +140,12 @@ def test_containers_carry_the_volume_they_mount(library):
             assert bool(mounts) == ("volumes" in template), template["name"]
 
 
+SHAPES = {"loop": {}, "sweep": {"sweep": "learning_rate=1e-3,3e-3"}, "static": {"loop": False}}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("scope", ["namespace", "cluster"])
-def test_every_call_of_the_pipeline_names_a_template_of_the_library(e2e, scope):
+def test_every_call_of_the_pipeline_names_a_template_of_the_library(e2e, scope, shape):
     library = TemplateLibrary(cluster_scope=scope == "cluster")
     namespace = None if library.cluster_scope else "mlflows"
     held = {
@@ -124,7 +153,7 @@ def test_every_call_of_the_pipeline_names_a_template_of_the_library(e2e, scope):
         for m in template_manifests(namespace, library)
         for t in m["spec"]["templates"]
     }
-    workflow = render(e2e.build_workflow(library=library))
+    workflow = render(e2e.build_workflow(library=library, **SHAPES[shape]))
     [pipeline] = workflow["spec"]["templates"]  # nothing inline
     refs = [task["templateRef"] for task in pipeline["dag"]["tasks"]]
     assert {(ref["name"], ref["template"]) for ref in refs} <= held
@@ -139,11 +168,11 @@ def test_every_call_of_the_pipeline_names_a_template_of_the_library(e2e, scope):
 def rendered(tmp_path, e2e):
     """The --use-templates pipeline and its library, as files."""
 
-    def write(scope: str) -> tuple:
+    def write(scope: str, shape: str = "loop") -> tuple:
         library = TemplateLibrary(cluster_scope=scope == "cluster")
         namespace = None if library.cluster_scope else "mlflows"
-        workflow = tmp_path / f"{scope}-workflow.yaml"
-        workflow.write_text(to_yaml(render(e2e.build_workflow(library=library))))
+        workflow = tmp_path / f"{scope}-{shape}-workflow.yaml"
+        workflow.write_text(to_yaml(render(e2e.build_workflow(library=library, **SHAPES[shape]))))
         templates = tmp_path / f"{scope}-templates.yaml"
         templates.write_text(
             "---\n".join(to_yaml(m) for m in template_manifests(namespace, library))
@@ -153,11 +182,13 @@ def rendered(tmp_path, e2e):
     return write
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("scope", ["namespace", "cluster"])
 def test_the_pipeline_with_its_library_passes_the_local_runners_checks(
-    rendered, schema_dir, capsys, scope
+    rendered, schema_dir, capsys, scope, shape
 ):
-    workflow, templates = rendered(scope)
+    """Every template called exists and gets every input it has no default for."""
+    workflow, templates = rendered(scope, shape)
     validate = ["validate", str(workflow), "--schema-dir", str(schema_dir)]
 
     assert cli.main([*validate, "--templates", str(templates)]) == 0
@@ -210,10 +241,10 @@ def test_library_mistakes_are_one_line(argv, line):
     assert result.stderr.startswith(line) and result.stderr.count("\n") == 1
 
 
-def test_use_templates_falls_back_to_the_static_fan_out_and_says_so():
-    """The loop is the default fan-out, but the library has no loop templates yet: with
-    --use-templates the branches are the static tasks, a note says so, and an explicit
-    --fan-out loop or --sweep is refused."""
+def test_use_templates_renders_the_loop_and_refuses_what_the_library_lacks():
+    """The loop is the default with --use-templates too (its golden), silently; the static
+    fan-out stays one option away; the library's branch always promotes, so --fan-in sync is
+    refused in one line with the loop."""
 
     def e2e_py(*argv):
         return subprocess.run(
@@ -221,34 +252,37 @@ def test_use_templates_falls_back_to_the_static_fan_out_and_says_so():
             cwd=REPO, capture_output=True, text=True, env=child_environment(),
         )  # fmt: skip
 
-    fallback, static = e2e_py("--use-templates"), e2e_py("--use-templates", "--fan-out", "static")
-    assert fallback.returncode == static.returncode == 0
-    assert fallback.stdout == static.stdout == (REPO / "flows" / "e2e.templates.yaml").read_text()
-    assert fallback.stderr == (
-        "note: --use-templates: the library has no loop templates yet; "
-        "the branches are static tasks (--fan-out static)\n"
-    )
-    assert static.stderr == ""
-    [pipeline] = yaml.safe_load(fallback.stdout)["spec"]["templates"]
+    loop = e2e_py("--use-templates")
+    assert loop.returncode == 0 and loop.stderr == ""
+    assert loop.stdout == (REPO / "flows" / "e2e.templates.yaml").read_text()
+    [pipeline] = yaml.safe_load(loop.stdout)["spec"]["templates"]
+    tasks = {task["name"]: task for task in pipeline["dag"]["tasks"]}
+    assert tasks["branches"]["templateRef"]["name"].startswith("mlflows-branch-v")
+    assert len(tasks["branches"]["withItems"]) == 3
+    static = e2e_py("--use-templates", "--fan-out", "static", "--fan-in", "sync")
+    assert static.returncode == 0 and static.stderr == ""
+    [pipeline] = yaml.safe_load(static.stdout)["spec"]["templates"]
     assert "train-cnn" in {task["name"] for task in pipeline["dag"]["tasks"]}
-    for refused, line in (
-        (["--fan-out", "loop"], "--fan-out loop: not with --use-templates yet; use --fan-out"),
-        (["--sweep", "learning_rate=1e-3"], "--sweep: it runs as a loop, not with --use-templates"),
-    ):
-        result = e2e_py("--use-templates", *refused)
-        assert result.returncode == 2 and result.stdout == ""
-        assert result.stderr.startswith(f"error: {line}") and result.stderr.count("\n") == 1
+    refused = e2e_py("--use-templates", "--fan-in", "sync")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == (
+        "error: --fan-in sync: the library's branch promotes each model as it is evaluated; "
+        "drop --fan-in sync, or add --fan-out static\n"
+    )
 
 
 @pytest.mark.slow
-def test_the_pipeline_runs_locally_from_the_library(tmp_path):
-    """``mlflows run`` with ``--templates``: one model, one worker, a few steps on digits."""
+def test_the_swept_loop_runs_locally_from_the_library(tmp_path):
+    """``mlflows run`` with ``--templates``: the sweep, the loop's branch (its train, evaluate
+    and promote resolved inside the branch's WorkflowTemplate), select, serve and predict, all by
+    templateRef; one model, one worker, a few steps on digits."""
     workflow, templates, report = (tmp_path / n for n in ("wf.yaml", "lib.yaml", "report.json"))
     python = [sys.executable]
     environment = child_environment()
     subprocess.run(
         [*python, "flows/e2e.py", "--use-templates", "--dataset", "digits", "--models", "cnn",
-         "--workers", "1", "--epochs", "1", "--steps-per-epoch", "5", "--output", str(workflow)],
+         "--workers", "1", "--epochs", "1", "--steps-per-epoch", "5",
+         "--sweep", "learning_rate=3e-3", "--output", str(workflow)],
         cwd=REPO, check=True, env=environment,
     )  # fmt: skip
     with templates.open("w") as out:
@@ -265,13 +299,28 @@ def test_the_pipeline_runs_locally_from_the_library(tmp_path):
     status = json.loads(report.read_text())
     nodes = {node["displayName"]: node for node in status["nodes"].values()}
     assert status["phase"] == "Succeeded"
-    assert nodes["train-cnn"]["templateRef"] == {
-        "name": "mlflows-train-v0-1-0",
-        "template": "train",
-    }
+    version = __version__.replace(".", "-")
+    for task, block in (("sweep", "sweep"), ("select", "select"), ("predict", "predict")):
+        assert nodes[task]["templateRef"] == {
+            "name": f"mlflows-{block}-v{version}",
+            "template": block,
+        }
+    [item] = [node for name, node in nodes.items() if name.startswith("branches(0:")]
+    assert item["templateRef"] == {"name": f"mlflows-branch-v{version}", "template": "branch"}
+    assert "model:cnn-1" in item["displayName"]  # the sweep's one spec
+    for step in ("train", "evaluate", "promote"):  # called by name inside the branch's template
+        assert nodes[step]["phase"] == "Succeeded"
+        assert nodes[step]["templateScope"] == f"namespaced/mlflows-branch-v{version}"
     assert nodes["predict"]["outputs"]["result"].startswith("predicted class")
     [selected] = [
         p["value"] for p in nodes["select"]["outputs"]["parameters"] if p["name"] == "result"
     ]
-    candidates = [c["model_dir"] for c in json.loads(selected)["candidates"]]
-    assert [candidate.rsplit("/", 2)[1:] for candidate in candidates] == [["models", "cnn"]]
+    [candidate] = json.loads(selected)["candidates"]
+    [trained] = [
+        p["value"] for p in nodes["train"]["outputs"]["parameters"] if p["name"] == "model-dir"
+    ]
+    [measured] = [
+        p["value"] for p in nodes["evaluate"]["outputs"]["parameters"] if p["name"] == "accuracy"
+    ]
+    assert candidate == {"model_dir": trained, "accuracy": float(measured)}
+    assert trained.rsplit("/", 2)[1] == "models"  # content-addressed: models/<key>

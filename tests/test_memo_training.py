@@ -57,6 +57,21 @@ def memo(status: dict, template: str) -> dict[str, bool]:
     return hits
 
 
+def measured(status: dict) -> dict[str, float]:
+    """Each evaluate node's accuracy, by the model folder it was given."""
+    found = {}
+    for node in status["nodes"].values():
+        if node.get("templateName") == "evaluate" and node["phase"] == "Succeeded":
+            [folder] = [
+                p["value"] for p in node["inputs"]["parameters"] if p["name"] == "model-dir"
+            ]
+            [accuracy] = [
+                p["value"] for p in node["outputs"]["parameters"] if p["name"] == "accuracy"
+            ]
+            found[folder] = float(accuracy)
+    return found
+
+
 def test_a_cold_run_trains_and_evaluates_every_spec(runs):
     status, _ = runs[0]
     assert memo(status, "train") == {"a": False, "b": False}
@@ -67,12 +82,12 @@ def test_an_unchanged_rerun_trains_and_evaluates_nothing(runs):
     status, result = runs[1]
     assert memo(status, "train") == {"a": True, "b": True}
     assert memo(status, "evaluate") == {"a": True, "b": True}
-    # The models it found are the first run's, under their keys: select evaluates them.
+    # The models it found are the first run's, under their keys, with the accuracies their
+    # (memoized) evaluate nodes gave: select takes those, it evaluates nothing again.
     first = json.loads(runs[0][1].node("select").outputs.parameters["result"])
     again = json.loads(result.node("select").outputs.parameters["result"])
-    assert [c["model_dir"] for c in again["candidates"]] == [
-        c["model_dir"] for c in first["candidates"]
-    ]
+    assert again["candidates"] == first["candidates"]
+    assert {c["model_dir"]: c["accuracy"] for c in again["candidates"]} == measured(status)
     assert "/runs/" not in again["candidates"][0]["model_dir"]  # not the workflow's folder
 
 

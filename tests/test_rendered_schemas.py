@@ -67,10 +67,19 @@ def test_template_library_is_valid(schema_dir, argo_version, scope):
         assert validate_workflow(manifest, argo_version, schema_dir) == []
 
 
+LIBRARY_SHAPES = {
+    "loop": {},
+    "sweep": {"sweep": "learning_rate=1e-3,3e-3"},
+    "static": {"loop": False},
+}
+
+
 @pytest.mark.parametrize("argo_version", ["4.1", "3.7"])
 @pytest.mark.parametrize("scope", sorted(SCOPES))
-def test_e2e_calling_the_library_is_valid(e2e, schema_dir, argo_version, scope):
-    manifest = render(e2e.build_workflow(library=SCOPES[scope]), argo_version)
+@pytest.mark.parametrize("shape", LIBRARY_SHAPES)
+def test_e2e_calling_the_library_is_valid(e2e, schema_dir, argo_version, scope, shape):
+    workflow = e2e.build_workflow(library=SCOPES[scope], **LIBRARY_SHAPES[shape])
+    manifest = render(workflow, argo_version)
     assert validate_workflow(manifest, argo_version, schema_dir) == []
 
 

@@ -2,11 +2,12 @@
 
 ``mlflows templates --namespace NS | kubectl apply -f -`` (``--cluster``: ClusterWorkflowTemplates,
 callable from every namespace with ``clusterScope: true``) gives one WorkflowTemplate per block:
-ingest, train, evaluate, promote, serve, select, predict. Each holds the template
-:class:`~mlflows.workloads.Workloads` builds for that block's task (promote also the templates its
-steps call), so a workflow calling the library runs what the inline pipeline runs; only what a
-task would write in is an input instead: train's model spec (``model``, ``model-type``,
-``epochs``...), and select's candidates (every model the run trained).
+ingest, train, evaluate, promote, serve, select, predict, and the loop's sweep and branch. Each
+holds the template :class:`~mlflows.workloads.Workloads` builds for that block's task (promote
+and branch also the templates they call), so a workflow calling the library runs what the inline
+pipeline runs; only what a task would write in is an input instead: train's model spec
+(``model``, ``model-type``, ``epochs``...), and select's candidates (a JSON list of model
+folders, or a loop's aggregated outputs).
 
 A calling workflow gives the workflow parameters ``dataset`` (what ingest loaded) and ``service``
 (the InferenceService serve applies, promote rolls out and predict asks); the namespace needs

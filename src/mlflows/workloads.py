@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from hera.workflows import DAG, Container, Parameter, Resource, Step, Steps, Task
 from hera.workflows import models as m
 from hera.workflows._context import _context
 
+from mlflows.candidates import ACCURACY, MODEL_DIR
 from mlflows.errors import UserError
 from mlflows.inference_service import (
     Autoscaling,
@@ -58,7 +59,6 @@ OUTPUTS = "/tmp/outputs"  # where container steps leave their output parameters
 # is "-1" when the attempt has none (an Error such as a deleted pod), which stays retried
 # (argo-workflows docs/retries.md, "Conditional retries").
 NOT_A_USAGE_ERROR = f"asInt(lastRetry.exitCode) != {UserError.exit_code}"
-MODEL_DIR = "model-dir"  # a trained model's folder: the train step's output, the TFJob's note
 DATA_CHECKSUM = "data-checksum"  # the ingested data's checksum: part of every model's key
 MODEL_KEY_LENGTH = 32  # hex digits of SHA-256: 128 bits, no collision among any real models
 # A promote template's model beats the one served (the champion step's output).
@@ -177,10 +177,6 @@ class Workloads:
     def data_dir(self) -> str:
         return self.volume.path("datasets")
 
-    def models_dir(self) -> str:
-        """Where a run's models are, one folder each."""
-        return self.volume.path(RUN, "models")
-
     def model_dir(self, spec: ModelSpec) -> str:
         return self._model_path(spec.name)
 
@@ -237,7 +233,7 @@ class Workloads:
             "samples": "" if samples is None else str(samples),
             "seed": str(seed),
         }
-        return self._template("sweep", self._sweep_template)(name="sweep", arguments=arguments)
+        return self._call("sweep", self._sweep_template, name="sweep", arguments=arguments)
 
     def branches(
         self,
@@ -251,19 +247,21 @@ class Workloads:
         the ``swept`` task (:meth:`sweep` of them) made of them (``withParam``): each item runs
         the ``branch`` DAG, train → evaluate (→ promote, as soon as that item is evaluated), on
         the data the ``data`` task (:meth:`ingest`) checksummed. The templates are the same
-        however many specs there are; only the item list grows. Needs ``content_addressed``."""
+        however many specs there are; only the item list grows. Needs ``content_addressed``;
+        a ``library``'s branch always promotes."""
         if not self.content_addressed:
             raise ValueError(
                 "a loop's models are content-addressed: Workloads(content_addressed=True)"
             )
         priority = any(spec.priority_class for spec in specs)
-        branch = self._template("branch", lambda: self._branch_template(promote, priority))
         loop = (
             {"with_param": f"{{{{tasks.{swept.name}.outputs.parameters.specs}}}}"}
             if swept is not None
             else {"with_items": [to_item(spec, priority=priority) for spec in specs]}
         )
-        return branch(
+        return self._call(
+            "branch",
+            lambda: self._branch_template(promote, priority),
             name="branches",
             arguments={
                 **{
@@ -277,30 +275,27 @@ class Workloads:
 
     def select_trained(self, branches: Task) -> Task:
         """Select among the models the loop ``branches`` (:meth:`branches`) trained: its
-        aggregated output ``model-dir``, a JSON list of the folders of the items that succeeded."""
-        template = self._template(
+        aggregated outputs, a JSON list of each succeeded item's ``model-dir`` and ``accuracy``
+        (:mod:`mlflows.candidates`), so that select evaluates none of them again."""
+        return self._call(
             "select",
-            lambda: self._select_template(
-                {"--candidates-json": "{{inputs.parameters.candidates}}"},
-                inputs=[Parameter(name="candidates")],
-            ),
-        )
-        return template(
+            self._select_listed_template,
             name="select",
-            arguments={
-                "candidates": f"{{{{tasks.{branches.name}.outputs.parameters.{MODEL_DIR}}}}}"
-            },
+            arguments={"candidates": f"{{{{tasks.{branches.name}.outputs.parameters}}}}"},
         )
 
     def select(self, specs: list[ModelSpec]) -> Task:
         """Evaluate every trained model that exists, promote the best; fails if none exists.
-        (The library's select takes every model the run trained: its calls name no specs.)"""
+        (The library's select takes the folders as its input ``candidates``, a JSON list.)"""
         candidates = [self.model_dir(spec) for spec in specs]
-        return self._call(
-            "select",
-            lambda: self._select_template({"--candidates": candidates}),
-            name="select",
+        if self.library is not None:
+            return self._call(
+                "select", None, name="select", arguments={"candidates": json.dumps(candidates)}
+            )
+        template = self._template(
+            "select", lambda: self._select_template({"--candidates": candidates})
         )
+        return template(name="select")
 
     def serve(self) -> Task:
         """Apply the InferenceService over the promoted versions and wait until it is Ready;
@@ -328,16 +323,20 @@ class Workloads:
 
     def library_templates(self) -> dict[str, Callable[[], TemplateMixin]]:
         """How to make each building block's template as the WorkflowTemplate library holds it:
-        the template its task uses, with a model spec (train) and the list of candidates (select:
-        every model the run trained instead) read from inputs, not written in."""
+        the template its task uses, with a model spec (train) and the list of candidates (select)
+        read from inputs, not written in. ``branch`` is the loop's (content-addressed, memoized
+        train and evaluate, promote), taking a priority class too (default: none)."""
+        addressed = replace(self, content_addressed=True)
         return {
             "ingest": self._ingest_template,
             "train": self._train_from_inputs,
             "evaluate": self._evaluate_template,
             "promote": self._promote_template,
             "serve": self._serve_template,
-            "select": lambda: self._select_template({"--candidates-in": self.models_dir()}),
+            "select": self._select_listed_template,
             "predict": self._predict_template,
+            "sweep": self._sweep_template,
+            "branch": lambda: addressed._branch_template(promote=True, priority=True),
         }
 
     def _call(self, block: str, make, **task) -> Task:
@@ -466,8 +465,9 @@ class Workloads:
     def _branch_template(self, promote: bool, priority: bool) -> DAG:
         """One spec's branch, the spec as input parameters (a ModelSpec's fields), and the
         dataset's checksum: train → evaluate (→ promote). Training and evaluation are memoized
-        under the model's key (:func:`model_key`), the model stored at ``models/<key>``; output
-        ``model-dir``, where it is. The worker count is substituted into the TFJob once."""
+        under the model's key (:func:`model_key`), the model stored at ``models/<key>``; outputs
+        ``model-dir``, where it is, and its ``accuracy`` (:mod:`mlflows.candidates`). The worker
+        count is substituted into the TFJob once."""
         train = self._template("train", lambda: self._memoized_train(priority))
         names = Training.parameter_names(priority=priority)
         given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in names}
@@ -475,7 +475,15 @@ class Workloads:
         with DAG(
             name="branch",
             inputs=[*Training.input_parameters(priority=priority), Parameter(name=DATA_CHECKSUM)],
-            outputs=[Parameter(name=MODEL_DIR, value_from=m.ValueFrom(parameter=trained_in))],
+            outputs=[
+                Parameter(name=MODEL_DIR, value_from=m.ValueFrom(parameter=trained_in)),
+                Parameter(
+                    name=ACCURACY,
+                    value_from=m.ValueFrom(
+                        parameter=f"{{{{tasks.evaluate.outputs.parameters.{ACCURACY}}}}}"
+                    ),
+                ),
+            ],
         ) as branch:
             key = model_key(self.image, [n for n in names if n not in ("model", "priority-class")])
             trained = train(name="train", arguments={**given, "model-key": key})
@@ -607,7 +615,8 @@ class Workloads:
         self, candidates: dict[str, str | list[str]], inputs: list[Parameter] | None = None
     ) -> Container:
         """``candidates``: ``--candidates`` and the model folders, ``--candidates-in`` and the
-        folder holding them, or ``--candidates-json`` and an input's JSON list of folders."""
+        folder holding them, or ``--candidates-json`` and an input's JSON list (of folders, or
+        of a loop's aggregated outputs)."""
         return self._container(
             "select",
             "mlflows.ml.select best",
@@ -621,6 +630,14 @@ class Workloads:
             },
             inputs=inputs,
             outputs=[self._output("accuracy"), self._output("result")],
+        )
+
+    def _select_listed_template(self) -> Container:
+        """Select among the input ``candidates``, a JSON list: a loop's aggregated outputs, or
+        model folders."""
+        return self._select_template(
+            {"--candidates-json": "{{inputs.parameters.candidates}}"},
+            inputs=[Parameter(name="candidates")],
         )
 
     def _serve_template(self) -> Resource:

@@ -246,3 +246,51 @@ def test_best_candidates_in_a_folder_are_its_model_folders(
 def test_a_missing_dataset_is_the_data_dirs_fault_not_the_candidates(tmp_path, cli, good):
     code, _, _, err = run_best(cli, [good], tmp_path / "no-data", tmp_path / "serving", tmp_path)
     assert code == UserError.exit_code and "mlflows.ml.ingest" in err
+
+
+def test_best_takes_the_accuracies_a_loop_measured_without_evaluating_again(
+    tmp_path, cli, good, untrained_model
+):
+    """A loop's aggregated outputs: each item's folder and the accuracy its evaluate step
+    measured. Taken as given (the untrained model "wins" here, and there is no dataset to
+    evaluate on); a folder that no longer holds a model is skipped, as a failed item would be."""
+    measured = [
+        {"model-dir": str(good), "accuracy": "0.2"},
+        {"model-dir": str(untrained_model), "accuracy": "0.9"},
+        {"model-dir": str(tmp_path / "gone"), "accuracy": "0.99"},
+    ]
+    options = [
+        "--dataset", "digits", "--data-dir", str(tmp_path / "no-data"),
+        "--versions-dir", str(tmp_path / "serving"), "--result-file", str(tmp_path / "r.json"),
+    ]  # fmt: skip
+
+    code, out, err = cli(select.main, ["best", "--candidates-json", json.dumps(measured), *options])
+
+    assert code == 0, err
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["candidates"] == [
+        {"model_dir": str(good), "accuracy": 0.2},
+        {"model_dir": str(untrained_model), "accuracy": 0.9},
+    ]
+    assert [s["model_dir"] for s in result["skipped"]] == [str(tmp_path / "gone")]
+    assert result["best"]["model_dir"] == str(untrained_model)
+    assert versions.metadata(tmp_path / "serving" / "1")["accuracy"] == 0.9
+
+    # A plain folder in the list is still evaluated: here on data that is not there.
+    listed = json.dumps([measured[0], str(good)])
+    code, _, err = cli(select.main, ["best", "--candidates-json", listed, *options])
+    assert code == UserError.exit_code and "mlflows.ml.ingest" in err
+
+
+@pytest.mark.parametrize(
+    "given",
+    ['{"model-dir": "/m"}', '[{"model-dir": "/m", "accuracy": "1.5"}]', '[{"accuracy": 1}]', "[3]"],
+)
+def test_a_candidates_json_that_is_not_folders_or_measured_models_is_one_line(tmp_path, cli, given):
+    argv = [
+        "best", "--candidates-json", given, "--dataset", "digits", "--data-dir", str(tmp_path),
+        "--versions-dir", str(tmp_path / "serving"), "--result-file", str(tmp_path / "r.json"),
+    ]  # fmt: skip
+    code, _, err = cli(select.main, argv)
+    assert code == UserError.exit_code and err.count("\n") == 1
+    assert err.startswith("error: --candidates-json: ") and '"accuracy": 0 to 1}' in err

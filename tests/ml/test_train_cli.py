@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mlflows.errors import UserError
@@ -126,3 +128,25 @@ def test_a_model_dir_is_replaceable_when_new_empty_or_a_previous_save_and_nothin
     (previous / "README").write_text("added by hand after the save")
     with pytest.raises(UserError, match=r"already holds files \(README, "):
         train.parse_args([*argv, "--saved-model-dir", str(previous)])
+
+
+def test_a_step_larger_than_the_training_split_is_refused_before_tensorflow_starts(
+    tmp_path, digits_dir, cli, train_argv, monkeypatch
+):
+    """digits' train split holds 1,438 examples: 2 workers of 720 would repeat some each step.
+    Only the trainer knows the split's size, so a sweep's item fails here, at run time."""
+    workers = ["localhost:1", "localhost:2"]
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": 0}}),
+    )
+    argv = [*train_argv("cnn", digits_dir, tmp_path), "--batch-size-per-replica", "720"]
+
+    code, _, err = cli(train.main, argv)
+
+    assert code == UserError.exit_code and err.count("\n") == 1
+    assert err == (
+        "error: --batch-size-per-replica 720: 2 worker(s) would take 1440 examples a step, more "
+        "than the 1438 in the digits train split; use at most 719\n"
+    )
+    assert not (tmp_path / "models").exists()

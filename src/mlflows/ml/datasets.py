@@ -107,6 +107,15 @@ def examples(name: str, split: str, data_dir: str | Path, version: str = LATEST)
         ) from None
 
 
+def split_size(name: str, split: str, data_dir: str | Path, version: str = LATEST) -> int | None:
+    """How many examples the split holds (digits: without starting TensorFlow); None when the
+    dataset is not in ``data_dir`` (reading it says what to do)."""
+    if name == "digits":
+        return len(digits.load(data_dir, split)[1])
+    builder = _tfds_builder(name, version, data_dir)
+    return builder.info.splits[split].num_examples if builder.is_prepared() else None
+
+
 def numpy_batches(
     name: str, split: str, data_dir: str | Path, version: str = LATEST, batch_size: int = 4096
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -12,8 +12,9 @@ Subcommands (accuracy files hold one bare number, which Argo reads as an output 
   newest version, and write the result JSON. With ``--members-file`` (an ensemble's members),
   each kept model is also promoted into ``<members-dir>/top-<rank>`` and the file lists them;
   fewer than ``k`` kept is said, none kept is an error. The candidates are named, or are every
-  folder in one (``--candidates-in``: a run's models, for a caller that cannot list them, such as a
-  library template that does not know the pipeline's models).
+  folder in one (``--candidates-in``: a run's models, for a caller that cannot list them), or a
+  JSON list (``--candidates-json``), which may give each one's accuracy as a loop's evaluate
+  step measured it: those are taken as measured, not evaluated again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlflows.candidates import ACCURACY, MODEL_DIR
 from mlflows.cli import run_cli
 from mlflows.errors import UserError
 from mlflows.ml import datasets, versions
@@ -121,18 +123,42 @@ def folders_in(directory: str) -> list[str]:
     return sorted(str(p) for p in path.glob("[!.]*") if p.is_dir())
 
 
-def listed(text: str) -> list[str]:
-    """``--candidates-json``: a JSON list of model folders, as Argo aggregates a loop's outputs."""
+def listed(text: str) -> list[str | Candidate]:
+    """``--candidates-json``: a JSON list of model folders, or of a loop's aggregated outputs,
+    ``{"model-dir": DIR, "accuracy": A}`` per item that succeeded: a candidate whose accuracy
+    its item's evaluate step already measured, which is not evaluated again."""
     try:
-        folders = json.loads(text)
+        entries = json.loads(text)
     except json.JSONDecodeError:
-        folders = None
-    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
-        raise UserError(
-            f"--candidates-json: {text[:60]!r} is not a JSON list of folders; "
-            'give e.g. ["/mnt/data/models/a"]'
-        )
-    return folders
+        entries = None
+    if not isinstance(entries, list):
+        entries = [None]
+    return [_entry(entry, text) for entry in entries]
+
+
+def _entry(entry: object, text: str) -> str | Candidate:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and isinstance(entry.get(MODEL_DIR), str):
+        try:
+            accuracy = float(entry.get(ACCURACY))
+        except (TypeError, ValueError):
+            accuracy = float("nan")
+        if 0 <= accuracy <= 1:
+            return Candidate(entry[MODEL_DIR], accuracy)
+    raise UserError(
+        f"--candidates-json: {text[:60]!r} is not a JSON list of folders or of "
+        f'{{"{MODEL_DIR}": DIR, "{ACCURACY}": 0 to 1}} objects; give e.g. ["/mnt/data/models/a"]'
+    )
+
+
+def still_there(measured: list[Candidate]) -> tuple[list[Candidate], list[Skipped]]:
+    """The candidates with a measured accuracy whose folder still holds a SavedModel."""
+    from mlflows.ml.predictor import is_saved_model
+
+    kept = [c for c in measured if is_saved_model(c.model_dir)]
+    gone = [Skipped(c.model_dir, "holds no SavedModel any more") for c in measured if c not in kept]
+    return kept, gone
 
 
 def choose(scored: list[Candidate], top_k: int, threshold: float) -> list[Candidate]:
@@ -171,7 +197,12 @@ def best(args: argparse.Namespace) -> dict:
         candidates = listed(args.candidates_json)
     else:
         candidates = args.candidates if named else folders_in(args.candidates_in)
-    scored, skipped = score(candidates, args.dataset, args.data_dir)
+    # Measured ones need no TensorFlow: a loop's rerun selects in a fraction of a second.
+    scored, skipped = still_there([c for c in candidates if isinstance(c, Candidate)])
+    folders = [c for c in candidates if isinstance(c, str)]
+    if folders:
+        evaluated, unusable = score(folders, args.dataset, args.data_dir)
+        scored, skipped = scored + evaluated, skipped + unusable
     for s in skipped:
         print(f"skipped {s.model_dir}: {s.reason}")
     if not scored:
@@ -312,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     candidates.add_argument(
         "--candidates-json",
         metavar="JSON",
-        help="instead of --candidates: a JSON list of folders (a loop's aggregated outputs)",
+        help="instead of --candidates: a JSON list of folders, or of a loop's aggregated "
+        'outputs {"model-dir": DIR, "accuracy": A}, whose measured accuracy is taken as is',
     )
     dataset_flags(best_cmd)
     best_cmd.add_argument("--versions-dir", required=True, help=VERSIONS_DIR_HELP)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 
 from mlflows.cli import run_cli
+from mlflows.errors import UserError
 from mlflows.ml import cluster, datasets, export, models
 from mlflows.ml.args import (
     ArgumentParser,
@@ -88,6 +89,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def check_global_batch(args: argparse.Namespace, workers: int) -> None:
+    """Refuse a step larger than the training split: the stream repeats, so each step would
+    hold examples twice. Known only here, where the ingested data is; each worker holds at
+    least one replica, so the global batch is at least the batch per replica times them."""
+    examples = datasets.split_size(args.dataset, "train", args.data_dir)
+    least = args.batch_size_per_replica * workers
+    if examples is not None and least > examples:
+        raise UserError(
+            f"--batch-size-per-replica {args.batch_size_per_replica}: {workers} worker(s) would "
+            f"take {least} examples a step, more than the {examples} in the {args.dataset} train "
+            f"split; use at most {examples // workers}"
+        )
+
+
 def train(args: argparse.Namespace, role: cluster.Role) -> dict:
     """Train, evaluate and save as this worker; returns the metrics."""
     started = time.monotonic()
@@ -145,6 +160,7 @@ def train(args: argparse.Namespace, role: cluster.Role) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     role = cluster.role_from_env()
+    check_global_batch(args, role.num_workers)
     metrics = train(args, role)
     if not role.is_chief:
         print(f"{role.name}: done; the chief saved the model")
