@@ -57,6 +57,7 @@ from mlflows.local.executor.http import run_http
 from mlflows.local.executor.pod import PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
+from mlflows.local.lang.leftover_tags import refused_leftover
 from mlflows.local.lang.templating import (
     ABSENT,
     STRICT_PREFIXES,
@@ -64,7 +65,6 @@ from mlflows.local.lang.templating import (
     UnresolvedReference,
     argo_string,
     substitute,
-    unresolved_tags,
 )
 
 if TYPE_CHECKING:
@@ -505,9 +505,9 @@ class Engine:
             if template.get(field) is not None
         ]
         node_deadline = min((limit for limit in limits if limit is not None), default=None)
-        leftover = unresolved_tags({key: template.get(key) for key in (kind, "outputs")})
-        if leftover:
-            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
+        refused = refused_leftover({key: template.get(key) for key in (kind, "outputs")})
+        if refused:
+            self.finish(node, "Error", refused)
             return
         pods = pods_of(template)
         if self.pod_slots is not None and pods > self.pod_slots.size:
@@ -591,9 +591,9 @@ class Engine:
         return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
 
     def _http(self, node: Node, template: dict) -> None:
-        leftover = unresolved_tags(template["http"])
-        if leftover:
-            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
+        refused = refused_leftover(template["http"])
+        if refused:
+            self.finish(node, "Error", refused)
             return
         self.nodes.update(node, phase="Running")
         phase, message, outputs = run_http(template["http"], self.stop, lambda: self.stop_message)
