@@ -59,3 +59,17 @@ def test_in_a_script_and_its_outputs_too(run_local):
     assert result.succeeded, result.message
     assert pod(result).outputs.result == "{{ user }}"
     assert pod(result).outputs.parameters == {"p": "v"}
+
+
+def test_lint_reads_the_template_not_the_values_put_into_it(run_local):
+    """A value that holds a tag (a failure message quoting one, say) is not a tag of the
+    template: the pod gets it as it is."""
+    main = sh(
+        "main",
+        "echo '{{inputs.parameters.msg}}'",
+        inputs={"parameters": [{"name": "msg", "value": "{{workflow.parameters.msg}}"}]},
+    )
+    wf = workflow(main, arguments={"parameters": [{"name": "msg", "value": "{{pod.ip}}"}]})
+    result = run_local(wf)
+    assert result.succeeded, result.message
+    assert pod(result).outputs.result == "{{pod.ip}}"

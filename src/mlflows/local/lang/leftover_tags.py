@@ -9,9 +9,10 @@ or a ``{{name}}`` of the program's own, reaches the container as literal text.
 Which tags can be left depends on ``argo lint`` (workflow/validate/validate.go
 ``resolveAllVariables``), which refuses, at submission, a tag under a variable root
 (``common.GlobalVarValidWorkflowVariablePrefix``) that is not in scope, unless it is one the
-controller may only know at run time. Every other tag lint lets through. The runner does not
-lint references up front: a leftover lint would have refused ends the node Error when it runs,
-with lint's message.
+controller may only know at run time. Every other tag lint lets through. Lint reads the
+template as written, not the values put into it. The runner does not lint references up front:
+a tag of the template that lint would have refused, and that is not in scope when the node runs,
+ends the node Error then, with lint's message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlflows.local.lang import keys
-from mlflows.local.lang.templating import unresolved_tags
+from mlflows.local.lang.templating import Scope, unresolved_tags
 
 # common.GlobalVarValidWorkflowVariablePrefix: tags outside these roots are never checked
 VARIABLE_ROOTS = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
@@ -40,16 +41,16 @@ RUN_TIME_PREFIXES = (
 )
 
 
-def lint_refuses(tag: str) -> bool:
-    """Whether ``argo lint`` refuses ``tag`` (``{{...}}``) when it is not in scope."""
-    key = tag[2:-2].strip()
+def lint_refuses(key: str) -> bool:
+    """Whether ``argo lint`` refuses a tag of this key when it is not in scope."""
     return key.startswith(VARIABLE_ROOTS) and not key.startswith(RUN_TIME_PREFIXES)
 
 
-def refused_leftover(value: Any) -> str | None:
-    """The node's error for the first tag left in ``value`` that lint refuses; None when every
-    leftover stays as written, as Argo runs the pod with it."""
-    for tag in unresolved_tags(value):
-        if lint_refuses(tag):
+def refused_leftover(template: Any, scope: Scope) -> str | None:
+    """The node's error for the first tag of ``template`` (as written) that ``scope`` cannot
+    resolve and lint refuses; None when every such tag may stay as written."""
+    for tag in unresolved_tags(template):
+        key = tag[2:-2].strip()
+        if key not in scope and lint_refuses(key):
             return f"failed to resolve {tag}"
     return None
