@@ -66,8 +66,14 @@ def go_float(value: float) -> str:
     return format(Decimal(repr(value)).normalize(), "f")
 
 
+class Struct(str):
+    """A Go struct's JSON, as :func:`marshal_struct` wrote it: kept as it is inside others."""
+
+
 def marshal(value) -> str:
     """``json.Marshal`` of a decoded JSON value (dict, list, str, int, float, bool, None)."""
+    if isinstance(value, Struct):
+        return str(value)
     if isinstance(value, dict):
         members = (f"{marshal(str(key))}:{marshal(value[key])}" for key in sorted(value))
         return "{" + ",".join(members) + "}"
@@ -82,9 +88,10 @@ def marshal(value) -> str:
     return marshal(str(value))  # a YAML date, say: the API server holds it as a string
 
 
-def marshal_struct(fields: list[tuple[str, object]]) -> str:
+def marshal_struct(fields: list[tuple[str, object]]) -> Struct:
     """``json.Marshal`` of a Go struct: its fields in declaration order, as given."""
-    return "{" + ",".join(f"{marshal(name)}:{marshal(value)}" for name, value in fields) + "}"
+    members = ",".join(f"{marshal(name)}:{marshal(value)}" for name, value in fields)
+    return Struct("{" + members + "}")
 
 
 def compact(raw: str) -> str:
