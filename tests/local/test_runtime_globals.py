@@ -165,3 +165,41 @@ def test_steps_name_is_empty_outside_a_step_and_host_node_name_is_this_machine(r
     assert result.succeeded, result.message
     assert result.node("show").outputs.result == f"<> show {socket.gethostname()}"
     assert result.status["nodes"][result.node("first").id]["hostNodeName"] == socket.gethostname()
+
+
+def fnv32a(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def test_pod_name_is_each_attempts_and_only_a_pods(run_local):
+    """executeTemplate sets ``{{pod.name}}`` for a pod-type template only, and for a retried one
+    names each attempt's pod (GeneratePodName of ``<node>(n)``); a DAG's own substitution leaves
+    it for the inline pod it holds."""
+    flaky = sh(
+        "flaky",
+        "echo {{pod.name}}; test {{retries}} -ge 1",
+        retryStrategy={"limit": 2, "retryPolicy": "Always"},
+    )
+    inline = {"container": {"image": "alpine", "command": ["echo", "{{pod.name}}"]}}
+    wf = workflow(
+        {
+            "name": "main",
+            "dag": {"tasks": [task_of("flaky"), {"name": "inline", "inline": inline}]},
+        },
+        flaky,
+    )
+    result = run_local(wf)
+    assert result.succeeded, result.message
+    for number in (0, 1):
+        attempt = result.node(f"flaky({number})")
+        expected = f"{result.name}-flaky-{fnv32a(attempt.name)}"
+        assert attempt.outputs.result == expected
+    inline_node = result.node("inline")
+    assert inline_node.outputs.result == f"{result.name}-{fnv32a(inline_node.name)}"
+
+
+def task_of(template):
+    return {"name": template, "template": template}

@@ -47,7 +47,14 @@ from mlflows.local.controller.nodes import (
 )
 from mlflows.local.controller.parallelism import PodSlots, pods_of
 from mlflows.local.controller.retry import RetryRule
-from mlflows.local.controller.scope import called_as, inputs_scope, node_keys
+from mlflows.local.controller.scope import (
+    POD_KINDS,
+    attempt_keys,
+    called_as,
+    inputs_scope,
+    node_keys,
+    pod_keys,
+)
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.controller.sync import Locks, lock_refs
@@ -73,10 +80,7 @@ if TYPE_CHECKING:
     from mlflows.local.spec.templates import TemplateBase, TemplateStore
 
 NODE_TYPES = {
-    "container": NodeType.POD,
-    "script": NodeType.POD,
-    container_set.KIND: NodeType.POD,
-    "resource": NodeType.POD,
+    **dict.fromkeys(POD_KINDS, NodeType.POD),
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
     "suspend": NodeType.SUSPEND,
@@ -353,9 +357,9 @@ class Engine:
             processed = substitute(template, scope)
             kind = template_kind(template)
             if NODE_TYPES[kind] in (NodeType.POD, NodeType.HTTP):  # lint: leftovers it refuses
-                refused = refused_leftover(
-                    {key: template.get(key) for key in (kind, "outputs")}, scope
-                )
+                later = pod_keys(self.name, node, template) if kind in POD_KINDS else {}
+                fields = {key: template.get(key) for key in (kind, "outputs")}
+                refused = refused_leftover(fields, {**scope, **later})  # pod.name: each attempt's
                 if refused:
                     raise UnresolvedReference(refused)
             # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
@@ -400,7 +404,7 @@ class Engine:
         return artifacts.argument_artifacts(self.spec, self.variables(), ())
 
     def _pod_artifacts(self, node: Node, template: dict) -> artifacts.PodArtifacts:
-        pod_name = node_keys(self.name, node, template)[keys.POD_NAME()]
+        pod_name = pod_keys(self.name, node, template)[keys.POD_NAME()]
         inputs = (template.get("inputs") or {}).get("artifacts") or []
         return artifacts.PodArtifacts(
             artifacts.Repository(self.run_dir.parent.parent / "artifacts"),  # <work-dir>/artifacts
@@ -471,7 +475,9 @@ class Engine:
             if rule.max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + rule.max_duration
             # the whole scope again: an expression may read retries beside other variables
-            body = substitute(template, {**scope, "retries": str(number)})
+            body = substitute(
+                template, {**scope, **attempt_keys(self.name, attempt, template, number)}
+            )
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
             stopped = self.stop_message if self.stop.is_set() else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from mlflows.local.controller import artifacts
+from mlflows.local.controller import artifacts, container_set
 from mlflows.local.controller.nodes import Node, Outputs, Phase, pod_name, rfc3339
 from mlflows.local.executor.probes import POD_IP
 from mlflows.local.lang import expression_tags, exprlang, gojson, keys
@@ -25,6 +25,8 @@ from mlflows.local.lang.templating import (
     expression_env,
     substitute,
 )
+
+POD_KINDS = ("container", "script", container_set.KIND, "resource")  # Template.IsPodType
 
 
 def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
@@ -67,14 +69,35 @@ def inputs_scope(inputs: dict[str, str]) -> Scope:
     return scope
 
 
+def is_pod_type(template: dict) -> bool:
+    """Template.IsPodType: what runs as a pod."""
+    return any(kind in template for kind in POD_KINDS)
+
+
 def node_keys(workflow_name: str, node: Node, template: dict) -> Scope:
-    """Variables that depend on the node: its name, pod name and output paths."""
-    named = pod_name(workflow_name, node.name, template.get("name"))  # inline: no name
-    scope = {keys.NODE_NAME(): node.name, keys.POD_NAME(): named}
+    """Variables that depend on the node: its name, output paths and, for a pod-type template
+    without retries, its pod name (executeTemplate's localParams; a retried one's is each
+    attempt's, :func:`attempt_keys`)."""
+    scope = {keys.NODE_NAME(): node.name}
+    if is_pod_type(template) and "retryStrategy" not in template:
+        scope.update(pod_keys(workflow_name, node, template))
     for param in (template.get("outputs") or {}).get("parameters") or []:
         path = (param.get("valueFrom") or {}).get("path")
         if path:
             scope[keys.OUTPUTS_PARAMETER_PATH(param["name"])] = path
+    return scope
+
+
+def pod_keys(workflow_name: str, node: Node, template: dict) -> Scope:
+    """``{{pod.name}}`` of a pod node (an inline template has no name: the workflow's alone)."""
+    return {keys.POD_NAME(): pod_name(workflow_name, node.name, template.get("name"))}
+
+
+def attempt_keys(workflow_name: str, attempt: Node, template: dict, number: int) -> Scope:
+    """A retry attempt's ``{{retries}}`` and, for a pod, its ``{{pod.name}}``."""
+    scope: Scope = {keys.RETRIES(): str(number)}
+    if is_pod_type(template):
+        scope.update(pod_keys(workflow_name, attempt, template))
     return scope
 
 
