@@ -93,8 +93,8 @@ def test_workflow_hooks_and_exit_hook(run_local):
     assert result.node("wfhooks.hooks.running").outputs.result == "now Running"
     assert result.node("wfhooks.hooks.failed").outputs.result == "then Failed"
     exit_line = result.node("wfhooks.onExit").outputs.result
-    assert exit_line.startswith("exit Failed [")
-    failures = json.loads(exit_line.removeprefix("exit Failed "))
+    assert exit_line.startswith('exit Failed "[')  # strconv.Quote-d JSON: decoded twice
+    failures = json.loads(json.loads(exit_line.removeprefix("exit Failed ")))
     assert {(f["displayName"], f["templateName"], f["phase"]) for f in failures} == {
         ("wfhooks", "main", "Failed"),
         ("boom", "boom", "Failed"),
@@ -112,15 +112,16 @@ def test_workflow_hooks_and_exit_hook(run_local):
 
 
 def test_hook_expressions_are_expr_lang_with_its_functions(run_local):
-    """As Argo's EvalBool: ``workflow.failures`` is JSON text, read with fromJSON, map, in."""
+    """As Argo's EvalBool: ``workflow.failures`` is quoted JSON text, read with fromJSON twice
+    (util/variables/keys/globals.go), then map, in."""
     wf = load(WORKFLOW_HOOKS)
     wf["spec"]["hooks"]["failed"]["expression"] = (
         'workflow.status == "Failed" && len(workflow.failures) > 0 '
-        '&& "boom" in map(fromJSON(workflow.failures), .displayName)'
+        '&& "boom" in map(fromJSON(fromJSON(workflow.failures)), .displayName)'
     )
     wf["spec"]["hooks"]["succeeded"]["expression"] = (
         'sprig.lower(workflow.status) == "succeeded" || ("nobody" in '
-        "map(fromJSON(workflow.failures), .displayName))"
+        "map(fromJSON(fromJSON(workflow.failures)) ?? [], .displayName))"  # "null" while none
     )
     result = run_local(wf)
     assert result.phase == "Failed"

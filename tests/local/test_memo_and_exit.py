@@ -86,7 +86,7 @@ def test_exit_handler_runs_on_failure_and_sees_the_status(run_local):
     assert handler.phase == "Succeeded"
     status_line, failures_line = handler.outputs.result.splitlines()
     assert status_line == "status=Failed"
-    failures = json.loads(failures_line)
+    failures = json.loads(json.loads(failures_line))  # JSON, then strconv.Quote-d
     assert {f["displayName"] for f in failures} >= {"boom"}
     assert result.phase == "Failed"
 

@@ -3,6 +3,7 @@
 puts on the Workflow it starts and anyone may put on their own; ``labels``/``annotations`` and
 their ``.json`` forms are the maps as Go's json.Marshal writes them (sorted keys, no spaces)."""
 
+import json
 import re
 
 from localrun_helpers import sh, workflow
@@ -57,3 +58,39 @@ def test_labels_and_annotations_as_json_are_gos_marshal_of_the_maps(run_local):
         '{"app":"demo","tier":"example"}',
         '{"example.io/owner":"platform \\u003cteam\\u003e"}',
     ]
+
+
+def test_parameters_as_json_are_gos_marshal_of_the_spec_arguments(run_local, tmp_path):
+    """setGlobalParameters: ``{{workflow.parameters}}`` and ``.json`` are json.Marshal of
+    ``spec.arguments.parameters``: Parameter structs, fields in declaration order (name, default,
+    value, valueFrom, globalName, enum, description), unset ones left out, every value an
+    AnyString; a -p value replaces the value, as argo submit does."""
+    wf = workflow(sh("main", "echo '{{workflow.parameters}}'; echo '{{workflow.parameters.json}}'"))
+    wf["spec"]["arguments"] = {
+        "parameters": [
+            {"name": "greeting", "value": "hello"},
+            {"description": "a <number>", "enum": [5, 6], "value": 5, "name": "n"},
+            {"name": "empty", "value": ""},
+            {
+                "name": "colour",
+                "valueFrom": {"default": "red", "configMapKeyRef": {"key": "c", "name": "cm"}},
+            },
+        ]
+    }
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm", "labels": {"workflows.argoproj.io/configmap-type": "Parameter"}},
+        "data": {"c": "blue"},
+    }
+    applied = tmp_path / "cm.yaml"
+    applied.write_text(json.dumps(config_map))
+    result = run_local(wf, parameters={"greeting": "hi"}, apply=[applied])
+    assert result.succeeded, result.message
+    expected = (
+        '[{"name":"greeting","value":"hi"},'
+        '{"name":"n","value":"5","enum":["5","6"],"description":"a \\u003cnumber\\u003e"},'
+        '{"name":"empty","value":""},'
+        '{"name":"colour","valueFrom":{"configMapKeyRef":{"name":"cm","key":"c"},"default":"red"}}]'
+    )
+    assert printed(result).splitlines() == [expected, expected]

@@ -322,7 +322,7 @@ class DagRun:
 
     def _scope(self, names: list[str]) -> Scope:
         """Globals and what the named tasks produced, a loop's aggregated."""
-        scope = dict(self.engine.globals)
+        scope = self.engine.variables()
         for name in names:
             template = self.engine.template_for(self.tasks[name], self.node.id)
             items = self._items(name)

@@ -30,7 +30,7 @@ from mlflows.duration import parse_go_duration, parse_seconds_or_duration
 from mlflows.errors import UserError
 from mlflows.local.cluster.objects import ObjectStore
 from mlflows.local.cluster.requests import ResourceRequest
-from mlflows.local.controller import artifacts, container_set
+from mlflows.local.controller import artifacts, container_set, runtime_globals
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
 from mlflows.local.controller.daemons import Daemons, is_daemon
 from mlflows.local.controller.dag import DagRun
@@ -47,16 +47,24 @@ from mlflows.local.controller.nodes import (
 )
 from mlflows.local.controller.parallelism import PodSlots, pods_of
 from mlflows.local.controller.retry import RetryRule
-from mlflows.local.controller.scope import inputs_scope, node_keys
+from mlflows.local.controller.scope import (
+    POD_KINDS,
+    attempt_keys,
+    called_as,
+    inputs_scope,
+    node_keys,
+    pod_keys,
+)
 from mlflows.local.controller.steps import StepsRun
 from mlflows.local.controller.stop import StopEvent
 from mlflows.local.controller.sync import Locks, lock_refs
 from mlflows.local.controller.termination import with_log_cause
 from mlflows.local.executor import claims
 from mlflows.local.executor.http import run_http
-from mlflows.local.executor.pod import PodResult, run_pod
+from mlflows.local.executor.pod import HOST_NODE_NAME, PodResult, run_pod
 from mlflows.local.executor.volumes import VolumeStore
 from mlflows.local.lang import keys
+from mlflows.local.lang.leftover_tags import refused_leftover
 from mlflows.local.lang.templating import (
     ABSENT,
     STRICT_PREFIXES,
@@ -64,7 +72,6 @@ from mlflows.local.lang.templating import (
     UnresolvedReference,
     argo_string,
     substitute,
-    unresolved_tags,
 )
 
 if TYPE_CHECKING:
@@ -73,10 +80,7 @@ if TYPE_CHECKING:
     from mlflows.local.spec.templates import TemplateBase, TemplateStore
 
 NODE_TYPES = {
-    "container": NodeType.POD,
-    "script": NodeType.POD,
-    container_set.KIND: NodeType.POD,
-    "resource": NodeType.POD,
+    **dict.fromkeys(POD_KINDS, NodeType.POD),
     "dag": NodeType.DAG,
     "steps": NodeType.STEPS,
     "suspend": NodeType.SUSPEND,
@@ -177,6 +181,7 @@ class Engine:
         self.store = templates
         self.config_maps = config_maps
         self.globals = dict(globals_)
+        self.started_at = time.time()  # the workflow's status.startedAt, once run() starts
         self.nodes = NodeStore(self.name, on_change)
         self.depths = CallDepths(self.nodes)
         self.run_dir = run_dir
@@ -202,7 +207,7 @@ class Engine:
         The workflow runs on a worker thread while this one watches ``activeDeadlineSeconds``
         and Ctrl-C; either stops the run, which still ends normally (``interrupted`` tells).
         """
-        started = time.time()
+        started = self.started_at = time.time()
         outcome: dict = {}
         done = threading.Event()  # not Thread.join: after a Ctrl-C inside join, join lies
 
@@ -248,6 +253,10 @@ class Engine:
                     phase, message = handler.phase, handler.message
         claims.collect(self.volumes, self.spec, self.name, phase == Phase.SUCCEEDED)
         return str(phase), message
+
+    def variables(self) -> Scope:
+        """The globals with ``workflow.status`` and ``workflow.duration`` as of now."""
+        return {**self.globals, **runtime_globals.running(self.started_at, self.globals)}
 
     def halt(self, message: str) -> None:
         """Stop the run: kill processes, start nothing new, fail what runs with ``message``."""
@@ -332,19 +341,27 @@ class Engine:
             self.finish(node, Phase.ERROR, f"internal error in the local runner: {err!r}")
 
     def _execute(self, node: Node, template: dict, call: Call) -> None:
+        variables = self.variables()  # as setGlobalRuntimeParameters left them, now
         try:
-            inputs = bind_inputs(template, call.arguments, self.globals, self.config_maps)
+            inputs = bind_inputs(template, call.arguments, variables, self.config_maps)
             given = call.arguments + (self._workflow_artifacts() if call.parent is None else [])
-            bound = artifacts.bind_inputs(template, given, {**self.globals, **inputs_scope(inputs)})
+            bound = artifacts.bind_inputs(template, given, {**variables, **inputs_scope(inputs)})
             scope = {
-                **self.globals,
-                **call.local,
+                **variables,
+                **called_as(call.local),
                 **inputs_scope(inputs),
                 **bound.scope(),
                 **artifacts.output_paths(template),
                 **node_keys(self.name, node, template),
             }
             processed = substitute(template, scope)
+            kind = template_kind(template)
+            if NODE_TYPES[kind] in (NodeType.POD, NodeType.HTTP):  # lint: leftovers it refuses
+                later = pod_keys(self.name, node, template) if kind in POD_KINDS else {}
+                fields = {key: template.get(key) for key in (kind, "outputs")}
+                refused = refused_leftover(fields, {**scope, **later})  # pod.name: each attempt's
+                if refused:
+                    raise UnresolvedReference(refused)
             # as Argo's ProcessArgs leaves it: each input holds its value, for outputs to read
             processed["inputs"] = {
                 "parameters": [{"name": name, "value": value} for name, value in inputs.items()],
@@ -384,10 +401,10 @@ class Engine:
 
     def _workflow_artifacts(self) -> list[dict]:
         """``spec.arguments.artifacts``, for the entrypoint (and an exit handler) to bind."""
-        return artifacts.argument_artifacts(self.spec, self.globals, ())
+        return artifacts.argument_artifacts(self.spec, self.variables(), ())
 
     def _pod_artifacts(self, node: Node, template: dict) -> artifacts.PodArtifacts:
-        pod_name = node_keys(self.name, node, template)[keys.POD_NAME()]
+        pod_name = pod_keys(self.name, node, template)[keys.POD_NAME()]
         inputs = (template.get("inputs") or {}).get("artifacts") or []
         return artifacts.PodArtifacts(
             artifacts.Repository(self.run_dir.parent.parent / "artifacts"),  # <work-dir>/artifacts
@@ -458,16 +475,20 @@ class Engine:
             if rule.max_duration is not None and max_deadline is None:
                 max_deadline = attempt.started_at + rule.max_duration
             # the whole scope again: an expression may read retries beside other variables
-            body = substitute(template, {**scope, "retries": str(number)})
+            body = substitute(
+                template, {**scope, **attempt_keys(self.name, attempt, template, number)}
+            )
             self._guarded(attempt, self._run_body, attempt, body, max_deadline)
             attempts.append(attempt)
             stopped = self.stop_message if self.stop.is_set() else None
             verdict = rule.verdict(attempts, max_deadline, stopped)
             if isinstance(verdict, tuple):
-                self.finish(node, verdict[0], verdict[1], outputs=attempt.outputs)
+                last = {"outputs": attempt.outputs, "host_node_name": attempt.host_node_name}
+                self.finish(node, verdict[0], verdict[1], **last)
                 return
             if self.stop.wait(verdict):
-                self.finish(node, attempt.phase, self.stop_message, outputs=attempt.outputs)
+                last = {"outputs": attempt.outputs, "host_node_name": attempt.host_node_name}
+                self.finish(node, attempt.phase, self.stop_message, **last)
                 return
 
     # -- leaves -----------------------------------------------------------------------------
@@ -505,10 +526,6 @@ class Engine:
             if template.get(field) is not None
         ]
         node_deadline = min((limit for limit in limits if limit is not None), default=None)
-        leftover = unresolved_tags({key: template.get(key) for key in (kind, "outputs")})
-        if leftover:
-            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
-            return
         pods = pods_of(template)
         if self.pod_slots is not None and pods > self.pod_slots.size:
             self.finish(node, "Error", self.pod_slots.refusal(pods))
@@ -517,7 +534,7 @@ class Engine:
             self.finish(node, "Failed", self.stop_message)
             return
         try:
-            self.nodes.update(node, phase="Running")
+            self.nodes.update(node, phase="Running", host_node_name=HOST_NODE_NAME)
 
             def reason() -> str:
                 passed = node_deadline is not None and time.time() >= node_deadline
@@ -591,10 +608,6 @@ class Engine:
         return PodResult(result.phase, message, Outputs(parameters=dict(result.outputs)))
 
     def _http(self, node: Node, template: dict) -> None:
-        leftover = unresolved_tags(template["http"])
-        if leftover:
-            self.finish(node, "Error", f"Unable to resolve: {leftover[0]}")
-            return
         self.nodes.update(node, phase="Running")
         phase, message, outputs = run_http(template["http"], self.stop, lambda: self.stop_message)
         self.finish(node, phase, message, outputs=outputs)

@@ -4,7 +4,8 @@
 
 - The workflow's ``spec.hooks``: every hook but ``exit`` has an ``expression``, evaluated over the
   workflow's variables while the entry node runs and once more when it has ended
-  (``workflow.status`` is the entry node's phase, ``Running`` meanwhile; ``workflow.failures``).
+  (``workflow.status`` is the entry node's phase, ``Running`` meanwhile; ``workflow.failures``,
+  as :mod:`mlflows.local.controller.runtime_globals` writes them).
   The first time it holds, ``<workflow>.hooks.<name>`` starts, a child of the entry node. The
   exit handler — ``spec.onExit``, else ``spec.hooks.exit`` — runs as ``<workflow>.onExit`` once
   the entry node and every hook started have ended.
@@ -30,16 +31,15 @@ as util/expr/env nests them; so does :func:`hook_fires`, with :mod:`mlflows.loca
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from mlflows.local.controller import runtime_globals
 from mlflows.local.controller.artifacts import argument_artifacts, reference
 from mlflows.local.controller.calls import POLL_SECONDS, Call, NotRun
-from mlflows.local.controller.nodes import Node, Outputs, Phase, rfc3339
+from mlflows.local.controller.nodes import Node, Outputs
 from mlflows.local.controller.scope import inputs_scope
 from mlflows.local.lang import exprlang, keys
 from mlflows.local.lang.expression_tags import short
@@ -220,7 +220,7 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
     inputs = inputs_scope(boundary.inputs) if boundary is not None else {}  # the DAG's or steps'
 
     def scope(current: Node) -> Scope:
-        variables = {**engine.globals, **_while_running(engine), **inputs, **call.scope}
+        variables = {**engine.variables(), **_while_running(engine), **inputs, **call.scope}
         return {**variables, ref.status(name): current.phase.value}
 
     def with_outputs(current: Node) -> Scope:
@@ -268,15 +268,12 @@ def run_hooked(engine: Engine, call: Call, node: Node, body: Callable[[], None])
 
 
 def _while_running(engine: Engine) -> Scope:
-    """``{{workflow.status}}`` and ``{{workflow.failures}}`` for a hook that starts while the
-    entry node runs (Argo refreshes them on every pass); afterwards the globals hold them."""
-    if keys.WORKFLOW_STATUS() in engine.globals:
+    """``{{workflow.failures}}`` so far, for a hook that starts while the entry node runs (Argo
+    sets it on every pass after the entry node; ``workflow.status`` is ``Engine.variables``'s);
+    afterwards the globals hold it."""
+    if keys.WORKFLOW_FAILURES() in engine.globals:
         return {}
-    failures = workflow_failures(engine.nodes.all())
-    return {
-        keys.WORKFLOW_STATUS(): Phase.RUNNING.value,
-        keys.WORKFLOW_FAILURES(): json.dumps(failures),
-    }
+    return {keys.WORKFLOW_FAILURES(): runtime_globals.failures(engine.name, engine.nodes.all())}
 
 
 class WorkflowHooks:
@@ -289,8 +286,8 @@ class WorkflowHooks:
         self.exit = exit_hook(engine.spec, engine.arguments)
 
     def run_entry(self, call: Call) -> Node:
-        """The entry node run to its end with the hooks watched; then ``{{workflow.status}}``,
-        ``{{workflow.failures}}`` and ``{{workflow.duration}}`` hold its outcome."""
+        """The entry node run to its end with the hooks watched; then ``{{workflow.status}}`` and
+        ``{{workflow.failures}}`` hold its outcome (:mod:`~.runtime_globals`)."""
         engine = self.engine
         if not self.hooks:
             entry = engine.execute(call)
@@ -305,35 +302,20 @@ class WorkflowHooks:
                 engine.finish(entry, "Error", watch.error)
         # Only now: hooks read these from the globals once they are there (_while_running).
         engine.globals.update(self._variables(entry))
-        engine.globals[keys.WORKFLOW_DURATION()] = str(time.time() - entry.started_at)
         return entry
 
     def run_exit(self) -> Node:
         name = f"{self.engine.name}.onExit"
         handler = Call(name, name, self.exit, [], hooked=True)
-        return _run_hook(self.engine, handler, self.exit, self.engine.globals)
+        return _run_hook(self.engine, handler, self.exit, self.engine.variables())
 
     def _variables(self, entry: Node) -> Scope:
         return {
             keys.WORKFLOW_STATUS(): str(self.phases.get(entry.phase, entry.phase)),
-            keys.WORKFLOW_FAILURES(): json.dumps(workflow_failures(self.engine.nodes.all())),
+            keys.WORKFLOW_FAILURES(): runtime_globals.failures(
+                self.engine.name, self.engine.nodes.all()
+            ),
         }
 
     def _scope(self, entry: Node) -> Scope:
-        return {**self.engine.globals, **self._variables(entry)}
-
-
-def workflow_failures(nodes: list[Node]) -> list[dict]:
-    """``{{workflow.failures}}``: the failed and errored nodes, as Argo lists them."""
-    return [
-        {
-            "displayName": node.display_name,
-            "message": node.message,
-            "templateName": node.template_name or (node.template_ref or {}).get("template", ""),
-            "phase": node.phase,
-            "podName": node.id,
-            "finishedAt": rfc3339(node.finished_at or node.started_at),
-        }
-        for node in nodes
-        if node.phase.failed_or_error
-    ]
+        return {**self.engine.variables(), **self._variables(entry)}

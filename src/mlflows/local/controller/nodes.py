@@ -123,6 +123,7 @@ class Node:
     template_ref: dict | None = None  # its call's templateRef
     hooked: bool = False  # run as a hook or exit handler
     daemoned: bool = False  # a daemon's pod, running and ready (controller.daemons)
+    host_node_name: str | None = None  # the machine a pod ran on (NodeStatus.hostNodeName)
 
     @property
     def fulfilled(self) -> bool:
@@ -144,6 +145,17 @@ def fnv32a(text: str) -> int:
     for byte in text.encode():
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
     return value
+
+
+MAX_POD_NAME_PREFIX = 253 - 10 - 1  # workflow/util/pod_name.go: maxPrefixLength - 1
+
+
+def pod_name(workflow_name: str, node_name: str, template_name: str | None) -> str:
+    """Argo's GeneratePodName (v2 names): ``<workflow>-<template>-<fnv32a(node name)>``."""
+    if node_name == workflow_name:
+        return workflow_name
+    prefix = "-".join(filter(None, (workflow_name, template_name)))[:MAX_POD_NAME_PREFIX]
+    return f"{prefix}-{fnv32a(node_name)}"
 
 
 MAX_FILE_NAME = 200  # below the file system's 255 bytes, with room for ".log"

@@ -134,6 +134,7 @@ def _fields(old: dict) -> dict:
         },
         "outputs": Outputs.from_json(old["outputs"]) if old.get("outputs") else None,
         "memoization": old.get("memoizationStatus"),
+        "host_node_name": old.get("hostNodeName"),
     }
 
 

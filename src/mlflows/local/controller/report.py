@@ -44,6 +44,7 @@ def node_status(node: Node, progress: str | None = None) -> dict:
         "nodeFlag": {"hooked": True} if node.hooked else None,
         "daemoned": node.daemoned or None,
         "podIP": POD_IP if node.daemoned else None,  # NodeStatus: "for daemoned steps"
+        "hostNodeName": node.host_node_name,
     }
     status.update({key: value for key, value in optional.items() if value})
     return status

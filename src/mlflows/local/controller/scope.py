@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from mlflows.local.controller import artifacts
-from mlflows.local.controller.nodes import Node, Outputs, Phase, fnv32a, rfc3339
+from mlflows.local.controller import artifacts, container_set
+from mlflows.local.controller.nodes import Node, Outputs, Phase, pod_name, rfc3339
 from mlflows.local.executor.probes import POD_IP
 from mlflows.local.lang import expression_tags, exprlang, gojson, keys
 from mlflows.local.lang.exprlang import ExprError
@@ -26,6 +26,8 @@ from mlflows.local.lang.templating import (
     substitute,
 )
 
+POD_KINDS = ("container", "script", container_set.KIND, "resource")  # Template.IsPodType
+
 
 def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
     """What ``{{tasks.<name>...}}`` / ``{{steps.<name>...}}`` resolve to for a finished node.
@@ -39,6 +41,8 @@ def node_scope(ref: NodeRef, name: str, node: Node, template: dict) -> Scope:
         scope[ref.finished_at(name)] = rfc3339(node.finished_at)
     if node.daemoned:  # Argo keeps a pod's IP for daemoned steps; every pod here has this one
         scope[ref.ip(name)] = POD_IP
+    if node.host_node_name:  # a retry's is its last attempt's, as its outputs
+        scope[ref.host_node_name(name)] = node.host_node_name
     outputs = node.outputs
     if outputs is not None:
         for param, value in outputs.parameters.items():
@@ -65,10 +69,18 @@ def inputs_scope(inputs: dict[str, str]) -> Scope:
     return scope
 
 
+def is_pod_type(template: dict) -> bool:
+    """Template.IsPodType: what runs as a pod."""
+    return any(kind in template for kind in POD_KINDS)
+
+
 def node_keys(workflow_name: str, node: Node, template: dict) -> Scope:
-    """Variables that depend on the node: its name, pod name and output paths."""
-    prefix = "-".join(filter(None, (workflow_name, template.get("name"))))  # inline: no name
-    scope = {keys.NODE_NAME(): node.name, keys.POD_NAME(): f"{prefix}-{fnv32a(node.name)}"}
+    """Variables that depend on the node: its name, output paths and, for a pod-type template
+    without retries, its pod name (executeTemplate's localParams; a retried one's is each
+    attempt's, :func:`attempt_keys`)."""
+    scope = {keys.NODE_NAME(): node.name}
+    if is_pod_type(template) and "retryStrategy" not in template:
+        scope.update(pod_keys(workflow_name, node, template))
     for param in (template.get("outputs") or {}).get("parameters") or []:
         path = (param.get("valueFrom") or {}).get("path")
         if path:
@@ -76,9 +88,31 @@ def node_keys(workflow_name: str, node: Node, template: dict) -> Scope:
     return scope
 
 
+def pod_keys(workflow_name: str, node: Node, template: dict) -> Scope:
+    """``{{pod.name}}`` of a pod node (an inline template has no name: the workflow's alone)."""
+    return {keys.POD_NAME(): pod_name(workflow_name, node.name, template.get("name"))}
+
+
+def attempt_keys(workflow_name: str, attempt: Node, template: dict, number: int) -> Scope:
+    """A retry attempt's ``{{retries}}`` and, for a pod, its ``{{pod.name}}``."""
+    scope: Scope = {keys.RETRIES(): str(number)}
+    if is_pod_type(template):
+        scope.update(pod_keys(workflow_name, attempt, template))
+    return scope
+
+
 def current_name(ref: NodeRef, name: str) -> Scope:
     """``{{tasks.name}}`` / ``{{steps.name}}`` inside the task or step being run."""
     return {ref.current_name(): name}
+
+
+def called_as(local: Scope) -> Scope:
+    """A call's local variables with executeTemplate's name of its caller: a DAG task's or a
+    step's is in ``local``; any other call (the entrypoint, a hook, an exit handler) Argo makes
+    with a WorkflowStep without a name, so its ``{{steps.name}}`` is empty."""
+    if keys.TASKS.current_name() in local:
+        return local
+    return {keys.STEPS.current_name(): "", **local}
 
 
 def item_scope(value: str, members: dict[str, str]) -> Scope:

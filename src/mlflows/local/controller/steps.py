@@ -64,7 +64,7 @@ class StepsRun:
     def run(self) -> None:
         engine, node = self.engine, self.node
         engine.nodes.update(node, phase=Phase.RUNNING)
-        scope: Scope = dict(engine.globals)
+        scope: Scope = {}
         previous: list[Node] = [node]
         for index, group in enumerate(self.template["steps"] or []):
             if engine.stop.is_set():
@@ -83,6 +83,7 @@ class StepsRun:
             )
             for before in previous:
                 engine.nodes.link(before, group_node)
+            scope.update(engine.variables())  # each group as of its start: global outputs so far
             try:
                 planned = [self._plan(group_node, step, scope) for step in steps]
             except ExpansionError as err:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import socket
 import subprocess
 import threading
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from mlflows.local.executor.spawner import PodProcess
 from mlflows.local.executor.volumes import VolumeStore
 
 MAX_RESULT_BYTES = 256 * 1024  # argoexec's maxAnnotationSize
+HOST_NODE_NAME = socket.gethostname()  # every pod's node: the one machine (pod.Spec.NodeName)
 READ_BYTES = 64 * 1024
 
 

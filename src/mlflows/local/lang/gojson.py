@@ -1,7 +1,8 @@
 """JSON as Go's encoding/json writes it, so values the controller builds read as Argo's do.
 
-``marshal`` is ``json.Marshal`` of a decoded value: compact, map keys sorted, ``<``, ``>``, ``&``
-and U+2028/U+2029 escaped, a float64 in Go's shortest form (``1`` not ``1.0``, ``1e+21``).
+``marshal`` is ``json.Marshal`` of a decoded value: compact, map keys sorted (a struct's fields,
+``marshal_struct``, in their order), ``<``, ``>``, ``&`` and U+2028/U+2029 escaped, a float64 in
+Go's shortest form (``1`` not ``1.0``, ``1e+21``).
 ``compact`` is what ``json.Marshal`` does to a ``json.RawMessage`` (Argo's loop items and
 results): the text kept as written, only white space dropped and the same characters escaped.
 ``decode`` is ``json.Unmarshal`` into ``any``: every number a float64, NaN and Infinity refused;
@@ -65,8 +66,14 @@ def go_float(value: float) -> str:
     return format(Decimal(repr(value)).normalize(), "f")
 
 
+class Struct(str):
+    """A Go struct's JSON, as :func:`marshal_struct` wrote it: kept as it is inside others."""
+
+
 def marshal(value) -> str:
     """``json.Marshal`` of a decoded JSON value (dict, list, str, int, float, bool, None)."""
+    if isinstance(value, Struct):
+        return str(value)
     if isinstance(value, dict):
         members = (f"{marshal(str(key))}:{marshal(value[key])}" for key in sorted(value))
         return "{" + ",".join(members) + "}"
@@ -79,6 +86,12 @@ def marshal(value) -> str:
     if value is None or isinstance(value, (bool, int)):
         return json.dumps(value)
     return marshal(str(value))  # a YAML date, say: the API server holds it as a string
+
+
+def marshal_struct(fields: list[tuple[str, object]]) -> Struct:
+    """``json.Marshal`` of a Go struct: its fields in declaration order, as given."""
+    members = ",".join(f"{marshal(name)}:{marshal(value)}" for name, value in fields)
+    return Struct("{" + members + "}")
 
 
 def compact(raw: str) -> str:

@@ -41,6 +41,7 @@ class NodeRef:
         self.finished_at = Key(f"{prefix}.<name>.finishedAt")
         self.exit_code = Key(f"{prefix}.<name>.exitCode")
         self.ip = Key(f"{prefix}.<name>.ip")  # a pod's IP: a daemon's address
+        self.host_node_name = Key(f"{prefix}.<name>.hostNodeName")  # the node a pod ran on
         self.result = Key(f"{prefix}.<name>.outputs.result")
         self.parameters = Key(f"{prefix}.<name>.outputs.parameters")  # a loop's, as a JSON list
         self.parameter = Key(f"{prefix}.<name>.outputs.parameters.<p>")

@@ -7,7 +7,6 @@ does (workflow/common/convert.go ``ConvertCronWorkflowToWorkflow``).
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ import yaml
 
 from mlflows.errors import UserError
 from mlflows.local.lang import keys
-from mlflows.local.lang.gojson import marshal
+from mlflows.local.lang.gojson import Struct, marshal, marshal_struct
 from mlflows.local.lang.templating import Scope, argo_string
 from mlflows.local.spec.names import generated_name
 
@@ -134,12 +133,57 @@ def workflow_parameters(workflow: dict, overrides: dict[str, str]) -> dict[str, 
     return values
 
 
+def parameters_json(spec: dict, values: dict[str, str]) -> str:
+    """``{{workflow.parameters}}``: setGlobalParameters' json.Marshal of
+    ``spec.arguments.parameters``, each a Parameter struct (its fields in declaration order,
+    unset ones left out), its value the one the run uses (a -p value replaces it, as argo submit
+    does); one read from a ConfigMap keeps only its valueFrom, as in the spec."""
+    listed = []
+    for param in (spec.get("arguments") or {}).get("parameters") or []:
+        # its value, a -p one, or (where Argo would want a value) the default the run uses
+        value = param.get("value") if "valueFrom" in param else values[param["name"]]
+        fields = [
+            ("name", param["name"]),
+            ("default", _any_string(param.get("default"))),
+            ("value", _any_string(value)),
+            ("valueFrom", _value_from(param.get("valueFrom"))),
+            ("globalName", param.get("globalName") or None),
+            ("enum", [argo_string(option) for option in param.get("enum") or []] or None),
+            ("description", _any_string(param.get("description"))),
+        ]  # omitempty: a nil pointer, "" string or empty list is left out; a pointer to "" is not
+        listed.append(marshal_struct([(key, v) for key, v in fields if v is not None]))
+    return "[" + ",".join(listed) + "]"
+
+
+def _any_string(value) -> str | None:
+    """An AnyString field: whatever YAML gave, as its string."""
+    return None if value is None else argo_string(value)
+
+
+def _value_from(value_from: dict | None) -> Struct | None:
+    """A ValueFrom struct, with the fields a workflow argument's may hold (validate.go)."""
+    if not value_from:
+        return None
+    ref = value_from.get("configMapKeyRef")
+    fields = [
+        ("event", value_from.get("event") or None),
+        ("supplied", marshal_struct([]) if "supplied" in value_from else None),
+        ("configMapKeyRef", _struct(ref, ("name", "key", "optional")) if ref else None),
+        ("default", _any_string(value_from.get("default"))),
+    ]
+    return marshal_struct([(key, value) for key, value in fields if value is not None])
+
+
+def _struct(value: dict, order: tuple[str, ...]) -> Struct:
+    return marshal_struct([(key, value[key]) for key in order if value.get(key) is not None])
+
+
 def globals_scope(workflow: dict, name: str, namespace: str, parameters: dict[str, str]) -> Scope:
     """The ``{{workflow.*}}`` variables."""
     metadata = workflow.get("metadata") or {}
     spec = workflow["spec"]
     created = datetime.now(timezone.utc)
-    listed = json.dumps([{"name": k, "value": v} for k, v in parameters.items()])
+    listed = parameters_json(spec, parameters)
     scope: Scope = {
         keys.WORKFLOW_NAME(): name,
         keys.WORKFLOW_NAMESPACE(): namespace,
