@@ -187,10 +187,10 @@ class EnsembleTasks:
 
     def select(self, branches: Task) -> Task:
         w = self.workloads
-        template = w._template(
+        template = w.template(
             "select",
             lambda: self._with_members_output(
-                w._select_template(
+                w.select_template(
                     {
                         "--candidates-json": "{{inputs.parameters.candidates}}",
                         "--top-k": str(self.serving.size),
@@ -208,7 +208,7 @@ class EnsembleTasks:
         )
 
     def serve_members(self, selected: Task) -> Task:
-        template = self.workloads._template("serve-member", self._member_template)
+        template = self.workloads.template("serve-member", self._member_template)
         return template(
             name="serve-members",
             arguments={"member": "{{item.name}}"},
@@ -216,23 +216,23 @@ class EnsembleTasks:
         )
 
     def serve_combiner(self) -> Task:
-        template = self.workloads._template("serve-combiner", self._combiner_template)
+        template = self.workloads.template("serve-combiner", self._combiner_template)
         return template(name="serve-combiner")
 
     def serve_graph(self, selected: Task) -> Task:
-        template = self.workloads._template("serve-graph", self._graph_template)
+        template = self.workloads.template("serve-graph", self._graph_template)
         return template(
             name="serve-graph",
             arguments={MEMBERS: f"{{{{tasks.{selected.name}.outputs.parameters.{MEMBERS}}}}}"},
         )
 
     def evaluate(self, graph: Task) -> Task:
-        template = self.workloads._template("evaluate-ensemble", self._evaluate_template)
+        template = self.workloads.template("evaluate-ensemble", self._evaluate_template)
         return template(name="evaluate-ensemble", arguments={"url": graph.get_parameter("url")})
 
     @staticmethod
     def _with_members_output(template: Container) -> Container:
-        template.outputs = [*template.outputs, Workloads._output(MEMBERS)]
+        template.outputs = [*template.outputs, Workloads.output(MEMBERS)]
         return template
 
     def _member_template(self) -> Resource:
@@ -277,7 +277,7 @@ class EnsembleTasks:
 
     def _evaluate_template(self) -> Container:
         w = self.workloads
-        return w._container(
+        return w.container(
             "evaluate-ensemble",
             "mlflows.ml.served_accuracy",
             {
@@ -288,5 +288,5 @@ class EnsembleTasks:
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
             inputs=[Parameter(name="url")],
-            outputs=[Workloads._output("accuracy")],
+            outputs=[Workloads.output("accuracy")],
         )

@@ -69,7 +69,7 @@ def load_test(workloads: Workloads, served: Task, load: LoadTest) -> Task:
     from mlflows.workloads import DATASET, OUTPUTS, RUN
 
     def template():
-        return workloads._container(
+        return workloads.container(
             "load-test",
             "mlflows.ml.load_test",
             {
@@ -85,12 +85,12 @@ def load_test(workloads: Workloads, served: Task, load: LoadTest) -> Task:
                 "--outputs-dir": OUTPUTS,
             },
             inputs=[Parameter(name="url")],
-            outputs=[workloads._output(measure) for measure in MEASURES],
+            outputs=[workloads.output(measure) for measure in MEASURES],
             active_deadline_seconds=load.deadline_seconds(),
         )
 
-    return workloads._template("load-test", template)(
-        name="load-test", arguments={"url": workloads._output_of(served, "url")}
+    return workloads.template("load-test", template)(
+        name="load-test", arguments={"url": workloads.output_of(served, "url")}
     )
 
 

@@ -197,7 +197,7 @@ class CanaryRollout:
     def verify_template(self) -> Container:
         w, limits = self.workloads, self.canary.thresholds
         version_dir = f"{w.versions_dir()}/{{{{inputs.parameters.version}}}}"
-        return w._container(
+        return w.container(
             "verify",
             "mlflows.ml.verify",
             {
@@ -217,7 +217,7 @@ class CanaryRollout:
                 "--reason-file": f"{OUTPUTS}/reason",
             },
             inputs=[Parameter(name="version"), *(Parameter(name=n) for n in CANARY_OUTPUTS)],
-            outputs=[w._output("decision"), w._output("reason")],
+            outputs=[w.output("decision"), w.output("reason")],
         )
 
     def served_template(self) -> Resource:

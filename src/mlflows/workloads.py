@@ -202,7 +202,7 @@ class Workloads:
         name, training = f"train-{spec.name}", Training.of(spec)
         if self.library is not None:  # the library's one train template, the spec as arguments
             return self._call("train", None, name=name, arguments=training.arguments())
-        return self._template(name, lambda: self._train_template(name, training))(name=name)
+        return self.template(name, lambda: self._train_template(name, training))(name=name)
 
     def evaluate(self, spec: ModelSpec) -> Task:
         """Evaluate the model ``spec`` trained; output parameter ``accuracy``."""
@@ -217,7 +217,7 @@ class Workloads:
             name=name or evaluated.name.replace("evaluate-", "promote-", 1),
             arguments={
                 "model-dir": _argument(evaluated, "model-dir"),
-                "accuracy": self._output_of(evaluated, "accuracy"),
+                "accuracy": self.output_of(evaluated, "accuracy"),
             },
         )
 
@@ -268,7 +268,7 @@ class Workloads:
                     name: f"{{{{item.{name}}}}}"
                     for name in Training.parameter_names(priority=priority)
                 },
-                DATA_CHECKSUM: self._output_of(data, "checksum"),
+                DATA_CHECKSUM: self.output_of(data, "checksum"),
             },
             **loop,
         )
@@ -292,8 +292,8 @@ class Workloads:
             return self._call(
                 "select", None, name="select", arguments={"candidates": json.dumps(candidates)}
             )
-        template = self._template(
-            "select", lambda: self._select_template({"--candidates": candidates})
+        template = self.template(
+            "select", lambda: self.select_template({"--candidates": candidates})
         )
         return template(name="select")
 
@@ -310,7 +310,7 @@ class Workloads:
         if self.rollout is None:
             raise ValueError("served() reads a canary rollout's service: Workloads(rollout=...)")
         rollout = CanaryRollout(self, self.rollout)
-        return self._template("served", rollout.served_template)(name="served")
+        return self.template("served", rollout.served_template)(name="served")
 
     def predict(self, served: Task) -> Task:
         """Send one test image through the served model and print the predicted class."""
@@ -318,7 +318,7 @@ class Workloads:
             "predict",
             self._predict_template,
             name="predict",
-            arguments={"url": self._output_of(served, "url")},
+            arguments={"url": self.output_of(served, "url")},
         )
 
     def library_templates(self) -> dict[str, Callable[[], TemplateMixin]]:
@@ -344,9 +344,9 @@ class Workloads:
         workflow's own of that name (made by ``make()`` the first time)."""
         if self.library is not None:
             return Task(template_ref=self.library.ref(block), **task)
-        return self._template(block, make)(**task)
+        return self.template(block, make)(**task)
 
-    def _output_of(self, task: Task, parameter: str) -> str:
+    def output_of(self, task: Task, parameter: str) -> str:
         """``task``'s output ``parameter`` as an expression; Hera checks that the template has it,
         which it can only do for a template of this workflow."""
         if self.library is not None:
@@ -355,7 +355,7 @@ class Workloads:
 
     # Templates, each created once per workflow.
     @staticmethod
-    def _template(name: str, make):
+    def template(name: str, make):
         """The workflow being built's template ``name``, made by ``make()`` if it has none yet.
         Looked up there rather than kept here, so one Workloads can build several workflows."""
         pieces = _context.pieces
@@ -365,7 +365,7 @@ class Workloads:
                 return template
         return make()
 
-    def _container(self, name: str, entry_point: str, options: dict, **kwargs) -> Container:
+    def container(self, name: str, entry_point: str, options: dict, **kwargs) -> Container:
         """A step running ``python -m <entry_point>`` (a module, maybe with its subcommand)."""
         module, *subcommand = entry_point.split()
         return Container(
@@ -379,11 +379,11 @@ class Workloads:
         )
 
     @staticmethod
-    def _output(name: str) -> Parameter:
+    def output(name: str) -> Parameter:
         return Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS}/{name}"))
 
     def _ingest_template(self) -> Container:
-        template = self._container(
+        template = self.container(
             "ingest",
             "mlflows.ml.ingest",
             {
@@ -395,7 +395,7 @@ class Workloads:
                 "--checksum-file": f"{OUTPUTS}/checksum",
             },
             inputs=[Parameter(name="dataset"), Parameter(name="version"), Parameter(name="splits")],
-            outputs=[self._output("record"), self._output("checksum")],
+            outputs=[self.output("record"), self.output("checksum")],
             # Downloads fail transiently; a retry a little later usually succeeds.
             retry_strategy=entry_point_retries(
                 limit=3,
@@ -468,7 +468,7 @@ class Workloads:
         under the model's key (:func:`model_key`), the model stored at ``models/<key>``; outputs
         ``model-dir``, where it is, and its ``accuracy`` (:mod:`mlflows.candidates`). The worker
         count is substituted into the TFJob once."""
-        train = self._template("train", lambda: self._memoized_train(priority))
+        train = self.template("train", lambda: self._memoized_train(priority))
         names = Training.parameter_names(priority=priority)
         given = {name: f"{{{{inputs.parameters.{name}}}}}" for name in names}
         trained_in = f"{{{{tasks.train.outputs.parameters.{MODEL_DIR}}}}}"
@@ -517,7 +517,7 @@ class Workloads:
         )
 
     def _sweep_template(self) -> Container:
-        return self._container(
+        return self.container(
             "sweep",
             "mlflows.ml.sweep",
             {
@@ -528,11 +528,11 @@ class Workloads:
                 "--specs-file": f"{OUTPUTS}/specs",
             },
             inputs=[Parameter(name=n) for n in ("models", "space", "samples", "seed")],
-            outputs=[self._output("specs")],
+            outputs=[self.output("specs")],
         )
 
     def _evaluate_template(self) -> Container:
-        template = self._container(
+        template = self.container(
             "evaluate",
             "mlflows.ml.select evaluate",
             {
@@ -542,7 +542,7 @@ class Workloads:
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
             inputs=[Parameter(name="model-dir")],
-            outputs=[self._output("accuracy")],
+            outputs=[self.output("accuracy")],
         )
         if self.content_addressed:  # a model's folder is its content: its accuracy is known
             return memoized(template, key_parameters=["model-dir"], cache=self.cache)
@@ -571,21 +571,21 @@ class Workloads:
             )
             Step(
                 name="serve",
-                template=self._template("serve", self._serve_template),
+                template=self.template("serve", self._serve_template),
                 when=BEATS_CHAMPION,
             )
         return promote
 
     def champion_template(self) -> Container:
         """The accuracy of the model being served (its promoted version's), -1 if none."""
-        return self._container(
+        return self.container(
             "champion",
             "mlflows.ml.select champion",
             {
                 "--versions-dir": self.versions_dir(),
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
-            outputs=[self._output("accuracy")],
+            outputs=[self.output("accuracy")],
         )
 
     def publish_template(self, version_output: bool = False) -> Container:
@@ -598,12 +598,12 @@ class Workloads:
         }
         if version_output:
             options["--version-file"] = f"{OUTPUTS}/version"
-        return self._container(
+        return self.container(
             "publish",
             "mlflows.ml.select promote",
             options,
             inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
-            outputs=[self._output("version")] if version_output else None,
+            outputs=[self.output("version")] if version_output else None,
         )
 
     def champion_lock(self) -> m.Synchronization:
@@ -611,13 +611,13 @@ class Workloads:
         together cannot both see the same champion and the worse one overwrite the better."""
         return m.Synchronization(mutexes=[m.Mutex(name=f"{self.service_name}-champion")])
 
-    def _select_template(
+    def select_template(
         self, candidates: dict[str, str | list[str]], inputs: list[Parameter] | None = None
     ) -> Container:
         """``candidates``: ``--candidates`` and the model folders, ``--candidates-in`` and the
         folder holding them, or ``--candidates-json`` and an input's JSON list (of folders, or
         of a loop's aggregated outputs)."""
-        return self._container(
+        return self.container(
             "select",
             "mlflows.ml.select best",
             {
@@ -629,13 +629,13 @@ class Workloads:
                 "--accuracy-file": f"{OUTPUTS}/accuracy",
             },
             inputs=inputs,
-            outputs=[self._output("accuracy"), self._output("result")],
+            outputs=[self.output("accuracy"), self.output("result")],
         )
 
     def _select_listed_template(self) -> Container:
         """Select among the input ``candidates``, a JSON list: a loop's aggregated outputs, or
         model folders."""
-        return self._select_template(
+        return self.select_template(
             {"--candidates-json": "{{inputs.parameters.candidates}}"},
             inputs=[Parameter(name="candidates")],
         )
@@ -654,7 +654,7 @@ class Workloads:
         return template
 
     def _predict_template(self) -> Container:
-        return self._container(
+        return self.container(
             "predict",
             "mlflows.ml.client",
             {
