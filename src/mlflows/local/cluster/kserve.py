@@ -37,7 +37,8 @@ out or not above 0 KServe's agent default (32, 5000 ms; kserve pkg/batcher/handl
 by default.
 
 Accepted without local effect: replicas and autoscaling, resources, service account, runtime,
-timeouts. Refused: transformers, explainers, custom predictor containers, other model
+timeouts. A predictor given as its own ``containers`` is not this controller's: it runs as
+:mod:`mlflows.local.cluster.custom_predictor`. Refused: transformers, explainers, other model
 formats, multi-node serving (workerSpec), request loggers, model env/command/args, the gRPC
 protocols.
 """
