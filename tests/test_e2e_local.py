@@ -79,9 +79,11 @@ def test_select_keeps_the_most_accurate_model(first_run):
     }
     assert len(evaluated) == 3  # one model per spec, each in its own folder
     select = nodes_by_name(report)["select"]
-    selected = json.loads(output(select, "result"))
-    assert selected["best"]["model_dir"] == max(evaluated, key=evaluated.get)
-    assert float(output(select, "accuracy")) == pytest.approx(max(evaluated.values()), abs=1e-4)
+    selected = json.loads(output(select, "result"))["best"]["model_dir"]
+    # Short training can tie two models: the best is any of the most accurate, and the accuracy
+    # select reports is the one measured for the model it chose.
+    assert evaluated[selected] == pytest.approx(max(evaluated.values()), abs=1e-4)
+    assert float(output(select, "accuracy")) == pytest.approx(evaluated[selected], abs=1e-4)
 
 
 # Six configs of two workers each; the last one's step (1,024 x 2 workers) is more than the
