@@ -11,6 +11,8 @@ import base64
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -600,3 +602,18 @@ def test_a_newer_version_is_picked_up_without_a_restart(
 
     wait_for(serving_the_new_one, "the server to switch to the new version", served.proc)
     assert served.proc.poll() is None
+
+
+def test_a_pinned_model_that_cannot_load_exits_with_one_line(tmp_path):
+    """A revision's model (a SavedModel folder, not a versions folder) that does not load never
+    will: the server exits as a crashing predictor does, instead of waiting to be timed out."""
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "saved_model.pb").write_text("not a model")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflows.ml.serve", "--model-dir", str(broken), "--port", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: --model-dir: not serving {broken}")

@@ -72,6 +72,7 @@ def served_model_class():
             self.serving: tuple[Path, int] | None = None  # (path, saved_model.pb mtime)
             self._predictor: Predictor | None = None
             self._failed: set[tuple[Path, int]] = set()
+            self.load_error: str | None = None  # why the last model tried could not be served
             self._loading = threading.Lock()
             self.batcher = Batcher(lambda: self._predictor, max_batch_size, max_wait)
 
@@ -97,7 +98,8 @@ def served_model_class():
                     predictor.warm_up()  # before it serves: requests keep the old one meanwhile
                 except UserError as err:
                     self._failed.add(identity)  # don't retry the same broken files every poll
-                    log.error("not serving %s: %s", path, err)
+                    self.load_error = f"not serving {path}: {err}"
+                    log.error("%s", self.load_error)
                     return self.ready
                 self._predictor, self.serving, self.ready = predictor, identity, True
                 log.info("serving %s as model %s", path, self.name)
@@ -276,6 +278,10 @@ def serve(args: argparse.Namespace) -> None:
     model = served_model_class()(
         args.model_name, args.model_dir, args.max_batch_size, args.max_batch_wait_ms / 1000
     )
+    if is_saved_model(Path(args.model_dir)) and not model.load():
+        # A pinned model (one revision's) that cannot load never will: exit as a predictor
+        # container that crashes, so the rollout sees the failed load now, not after a timeout.
+        raise UserError(f"--model-dir: {model.load_error}")
     register_metrics(model.batcher.counts)
     server = ModelServer(enable_grpc=False, enable_latency_logging=False)
     server.register_model(model)
