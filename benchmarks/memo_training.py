@@ -6,9 +6,11 @@ trains and evaluates every spec; the unchanged rerun finds every model under its
 and evaluate nodes memo hits); the third run changes one learning rate, so only that branch
 trains. Goal: the unchanged rerun takes <= 15 % of the cold run's time. Below the table: what
 the rerun still spent its time on (the longest pods), and the machine's load average, as the
-ratio depends on it (training is CPU-bound, starting the model server less so).
+ratio depends on it (training is CPU-bound, starting the model server less so). Each spec
+trains as the flow's own defaults have it unless --epochs / --steps-per-epoch say otherwise:
+a rerun costs a fixed few seconds (the model server starting), so less training, a higher ratio.
 
-    python benchmarks/memo_training.py [--models cnn] [--workers 2] [--steps-per-epoch 40]
+    python benchmarks/memo_training.py [--models cnn] [--workers 2] [--epochs 1]
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="cnn", help="model specs to sweep (fewer is quicker)")
     parser.add_argument("--workers", default="2", help="TFJob workers per model")
-    parser.add_argument("--epochs", default="1")
-    parser.add_argument("--steps-per-epoch", default="40")
+    parser.add_argument("--epochs", help="training epochs (default: the spec's own, as e2e.py)")
+    parser.add_argument("--steps-per-epoch", help="steps per epoch (default: the spec's own)")
     args = parser.parse_args(argv)
-    flow_args = ["--models", args.models, "--workers", args.workers, "--epochs", args.epochs,
-                 "--steps-per-epoch", args.steps_per_epoch]  # fmt: skip
+    flow_args = ["--models", args.models, "--workers", args.workers]
+    for option, value in (("--epochs", args.epochs), ("--steps-per-epoch", args.steps_per_epoch)):
+        if value is not None:
+            flow_args += [option, value]
     rows, statuses = [], []
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
