@@ -40,7 +40,7 @@ from hera.workflows import models as m
 from mlflows.canary import PROMOTE, ROLLBACK
 from mlflows.inference_service import ISVC_API_VERSION, inference_service_manifest
 from mlflows.manifest import to_yaml
-from mlflows.workloads import BEATS_CHAMPION, DATASET, OUTPUTS, SERVING
+from mlflows.workloads import DATASET, OUTPUTS, SERVING
 
 if TYPE_CHECKING:
     from mlflows.canary import Canary
@@ -61,35 +61,6 @@ class CanaryRollout:
 
     def __init__(self, workloads: Workloads, canary: Canary):
         self.workloads, self.canary = workloads, canary
-
-    def promote_template(self) -> Steps:
-        """``promote`` as the replace shape has it, with ``rollout`` instead of ``serve``."""
-        w = self.workloads
-        version = "{{steps.publish.outputs.parameters.version}}"
-        champion, publish = w.champion_template(), w.publish_template(version_output=True)
-        rollout = self.rollout_template()
-        with Steps(
-            name="promote",
-            inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
-            synchronization=w.champion_lock(),
-        ) as promote:
-            Step(name="champion", template=champion)
-            Step(
-                name="publish",
-                template=publish,
-                when=BEATS_CHAMPION,
-                arguments={
-                    "model-dir": "{{inputs.parameters.model-dir}}",
-                    "accuracy": "{{inputs.parameters.accuracy}}",
-                },
-            )
-            Step(
-                name="rollout",
-                template=rollout,
-                when=BEATS_CHAMPION,
-                arguments={"version": version},
-            )
-        return promote
 
     def rollout_template(self) -> Steps:
         """canary → verify → promote-canary or rollback, for the published ``version``."""

@@ -552,8 +552,23 @@ class Workloads:
         if self.rollout is not None:  # publish, then roll out as a verified canary
             from mlflows.rollout import CanaryRollout
 
-            return CanaryRollout(self, self.rollout).promote_template()
-        champion, publish = self.champion_template(), self.publish_template()
+            rollout = CanaryRollout(self, self.rollout).rollout_template
+            version = {"version": "{{steps.publish.outputs.parameters.version}}"}
+            return self.promote_steps("rollout", rollout, arguments=version, version_output=True)
+        return self.promote_steps("serve", lambda: self.template("serve", self._serve_template))
+
+    def promote_steps(
+        self,
+        last: str,
+        make: Callable[[], TemplateMixin],
+        *,
+        arguments: dict[str, str] | None = None,
+        version_output: bool = False,
+    ) -> Steps:
+        """``promote``: champion → publish → the step ``last`` running the template ``make()``
+        makes (serve, or roll out), the last two only for a model that beats the champion,
+        under its lock."""
+        champion, publish = self.champion_template(), self.publish_template(version_output)
         with Steps(
             name="promote",
             inputs=[Parameter(name="model-dir"), Parameter(name="accuracy")],
@@ -569,11 +584,7 @@ class Workloads:
                     "accuracy": "{{inputs.parameters.accuracy}}",
                 },
             )
-            Step(
-                name="serve",
-                template=self.template("serve", self._serve_template),
-                when=BEATS_CHAMPION,
-            )
+            Step(name=last, template=make(), when=BEATS_CHAMPION, arguments=arguments)
         return promote
 
     def champion_template(self) -> Container:
