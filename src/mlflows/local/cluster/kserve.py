@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlflows.errors import UserError
+from mlflows.local.cluster.knative import Conditions
 from mlflows.local.cluster.objects import Unresolved, now
 from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
 from mlflows.local.cluster.route import Router, Split
@@ -251,7 +252,7 @@ class InferenceServiceController:
         self._log = log
         self._generation = 0
         self._status: dict = {}
-        self._transition_times: dict[str, tuple[str, str]] = {}
+        self._conditions = Conditions()
         self.update(obj, log)
 
     @property
@@ -462,7 +463,7 @@ class InferenceServiceController:
             "observedGeneration": self._generation,
             "modelStatus": model_status,
             "conditions": [
-                self._condition(condition_type, *ready)
+                self._conditions.condition(condition_type, *ready)
                 for condition_type in ("IngressReady", "PredictorReady", "Ready")
             ],
         }
@@ -486,17 +487,6 @@ class InferenceServiceController:
             self._status.update(url=url, address={"url": url})
         if predictor:
             self._status["components"] = {"predictor": predictor}
-
-    def _condition(self, condition_type: str, status: str, reason: str, message: str) -> dict:
-        """A knative condition; its lastTransitionTime moves only when its status changes."""
-        previous_status, since = self._transition_times.get(condition_type, ("", ""))
-        if previous_status != status:
-            since = now()
-            self._transition_times[condition_type] = (status, since)
-        condition = {"type": condition_type, "status": status, "lastTransitionTime": since}
-        if reason:
-            condition.update(reason=reason, message=message)
-        return condition
 
 
 def _ready(url: str, model_name: str) -> bool:
