@@ -61,6 +61,7 @@ def tripwire_server():
         (["--load-test", "30s", "--use-templates"], "--load-test"),
         (["--rollout", "blue-green"], "--rollout 'blue-green'"),
         (["--rollout", "canary:100"], "--rollout canary:100"),
+        (["--rollout", "canary:"], "--rollout 'canary:'"),
         (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
         (["--serve", "ensemble:2", "--rollout", "canary"], "--serve ensemble"),
     ],
