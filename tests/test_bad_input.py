@@ -64,6 +64,7 @@ def tripwire_server():
         (["--rollout", "canary:"], "--rollout 'canary:'"),
         (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
         (["--serve", "ensemble:2", "--rollout", "canary"], "--serve ensemble"),
+        (["--serve", "ensemble:2:"], "--serve 'ensemble:2:'"),
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
