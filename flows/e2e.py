@@ -200,17 +200,31 @@ def served_summary(result: local.RunResult, rollout: Canary | None = None) -> st
     selected = result.node("select").outputs.parameters
     if "members" in selected:  # an ensemble
         members = json.loads(selected["members"])
-        each = ", ".join(f"{m['name']} {float(m['accuracy']):.4f}" for m in members)
+        each = ", ".join(
+            f"{m['name']} {trained_as(result, m['model_dir'])} {float(m['accuracy']):.4f}"
+            for m in members
+        )
         ensemble = float(result.node("evaluate-ensemble").outputs.parameters["accuracy"])
         return (
             f"served: an ensemble of {len(members)} ({each}), accuracy {ensemble:.4f} beside "
             f"the best model's {float(selected['accuracy']):.4f}; "
             f"{result.node('predict').outputs.result}"
         )
+    best = json.loads(selected["result"])["best"]["model_dir"]
     return (
-        f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
-        f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
+        f"served: {trained_as(result, best)} (accuracy {float(selected['accuracy']):.4f}); "
+        f"{result.node('predict').outputs.result}"
     )
+
+
+def trained_as(result: local.RunResult, model_dir: str) -> str:
+    """The spec that trained the model in ``model_dir``: the loop stores models by content
+    (``models/<key>``), so the folder names no spec; the loop item that output it does."""
+    for node in result.nodes:
+        if "model" in node.inputs and node.outputs and node.outputs.parameters:
+            if node.outputs.parameters.get("model-dir") == model_dir:
+                return node.inputs["model"]
+    return PurePosixPath(model_dir).name  # the static fan-out's folder is the spec's name
 
 
 def load_options(args: argparse.Namespace) -> LoadTest:
