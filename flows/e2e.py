@@ -42,6 +42,7 @@ from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
 from mlflows.load_testing import LoadTest, load_test, summary
 from mlflows.memoize import MemoCache
+from mlflows.modes import refuse_options_without_their_mode
 from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
@@ -253,6 +254,9 @@ SPEC_OPTIONS = {
 }
 
 
+SUBMITTING, RUNNING_HERE = "submitting to a cluster", "running on this machine"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         description="Render, submit or run the end-to-end Fashion-MNIST pipeline.",
@@ -386,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the rendered YAML here: instead of stdout, or beside --submit/--local",
     )
-    submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
-    running = parser.add_argument_group("running on this machine")
+    submit.add_arguments(parser.add_argument_group(SUBMITTING))
+    running = parser.add_argument_group(RUNNING_HERE)
     running.add_argument(
         "--local", action="store_true", help="run the pipeline here, not on a cluster"
     )
@@ -396,9 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.local and args.submit:
         raise UserError("--local and --submit: choose one, run here or on the cluster")
+    refuse_options_without_their_mode(
+        parser, args, {SUBMITTING: "--submit", RUNNING_HERE: "--local"}
+    )
     overrides = {field: getattr(args, field) for field, _ in SPEC_OPTIONS.values()}
     for option, (field, _) in SPEC_OPTIONS.items():
         if overrides[field] is not None:
