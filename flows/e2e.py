@@ -42,6 +42,7 @@ from mlflows.errors import UserError
 from mlflows.library import SERVICE_PARAMETER, TemplateLibrary, library_workloads
 from mlflows.load_testing import LoadTest, load_test, summary
 from mlflows.memoize import MemoCache
+from mlflows.modes import refuse_options_without_their_mode
 from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
@@ -200,17 +201,31 @@ def served_summary(result: local.RunResult, rollout: Canary | None = None) -> st
     selected = result.node("select").outputs.parameters
     if "members" in selected:  # an ensemble
         members = json.loads(selected["members"])
-        each = ", ".join(f"{m['name']} {float(m['accuracy']):.4f}" for m in members)
+        each = ", ".join(
+            f"{m['name']} {trained_as(result, m['model_dir'])} {float(m['accuracy']):.4f}"
+            for m in members
+        )
         ensemble = float(result.node("evaluate-ensemble").outputs.parameters["accuracy"])
         return (
             f"served: an ensemble of {len(members)} ({each}), accuracy {ensemble:.4f} beside "
             f"the best model's {float(selected['accuracy']):.4f}; "
             f"{result.node('predict').outputs.result}"
         )
+    best = json.loads(selected["result"])["best"]["model_dir"]
     return (
-        f"served: {PurePosixPath(json.loads(selected['result'])['best']['model_dir']).name} "
-        f"(accuracy {float(selected['accuracy']):.4f}); {result.node('predict').outputs.result}"
+        f"served: {trained_as(result, best)} (accuracy {float(selected['accuracy']):.4f}); "
+        f"{result.node('predict').outputs.result}"
     )
+
+
+def trained_as(result: local.RunResult, model_dir: str) -> str:
+    """The spec that trained the model in ``model_dir``: the loop stores models by content
+    (``models/<key>``), so the folder names no spec; the loop item that output it does."""
+    for node in result.nodes:
+        if "model" in node.inputs and node.outputs and node.outputs.parameters:
+            if node.outputs.parameters.get("model-dir") == model_dir:
+                return node.inputs["model"]
+    return PurePosixPath(model_dir).name  # the static fan-out's folder is the spec's name
 
 
 def load_options(args: argparse.Namespace) -> LoadTest:
@@ -237,6 +252,9 @@ SPEC_OPTIONS = {
     "--epochs": ("epochs", "training epochs per model"),
     "--steps-per-epoch": ("steps_per_epoch", "training steps per epoch"),
 }
+
+
+SUBMITTING, RUNNING_HERE = "submitting to a cluster", "running on this machine"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the rendered YAML here: instead of stdout, or beside --submit/--local",
     )
-    submit.add_arguments(parser.add_argument_group("submitting to a cluster"))
-    running = parser.add_argument_group("running on this machine")
+    submit.add_arguments(parser.add_argument_group(SUBMITTING))
+    running = parser.add_argument_group(RUNNING_HERE)
     running.add_argument(
         "--local", action="store_true", help="run the pipeline here, not on a cluster"
     )
@@ -382,9 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.local and args.submit:
         raise UserError("--local and --submit: choose one, run here or on the cluster")
+    refuse_options_without_their_mode(
+        parser, args, {SUBMITTING: "--submit", RUNNING_HERE: "--local"}
+    )
     overrides = {field: getattr(args, field) for field, _ in SPEC_OPTIONS.values()}
     for option, (field, _) in SPEC_OPTIONS.items():
         if overrides[field] is not None:

@@ -61,8 +61,11 @@ def tripwire_server():
         (["--load-test", "30s", "--use-templates"], "--load-test"),
         (["--rollout", "blue-green"], "--rollout 'blue-green'"),
         (["--rollout", "canary:100"], "--rollout canary:100"),
+        (["--rollout", "canary:"], "--rollout 'canary:'"),
         (["--rollout", "canary", "--fan-in", "sync"], "--rollout canary"),
         (["--serve", "ensemble:2", "--rollout", "canary"], "--serve ensemble"),
+        (["--serve", "ensemble:2:"], "--serve 'ensemble:2:'"),
+        (["--work-dir", "here"], "--work-dir"),  # --local's, not --submit's: it would be ignored
     ],
 )
 def test_bad_option_is_one_clear_line_and_nothing_submitted(options, field, tripwire_server):
@@ -96,3 +99,17 @@ def test_a_number_out_of_range_names_the_allowed_range(option, field):
             f"{limits.high}\n"
         )
     assert run_e2e(option, str(limits.high)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--wait"], ["--via", "kube"], ["--argo-server", "http://x"], ["--local", "--wait"]],
+)
+def test_an_option_of_submit_without_it_is_refused_not_ignored(options, tmp_path):
+    result = run_e2e(*options, "--output", str(tmp_path / "wf.yaml"))
+    option = next(o for o in options if o != "--local")
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: {option}: it is an option of --submit; add --submit, or drop it\n"
+    )
+    assert result.stdout == "" and not (tmp_path / "wf.yaml").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,23 @@ def test_every_option_of_every_command_says_what_it_does(program):
         if not action.help or action.help == argparse.SUPPRESS
     ]
     assert unexplained == []
+
+
+def parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """``parser`` and its subcommands' parsers, nested."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                yield from parsers(subparser)
+
+
+def test_help_texts_are_plain_text_not_docstring_markup():
+    """A description taken from a module docstring shows in a terminal as written."""
+    every = list(parsers(cli.build_parser()))
+    assert len(every) > 10
+    marked = [p.prog for p in every if re.search(r"``|:[a-z]+:`", p.format_help())]
+    assert marked == []
 
 
 def test_the_command_list_shows_each_commands_own_help():

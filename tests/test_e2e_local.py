@@ -64,6 +64,9 @@ def test_pipeline_succeeds_and_predicts_through_the_server(first_run):
     # The flow ends by telling the user what is served and what it predicted.
     assert "predicted class" in result.stdout
     assert f"accuracy {float(output(nodes['select'], 'accuracy')):.4f}" in result.stdout
+    # named by the spec that trained it, not by the folder its content key names
+    served = result.stdout.splitlines()[-1]
+    assert served.split()[1] in {"cnn", "dropout", "batch-norm"}, served
 
 
 def test_select_keeps_the_most_accurate_model(first_run):

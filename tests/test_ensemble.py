@@ -9,6 +9,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -245,7 +246,8 @@ def test_a_local_run_serves_the_ensemble_and_reports_its_accuracy(e2e, mlflows_r
     best = max(m["accuracy"] for m in members)
     assert ensemble > 0.5 and abs(ensemble - best) < 0.1  # trained models, averaged
     summary = e2e.served_summary(run.result)
-    assert summary.startswith(f"served: an ensemble of 2 (top-1 {members[0]['accuracy']:.4f}")
+    first = f"top-1 {Path(members[0]['model_dir']).name} {members[0]['accuracy']:.4f}"
+    assert summary.startswith(f"served: an ensemble of 2 ({first}")  # with the spec that trained it
     assert f"accuracy {ensemble:.4f} beside the best model's {best:.4f}" in summary
 
 

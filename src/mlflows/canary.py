@@ -43,11 +43,11 @@ class Canary:
 def parse_rollout(text: str) -> Canary | None:
     """``--rollout``: ``replace`` (None: the new model takes all traffic at once), ``canary``
     or ``canary:PERCENT``."""
-    kind, _, percent = text.partition(":")
-    if kind == REPLACE and not percent:
+    kind, colon, percent = text.partition(":")
+    if kind == REPLACE and not colon:
         return None
     if kind == CANARY:
-        if not percent:
+        if not colon:
             return Canary()
         if percent.isdigit():
             return Canary(percent=int(percent))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from mlflows.help_text import plain
 from mlflows.manifest import to_yaml
 from mlflows.names import k8s_name
 from mlflows.output import write_stdout
@@ -101,7 +102,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "setup-manifests",
         help="print the PVC, ServiceAccounts and RBAC the pipeline needs in a namespace",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--namespace", default="mlflows", help="namespace the pipeline runs in")

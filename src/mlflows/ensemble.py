@@ -75,11 +75,11 @@ class EnsembleServing:
         if text == "single":
             return None
         kind, _, rest = text.partition(":")
-        size, _, threshold = rest.partition(":")
+        size, colon, threshold = rest.partition(":")
         try:
             if kind != "ensemble":
                 raise ValueError
-            parsed = cls(int(size), float(threshold) if threshold else 0.0)
+            parsed = cls(int(size), float(threshold) if colon else 0.0)
         except ValueError:
             raise UserError(f"--serve {text!r}: {USAGE}") from None
         return parsed

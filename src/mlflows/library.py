@@ -33,6 +33,7 @@ from hera.workflows import models as m
 
 from mlflows import __version__
 from mlflows.errors import UserError
+from mlflows.help_text import plain
 from mlflows.kinds import templates_of
 from mlflows.names import k8s_name
 from mlflows.output import write_stdout
@@ -119,7 +120,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "templates",
         help="print the building blocks as versioned WorkflowTemplates to kubectl apply",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

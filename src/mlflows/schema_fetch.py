@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mlflows.errors import UserError
+from mlflows.help_text import plain
 from mlflows.schema import (
     ARGO_SCHEMA_FILES,
     CUSTOM_RESOURCES,
@@ -132,7 +133,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     schemas = subparsers.add_parser(
         "schemas",
         help="download the engines' published schemas that validate uses",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = schemas.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -440,6 +440,10 @@ def test_template_files_are_checked(run_local, tmp_path):
             "no WorkflowTemplate named 'lib'; the one given is in namespace other",
         ),
         ("a: [", "not valid YAML at line 1"),
+        (  # the workflow itself, beside its library (a directory of both)
+            "kind: Workflow\nmetadata: {generateName: e2e-}\n",
+            "t.yaml document 1: a Workflow; give the one to run as the file, not --templates$",
+        ),
     ]
     for text, expected in cases:
         path = tmp_path / "t.yaml"

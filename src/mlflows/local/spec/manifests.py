@@ -71,6 +71,8 @@ def _documents(path: Path, option: str) -> list[Manifest]:
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise UserError(f"{where}: metadata must be a mapping")
+        if manifest.kind == "Workflow":  # a workflow is run, not kept (and has no name yet)
+            raise UserError(f"{where}: a Workflow; give the one to run as the file, not {option}")
         if not manifest.kind or not manifest.name:
             raise UserError(f"{where}: needs a kind and a metadata.name")
         manifests.append(manifest)
