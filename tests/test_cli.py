@@ -62,6 +62,12 @@ def test_help_texts_are_plain_text_not_docstring_markup():
     assert marked == []
 
 
+def test_every_command_says_what_it_does_in_its_own_help():
+    """``mlflows X --help`` starts with a description, not only the usage line."""
+    every = list(parsers(cli.build_parser()))
+    assert [p.prog for p in every if not (p.description or "").strip()] == []
+
+
 def test_the_command_list_shows_each_commands_own_help():
     """``mlflows --help`` lists the commands without importing them: from cli.COMMANDS, which
     must say what each module registers."""

@@ -40,17 +40,35 @@ def register(subparsers) -> None:
     add_arguments(run)
     run.set_defaults(func=_run)
 
-    cache = subparsers.add_parser("cache", help="list or prune the local memoization cache")
+    cache = subparsers.add_parser(
+        "cache",
+        help="list or prune the local memoization cache",
+        description="The memoization cache local runs share, one file per cache as Argo keeps "
+        "one ConfigMap per cache: list its entries, prune the stale ones, or clear it.",
+    )
     actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list entries with their age and last hit")
-    prune = actions.add_parser("prune", help="delete entries not hit for a while")
+    listing = actions.add_parser(
+        "list",
+        help="list entries with their age and last hit",
+        description="List every cache entry: its cache, key, age, last hit and outputs.",
+    )
+    prune = actions.add_parser(
+        "prune",
+        help="delete entries not hit for a while",
+        description="Delete the entries whose last hit is older than --older-than.",
+    )
     prune.add_argument(
         "--older-than",
         required=True,
         metavar="AGE",
         help="delete entries whose last hit is older than AGE (e.g. 12h, 7d)",
     )
-    clear = actions.add_parser("clear", help="delete all entries (or one cache's)")
+    clear = actions.add_parser(
+        "clear",
+        help="delete all entries (or one cache's)",
+        description="Delete every entry, or only those of --cache: later runs miss and run "
+        "their memoized steps again.",
+    )
     clear.add_argument("--cache", metavar="NAME", help="only this cache (its ConfigMap name)")
     for action, handler in ((listing, _list), (prune, _prune), (clear, _clear)):
         action.add_argument(

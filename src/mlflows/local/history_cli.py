@@ -21,8 +21,18 @@ from mlflows.local.runner import DEFAULT_WORK_DIR, _pod_count
 
 
 def register(subparsers) -> None:
-    listing = subparsers.add_parser("list", help="list the local runs of a work directory")
-    get = subparsers.add_parser("get", help="print the summary of a local run")
+    listing = subparsers.add_parser(
+        "list",
+        help="list the local runs of a work directory",
+        description="List the runs of a work directory, oldest first, as argo list: each one's "
+        "name, status, start, duration and message.",
+    )
+    get = subparsers.add_parser(
+        "get",
+        help="print the summary of a local run",
+        description="Print a run's summary, as argo get does and as `mlflows run` printed it "
+        "when the run ended; a run still going says so.",
+    )
     get.add_argument("run", metavar="RUN", help="a run's name, or its folder")
     retry_ = subparsers.add_parser(
         "retry",
@@ -45,7 +55,10 @@ def register(subparsers) -> None:
         "name, id)",
     )
     again = subparsers.add_parser(
-        "resubmit", help="start a new local run of a run's workflow and parameters"
+        "resubmit",
+        help="start a new local run of a run's workflow and parameters",
+        description="Run a run's workflow again, with its parameters, as a new run, as argo "
+        "resubmit; --memoized keeps the Succeeded nodes of a failed run.",
     )
     again.add_argument("run", metavar="RUN", help="a run's name, or its folder")
     again.add_argument(
