@@ -43,8 +43,8 @@ def register(subparsers) -> None:
     cache = subparsers.add_parser(
         "cache",
         help="list or prune the local memoization cache",
-        description="The memoization cache local runs share, one file per cache as Argo keeps "
-        "one ConfigMap per cache: list its entries, prune the stale ones, or clear it.",
+        description="The memoization cache local runs share, one folder per cache where Argo "
+        "keeps one ConfigMap: list its entries, prune the stale ones, or clear it.",
     )
     actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser(
