@@ -108,7 +108,9 @@ def test_a_broken_model_is_rolled_back_and_a_good_one_promoted(mlflows_run, e2e,
     assert decisions["good-1"]["decision"] == "promote"
     assert decisions["good-2"]["decision"] == "promote"
     assert decisions["broken"]["decision"] == "rollback"
-    assert "canary accuracy 0.0" in decisions["broken"]["reason"]
+    # Offline it is the best; served, it is caught against its own evaluated accuracy.
+    assert decisions["broken"]["reason"].startswith("canary accuracy 0.0")
+    assert ", offline 0.9" in decisions["broken"]["reason"]
     revisions = {
         name: descendant(run, f"promote-{name}", "canary").outputs.parameters["canary-revision"]
         for name in MODELS
@@ -132,3 +134,11 @@ def test_a_broken_model_is_rolled_back_and_a_good_one_promoted(mlflows_run, e2e,
     serving = work / "volumes" / "mlflows-data" / "runs" / NAME / "serving"
     rejected = sorted(p.parent.name for p in serving.glob("*/rejected.json"))
     assert len(rejected) == 1
+    # The run's last line names the model served and each canary's fate, in rollout order.
+    line = e2e.served_summary(run.result, Canary())
+    served, canaries, predicted = line.split("; ", 2)
+    assert served == f"served: good-2 (revision {revisions['good-2']})"
+    assert canaries.startswith("canaries: good-1 promoted, ")
+    assert "good-2 promoted" in canaries
+    assert f"broken rolled back ({decisions['broken']['reason']})" in canaries
+    assert predicted.startswith("predicted class ")
