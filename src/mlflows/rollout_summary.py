@@ -4,7 +4,8 @@ what became of each canary, read from the run's nodes.
 Each ``rollout`` step (:mod:`mlflows.rollout`) sits below the ``promote`` that was given the
 model's folder, and holds the ``canary`` step that outputs the revision it created; the
 ``served`` step outputs the revision rolled out at the end. The folder names the spec through
-``trained_as`` (the flow's: the loop stores models by content).
+``trained_as`` (the flow's: the loop stores models by content). A ``rollout`` skipped (its
+model did not beat the one served) made no canary and is left out.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from mlflows.canary import PROMOTE, ROLLBACK
+from mlflows.local.controller.nodes import Phase
 
 if TYPE_CHECKING:
     from mlflows.local import RunResult
     from mlflows.local.controller.nodes import Node
+
+NO_CANARY = (Phase.SKIPPED, Phase.OMITTED)
 
 DONE = {PROMOTE: "promoted", ROLLBACK: "rolled back"}
 
@@ -31,7 +35,11 @@ def rollout_summary(result: RunResult, trained_as: Callable[[str], str]) -> str:
             yield node
 
     rollouts = sorted(
-        (node for node in result.nodes if node.display_name == "rollout"),
+        (
+            node
+            for node in result.nodes
+            if node.display_name == "rollout" and node.phase not in NO_CANARY
+        ),
         key=lambda node: node.started_at,
     )
     spec = {
