@@ -47,6 +47,7 @@ from mlflows.names import k8s_name, suggest_name
 from mlflows.output import write_file, write_stdout
 from mlflows.patterns import fan_in, follow_each
 from mlflows.rendering import ARGO_VERSIONS, DEFAULT_ARGO_VERSION, render, to_yaml
+from mlflows.rollout_summary import rollout_summary
 from mlflows.schedule import cron_workflow
 from mlflows.semaphores import TrainingSlots
 from mlflows.specs import LIMITS, ModelSpec, check_specs, select_specs, with_overrides
@@ -195,9 +196,9 @@ def build_workflow(
 
 def served_summary(result: local.RunResult, rollout: Canary | None = None) -> str:
     """What a local run ends with: the model being served, and one prediction it made."""
-    if rollout is not None:
-        served = result.node("served").outputs.parameters
-        return f"served: revision {served['revision']}; {result.node('predict').outputs.result}"
+    if rollout is not None:  # which model the canaries left serving, and each one's decision
+        canaries = rollout_summary(result, lambda model_dir: trained_as(result, model_dir))
+        return f"{canaries}; {result.node('predict').outputs.result}"
     selected = result.node("select").outputs.parameters
     if "members" in selected:  # an ensemble
         members = json.loads(selected["members"])

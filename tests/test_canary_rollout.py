@@ -5,9 +5,12 @@ local KServe's real servers, and the rollout promotes it or rolls it back.
 Training is mocked (the TFJobs are not what is tested); the three models are real, trained on
 digits, placed where the static fan-out's train steps would save them, and evaluated for real:
 offline, ``broken`` is the best of them, but the encoded-image signature the server uses feeds
-it inverted pixels (tests/canary_models.py). ``good-1`` goes first (the others' training takes
-longer) and is served; then, in whichever order the mutex lets them, ``broken`` is rolled back
-with its traffic never above the canary's share, and ``good-2`` is promoted.
+it inverted pixels (tests/canary_models.py). ``broken-first``, the same model, goes first (the
+others' training takes longer): with nothing served before, it is compared with itself, and
+rolled back against its own offline accuracy (it serves on, as nothing else can, but its
+version is rejected). ``good-1`` comes next and is promoted; then, in whichever order the mutex
+lets them, ``broken`` is rolled back with its traffic never above the canary's share, and
+``good-2`` is promoted.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 NAME = "canary"  # the workflow's name: the models go under runs/<name>/models before it runs
 PERCENT = 20
-MODELS = ("good-1", "good-2", "broken")
+MODELS = ("broken-first", "good-1", "good-2", "broken")
 TRAFFIC = re.compile(r"traffic (.*)$")
 
 
@@ -93,10 +96,12 @@ def test_a_broken_model_is_rolled_back_and_a_good_one_promoted(mlflows_run, e2e,
     work = tmp_path / "work"
     for name in MODELS:
         shutil.copytree(
-            models / name, work / "volumes" / "mlflows-data" / "runs" / NAME / "models" / name
+            models / name.removesuffix("-first"),
+            work / "volumes" / "mlflows-data" / "runs" / NAME / "models" / name,
         )
     mocks = {
-        "train-good-1": Mock(outputs={"job-name": "good-1"}),
+        "train-broken-first": Mock(outputs={"job-name": "broken-first"}),
+        "train-good-1": Mock(outputs={"job-name": "good-1"}, delay=8),
         "train-*": Mock(outputs={"job-name": "later"}, delay=15),
     }
     run = mlflows_run(manifest, mocks=mocks, work_dir=work)
@@ -108,7 +113,12 @@ def test_a_broken_model_is_rolled_back_and_a_good_one_promoted(mlflows_run, e2e,
     assert decisions["good-1"]["decision"] == "promote"
     assert decisions["good-2"]["decision"] == "promote"
     assert decisions["broken"]["decision"] == "rollback"
-    assert "canary accuracy 0.0" in decisions["broken"]["reason"]
+    assert decisions["broken-first"]["decision"] == "rollback"
+    assert decisions["broken-first"]["reason"].startswith("canary accuracy 0.0")
+    assert ", offline 0.9" in decisions["broken-first"]["reason"]
+    # Offline it is the best; served, it is caught against its own evaluated accuracy.
+    assert decisions["broken"]["reason"].startswith("canary accuracy 0.0")
+    assert ", offline 0.9" in decisions["broken"]["reason"]
     revisions = {
         name: descendant(run, f"promote-{name}", "canary").outputs.parameters["canary-revision"]
         for name in MODELS
@@ -131,4 +141,15 @@ def test_a_broken_model_is_rolled_back_and_a_good_one_promoted(mlflows_run, e2e,
     assert re.match(r"predicted class \d", run.outputs("predict")["result"])
     serving = work / "volumes" / "mlflows-data" / "runs" / NAME / "serving"
     rejected = sorted(p.parent.name for p in serving.glob("*/rejected.json"))
-    assert len(rejected) == 1
+    assert len(rejected) == 2
+    # The run's last line names the model served and each canary's fate, in rollout order.
+    line = e2e.served_summary(run.result, Canary())
+    served, canaries, predicted = line.split("; ", 2)
+    assert served == f"served: good-2 (revision {revisions['good-2']})"
+    assert canaries.startswith(
+        f"canaries: broken-first rolled back ({decisions['broken-first']['reason']}), "
+        "good-1 promoted, "
+    )
+    assert "good-2 promoted" in canaries
+    assert f"broken rolled back ({decisions['broken']['reason']})" in canaries
+    assert predicted.startswith("predicted class ")

@@ -13,8 +13,10 @@ import pytest
 import yaml
 from repo_workflows import EXAMPLES, example_workflow
 
+from mlflows.canary import Canary
 from mlflows.errors import UserError
 from mlflows.load_testing import LoadTest
+from mlflows.ml import verify
 from mlflows.rendering import render
 
 
@@ -73,6 +75,7 @@ def rendered_invocations(e2e) -> list[tuple[str, list[str]]]:
         workflow = e2e.build_workflow(asynchronous=asynchronous, loop=False)
         found += python_invocations(render(workflow))
     found += python_invocations(render(e2e.build_workflow(loop=False, load=LoadTest())))
+    found += python_invocations(render(e2e.build_workflow(loop=False, rollout=Canary())))
     for example in EXAMPLES:
         found += python_invocations(render(example_workflow(example)))
     return found
@@ -86,6 +89,7 @@ def test_the_e2e_flow_calls_every_ml_entry_point(e2e):
         "mlflows.ml.select",
         "mlflows.ml.client",
         "mlflows.ml.load_test",
+        "mlflows.ml.verify",
     }
 
 
@@ -107,3 +111,10 @@ def test_a_wrong_flag_is_caught(e2e):
     module_name, args = next(i for i in rendered_invocations(e2e) if i[0] == "mlflows.ml.train")
     with contextlib.redirect_stderr(io.StringIO()), pytest.raises((SystemExit, UserError)):
         importlib.import_module(module_name).parse_args([*args, "--learning-rte", "0.1"])
+
+
+def test_verify_is_given_the_offline_accuracy_promote_was_given(e2e):
+    """The canary's verify call carries the model's evaluated accuracy through the rollout."""
+    [(_, args)] = [i for i in rendered_invocations(e2e) if i[0] == "mlflows.ml.verify"]
+    assert verify.parse_args(args).offline_accuracy == 0.5  # evaluate's output, substituted
+

@@ -6,6 +6,7 @@ Kept free of Hera and TensorFlow: the flow's parser and the verify entry point b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from mlflows.errors import UserError
@@ -18,11 +19,22 @@ PROMOTE, ROLLBACK = "promote", "rollback"  # what verify decides, and the rollou
 @dataclass(frozen=True)
 class Thresholds:
     """Where verify rolls a canary back: more failed probes, a slower p99, or an accuracy on the
-    probes further below the previous revision's than this."""
+    probes further below the previous revision's than ``max_accuracy_drop``, or further below
+    the model's own offline accuracy than :meth:`offline_tolerance`."""
 
     max_error_rate: float = 0.02
     max_p99_latency_ms: float = 1000.0
     max_accuracy_drop: float = 0.05
+    # One-sided 99 %: a model serving as it evaluated falls below this by chance 1 time in 100.
+    sampling_z: float = 2.33
+
+    def offline_tolerance(self, offline_accuracy: float, probes: int) -> float:
+        """How far below its offline accuracy a model's accuracy on ``probes`` images may be:
+        ``max_accuracy_drop`` or the probes' sampling error, whichever is larger; the sampling
+        error a one-sided bound of ``sampling_z`` standard errors of a proportion,
+        ``sqrt(p (1 - p) / probes)`` with ``p`` the offline accuracy."""
+        p = offline_accuracy
+        return max(self.max_accuracy_drop, self.sampling_z * math.sqrt(p * (1 - p) / probes))
 
 
 @dataclass(frozen=True)

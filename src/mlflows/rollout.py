@@ -17,7 +17,8 @@ The ``promote`` steps (under the champion mutex) become::
   second under ``prev``, each with its own URL. It waits until the rollout settles (the model
   loaded, or blocked by a failed load) and outputs both tag URLs, the revision it created and
   the revision the ``latest`` tag reaches (the two differ when the new one never became ready).
-- ``verify`` (:mod:`mlflows.ml.verify`) probes both URLs with held-out images and decides;
+- ``verify`` (:mod:`mlflows.ml.verify`) probes both URLs with held-out images and decides,
+  against the previous revision and the model's own offline ``accuracy`` (promote's input);
   on rollback it marks the version rejected, so it is not the champion afterwards.
 - ``promote-canary`` patches ``canaryTrafficPercent: 100`` and waits until the canary is the
   rolled-out revision; ``rollback`` patches it to 0 and waits until the ``latest`` target has no
@@ -25,7 +26,8 @@ The ``promote`` steps (under the champion mutex) become::
 - ``rollout``'s outputs ``decision`` and ``reason`` say which and why.
 
 The first model has no rolled-out revision yet: KServe gives it all the traffic, and then, as
-rolled out, both tags; verify compares it with itself and so judges it on errors and latency.
+rolled out, both tags; verify compares it with itself, so what judges its answers is its own
+offline accuracy (``promote``'s input ``accuracy``, which every canary is checked against).
 After the branches, ``served`` reads the service as the promotions left it (the replace
 shape's ``serve`` would apply the versions directory over it).
 """
@@ -63,7 +65,8 @@ class CanaryRollout:
         self.workloads, self.canary = workloads, canary
 
     def rollout_template(self) -> Steps:
-        """canary → verify → promote-canary or rollback, for the published ``version``."""
+        """canary → verify → promote-canary or rollback, for the published ``version`` of a
+        model whose evaluate step measured ``accuracy``."""
         target = "{{steps.canary.outputs.parameters"
         canary, verify = self.canary_template(), self.verify_template()
         promote = self.traffic_template(
@@ -75,7 +78,7 @@ class CanaryRollout:
         rollback = self.traffic_template("rollback", 0, f"{PREDICTOR}.traffic.{LATEST}.percent = 0")
         with Steps(
             name="rollout",
-            inputs=[Parameter(name="version")],
+            inputs=[Parameter(name="version"), Parameter(name="accuracy")],
             outputs=[
                 Parameter(
                     name=name,
@@ -96,6 +99,7 @@ class CanaryRollout:
                 template=verify,
                 arguments={
                     "version": "{{inputs.parameters.version}}",
+                    "offline-accuracy": "{{inputs.parameters.accuracy}}",
                     **{name: f"{target}.{name}}}}}" for name in CANARY_OUTPUTS},
                 },
             )
@@ -180,6 +184,7 @@ class CanaryRollout:
                 "--dataset": DATASET,
                 "--data-dir": w.data_dir(),
                 "--version-dir": version_dir,
+                "--offline-accuracy": "{{inputs.parameters.offline-accuracy}}",
                 "--probes": str(self.canary.probes),
                 "--max-error-rate": str(limits.max_error_rate),
                 "--max-p99-latency-ms": str(limits.max_p99_latency_ms),
@@ -187,7 +192,11 @@ class CanaryRollout:
                 "--decision-file": f"{OUTPUTS}/decision",
                 "--reason-file": f"{OUTPUTS}/reason",
             },
-            inputs=[Parameter(name="version"), *(Parameter(name=n) for n in CANARY_OUTPUTS)],
+            inputs=[
+                Parameter(name="version"),
+                Parameter(name="offline-accuracy"),
+                *(Parameter(name=n) for n in CANARY_OUTPUTS),
+            ],
             outputs=[w.output("decision"), w.output("reason")],
         )
 

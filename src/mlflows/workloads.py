@@ -553,8 +553,11 @@ class Workloads:
             from mlflows.rollout import CanaryRollout
 
             rollout = CanaryRollout(self, self.rollout).rollout_template
-            version = {"version": "{{steps.publish.outputs.parameters.version}}"}
-            return self.promote_steps("rollout", rollout, arguments=version, version_output=True)
+            arguments = {
+                "version": "{{steps.publish.outputs.parameters.version}}",
+                "accuracy": "{{inputs.parameters.accuracy}}",  # verify's offline accuracy
+            }
+            return self.promote_steps("rollout", rollout, arguments=arguments, version_output=True)
         return self.promote_steps("serve", lambda: self.template("serve", self._serve_template))
 
     def promote_steps(

@@ -13,6 +13,7 @@ from mlflows.ml import select, verify, versions
 from mlflows.ml.verify import PROMOTE, ROLLBACK, Probed, decide
 
 LIMITS = Thresholds(max_error_rate=0.02, max_p99_latency_ms=500, max_accuracy_drop=0.05)
+OFFLINE = 0.9  # the accuracy evaluate measured on the test split
 
 
 def probed(correct: int, errors: int = 0, latency_ms: float = 10.0, requests: int = 100):
@@ -20,11 +21,11 @@ def probed(correct: int, errors: int = 0, latency_ms: float = 10.0, requests: in
 
 
 def test_a_canary_within_every_limit_is_promoted():
-    decision = decide(probed(88), probed(90), LIMITS)
+    decision = decide(probed(88), probed(90), LIMITS, OFFLINE)
     assert decision.action == PROMOTE
-    assert (
-        "canary: accuracy 0.880" in decision.reason
-        and "previous: accuracy 0.900" in decision.reason
+    assert decision.reason == (
+        "canary: accuracy 0.880, error rate 0.000, p99 10 ms, offline accuracy 0.900; "
+        "previous: accuracy 0.900, error rate 0.000, p99 10 ms"
     )
 
 
@@ -38,20 +39,52 @@ def test_a_canary_within_every_limit_is_promoted():
     ids=["errors", "latency", "accuracy"],
 )
 def test_a_canary_breaking_a_limit_is_rolled_back(canary, says):
-    decision = decide(canary, probed(90), LIMITS)
+    decision = decide(canary, probed(90), LIMITS, offline_accuracy=0.85)
     assert decision.action == ROLLBACK
     assert says in decision.reason
 
 
 def test_the_p99_is_of_all_probes_so_one_slow_answer_in_a_hundred_does_not_decide():
     latencies = (10.0,) * 99 + (5000.0,)
-    assert decide(Probed(100, 0, 90, latencies), None, LIMITS).action == PROMOTE
+    assert decide(Probed(100, 0, 90, latencies), None, LIMITS, OFFLINE).action == PROMOTE
     slow = (10.0,) * 97 + (5000.0,) * 3
-    assert decide(Probed(100, 0, 90, slow), None, LIMITS).action == ROLLBACK
+    assert decide(Probed(100, 0, 90, slow), None, LIMITS, OFFLINE).action == ROLLBACK
 
 
-def test_without_a_previous_revision_accuracy_is_not_compared():
-    assert decide(probed(10), None, LIMITS).action == PROMOTE
+def test_a_broken_first_model_is_rolled_back_against_its_offline_accuracy():
+    """Nothing served before: no previous revision, yet serving's 0 correct of 100 is far below
+    the 0.97 its evaluate step measured (an export that serves differently)."""
+    decision = decide(probed(0), None, LIMITS, offline_accuracy=0.97)
+    assert decision.action == ROLLBACK
+    assert decision.reason == (
+        "canary accuracy 0.000 on 100 probes, offline 0.970: more than 0.050 below (the larger "
+        "of the allowed drop 0.05 and 2.33 standard errors over 100 probes, one-sided)"
+    )
+
+
+def test_a_good_first_model_is_promoted():
+    decision = decide(probed(96), None, LIMITS, offline_accuracy=0.97)
+    assert decision.action == PROMOTE
+    assert decision.reason.endswith("offline accuracy 0.970")
+
+
+def test_a_weak_model_within_the_sampling_error_of_few_probes_is_promoted():
+    """0.5 offline over 20 probes: one standard error is sqrt(0.25 / 20) = 0.112, so the bound
+    is 2.33 of them, 0.260, not the 0.05 drop: 5 of 20 (0.25, 0.25 below) passes, 4 (0.2) not."""
+    assert LIMITS.offline_tolerance(0.5, 20) == pytest.approx(0.2605, abs=1e-4)
+    assert decide(probed(5, requests=20), None, LIMITS, 0.5).action == PROMOTE
+    decision = decide(probed(4, requests=20), None, LIMITS, 0.5)
+    assert decision.action == ROLLBACK
+    assert "offline 0.500: more than 0.261 below" in decision.reason
+
+
+def test_with_many_probes_the_allowed_drop_is_the_bound():
+    assert LIMITS.offline_tolerance(0.97, 10_000) == LIMITS.max_accuracy_drop
+    assert LIMITS.offline_tolerance(1.0, 100) == LIMITS.max_accuracy_drop  # no sampling error
+    # 0.97 over 100 probes: 2.33 standard errors are 0.040, under the 0.05 drop.
+    assert LIMITS.offline_tolerance(0.97, 100) == LIMITS.max_accuracy_drop
+    assert decide(probed(93), None, LIMITS, 0.97).action == PROMOTE
+    assert decide(probed(91), None, LIMITS, 0.97).action == ROLLBACK
 
 
 def test_a_canary_that_never_became_ready_is_rolled_back_and_is_no_champion(cli, tmp_path):
@@ -69,7 +102,7 @@ def test_a_canary_that_never_became_ready_is_rolled_back_and_is_no_champion(cli,
             "--canary-url", "", "--canary-revision", "digits-predictor-00002",
             "--tagged-revision", "digits-predictor-00001", "--model-name", "digits",
             "--dataset", "digits", "--data-dir", str(tmp_path),
-            "--version-dir", str(versions_dir / "2"),
+            "--version-dir", str(versions_dir / "2"), "--offline-accuracy", "0.9",
             "--decision-file", str(tmp_path / "decision"),
             "--reason-file", str(tmp_path / "reason"),
         ],
@@ -93,6 +126,7 @@ def test_a_canary_that_never_became_ready_is_rolled_back_and_is_no_champion(cli,
         (["--probes", "0"], "--probes: must be a whole number above 0, got '0'"),
         (["--max-accuracy-drop", "2"], "--max-accuracy-drop: must be a number from 0 to 1"),
         (["--dataset", "cifar"], "--dataset"),
+        (["--offline-accuracy", "97"], "--offline-accuracy: must be a number from 0 to 1"),
     ],
 )
 def test_mistakes_are_one_line(cli, tmp_path, flags, says):
@@ -100,7 +134,7 @@ def test_mistakes_are_one_line(cli, tmp_path, flags, says):
         "--canary-url", "http://127.0.0.1:1", "--canary-revision", "r", "--tagged-revision", "r",
         "--model-name", "digits", "--data-dir", str(tmp_path), "--version-dir", str(tmp_path),
         "--decision-file", str(tmp_path / "d"), "--reason-file", str(tmp_path / "r"),
-        "--dataset", "digits",
+        "--dataset", "digits", "--offline-accuracy", "0.9",
     ]  # fmt: skip
     code, out, err = cli(verify.main, [*base, *flags])
     assert code == 2
@@ -115,7 +149,7 @@ def test_a_canary_url_that_is_no_url_is_one_line(cli, tmp_path):
             "--canary-url", "nope", "--canary-revision", "r", "--tagged-revision", "r",
             "--model-name", "digits", "--dataset", "digits", "--data-dir", str(tmp_path),
             "--version-dir", str(tmp_path), "--decision-file", str(tmp_path / "d"),
-            "--reason-file", str(tmp_path / "r"),
+            "--reason-file", str(tmp_path / "r"), "--offline-accuracy", "0.9",
         ],
     )  # fmt: skip
     assert (

@@ -7,7 +7,15 @@ alternating) to both revisions through their tag URLs, and compares:
 * the error rate of the canary's answers (anything but a 200 with classes), at most
   ``--max-error-rate``;
 * its 99th-percentile latency, at most ``--max-p99-latency-ms``;
-* its accuracy on the probes, at most ``--max-accuracy-drop`` below the previous revision's.
+* its accuracy on the probes against the model's own offline accuracy (``--offline-accuracy``,
+  what its evaluate step measured on the whole test split): at most ``--max-accuracy-drop`` or
+  the probes' sampling error below it, whichever is larger, the sampling error a one-sided bound
+  of 2.33 standard errors of a proportion over the probe count
+  (:meth:`mlflows.canary.Thresholds.offline_tolerance`). This catches a model that serves
+  differently from how it evaluated (an export or preprocessing mismatch), the first one too,
+  which has no previous revision to be compared with;
+* its accuracy on the probes, at most ``--max-accuracy-drop`` below the previous revision's
+  (the first model's previous revision is itself).
 
 It writes ``promote`` or ``rollback`` to ``--decision-file`` and why, in one line, to
 ``--reason-file``; on ``rollback`` it marks the canary's version rejected
@@ -78,9 +86,12 @@ class Decision:
     reason: str
 
 
-def decide(canary: Probed, previous: Probed | None, limits: Thresholds) -> Decision:
-    """Roll back on the first limit the canary breaks (errors, latency, accuracy against the
-    previous revision's on the same probes); promote otherwise."""
+def decide(
+    canary: Probed, previous: Probed | None, limits: Thresholds, offline_accuracy: float
+) -> Decision:
+    """Roll back on the first limit the canary breaks (errors, latency, accuracy against its
+    own ``offline_accuracy``, accuracy against the previous revision's on the same probes);
+    promote otherwise."""
     if canary.error_rate > limits.max_error_rate:
         return Decision(
             ROLLBACK,
@@ -91,6 +102,15 @@ def decide(canary: Probed, previous: Probed | None, limits: Thresholds) -> Decis
         return Decision(
             ROLLBACK, f"canary p99 latency {canary.p99_ms:.0f} ms > {limits.max_p99_latency_ms} ms"
         )
+    tolerance = limits.offline_tolerance(offline_accuracy, canary.requests)
+    if canary.accuracy < offline_accuracy - tolerance:
+        return Decision(
+            ROLLBACK,
+            f"canary accuracy {canary.accuracy:.3f} on {canary.requests} probes, offline "
+            f"{offline_accuracy:.3f}: more than {tolerance:.3f} below (the larger of the allowed "
+            f"drop {limits.max_accuracy_drop} and {limits.sampling_z} standard errors over "
+            f"{canary.requests} probes, one-sided)",
+        )
     if previous is not None and canary.accuracy < previous.accuracy - limits.max_accuracy_drop:
         return Decision(
             ROLLBACK,
@@ -98,7 +118,9 @@ def decide(canary: Probed, previous: Probed | None, limits: Thresholds) -> Decis
             f"{limits.max_accuracy_drop} below the previous revision's {previous.accuracy:.3f}",
         )
     compared = f"; previous: {previous.summary()}" if previous is not None else ""
-    return Decision(PROMOTE, f"canary: {canary.summary()}{compared}")
+    return Decision(
+        PROMOTE, f"canary: {canary.summary()}, offline accuracy {offline_accuracy:.3f}{compared}"
+    )
 
 
 def probe_images(dataset: str, data_dir: str, count: int) -> list[tuple[bytes, int]]:
@@ -155,7 +177,7 @@ def verify(args: argparse.Namespace) -> tuple[Decision, dict]:
     if args.previous_url:
         urls["previous"] = args.previous_url
     probed = probe(urls, args.model_name, probe_images(args.dataset, args.data_dir, args.probes))
-    decision = decide(probed["canary"], probed.get("previous"), limits)
+    decision = decide(probed["canary"], probed.get("previous"), limits, args.offline_accuracy)
     measured = {
         name: {
             "probes": p.requests, "errors": p.errors, "accuracy": p.accuracy,
@@ -182,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version-dir", required=True, help="the canary's model version, marked on rollback"
     )
+    parser.add_argument(
+        "--offline-accuracy", type=fraction, required=True,
+        help="the model's accuracy on the test split, as its evaluate step measured it",
+    )  # fmt: skip
     parser.add_argument(
         "--probes", type=positive_int, default=100, help="held-out images sent to each revision"
     )
