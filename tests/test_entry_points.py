@@ -117,4 +117,3 @@ def test_verify_is_given_the_offline_accuracy_promote_was_given(e2e):
     """The canary's verify call carries the model's evaluated accuracy through the rollout."""
     [(_, args)] = [i for i in rendered_invocations(e2e) if i[0] == "mlflows.ml.verify"]
     assert verify.parse_args(args).offline_accuracy == 0.5  # evaluate's output, substituted
-
