@@ -102,3 +102,23 @@ def test_failing_exit_handler_fails_a_succeeded_workflow(run_local):
     assert result.node(f"{result.name}.onExit").outputs.result == "Succeeded"
     assert result.phase == "Failed"
     assert result.message == "Error (exit code 2)"
+
+
+def test_without_a_cache_dir_each_work_dir_has_its_own_cache(tmp_path, capsys):
+    """The default cache is the work directory's: another work directory's entries (whose
+    outputs name that one's volumes) are not hits here, and ``mlflows cache list --work-dir``
+    shows the entries of the one it names."""
+    from mlflows.local import run
+    from mlflows.cli import main
+
+    wf = memoized("1h")
+    for work in ("one", "two"):
+        nodes = by_display_name(run(wf, work_dir=tmp_path / work, quiet=True))
+        assert nodes["count"]["memoizationStatus"]["hit"] is False, work
+        assert nodes["show"]["outputs"]["result"] == "n=1", work  # ran on this one's volume
+    again = by_display_name(run(wf, work_dir=tmp_path / "two", quiet=True))
+    assert again["count"]["memoizationStatus"]["hit"] is True
+    assert [entry.key for entry in MemoCache(tmp_path / "one" / "cache").entries()] == ["count-a-b"]
+    capsys.readouterr()
+    assert main(["cache", "list", "--work-dir", str(tmp_path / "two")]) == 0
+    assert "count-a-b" in capsys.readouterr().out

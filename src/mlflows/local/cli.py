@@ -13,7 +13,7 @@ from rich.table import Table
 from mlflows.duration import format_duration, parse_go_duration
 from mlflows.errors import UserError
 from mlflows.local.controller.memo import InvalidCacheKey, MemoCache, default_cache_dir
-from mlflows.local.runner import add_arguments, run_from_args
+from mlflows.local.runner import DEFAULT_WORK_DIR, add_arguments, run_from_args
 from mlflows.local.view import make_console
 
 
@@ -72,10 +72,13 @@ def register(subparsers) -> None:
     clear.add_argument("--cache", metavar="NAME", help="only this cache (its ConfigMap name)")
     for action, handler in ((listing, _list), (prune, _prune), (clear, _clear)):
         action.add_argument(
-            "--cache-dir",
+            "--work-dir",
             type=Path,
-            default=default_cache_dir(),
-            help="the cache directory (default %(default)s)",
+            default=DEFAULT_WORK_DIR,
+            help="the runs' work directory, whose cache it is (default %(default)s)",
+        )
+        action.add_argument(
+            "--cache-dir", type=Path, help="the cache directory (default: WORK_DIR/cache)"
         )
         action.set_defaults(func=handler)
 
@@ -94,15 +97,20 @@ def _run(args: argparse.Namespace) -> int:
     return run_from_args(args.file, args, _parameters(args.parameter)).exit_code
 
 
+def _cache_dir(args: argparse.Namespace) -> Path:
+    return args.cache_dir or default_cache_dir(args.work_dir)
+
+
 def _warn(text: str) -> None:
     print(f"warning: {text}", file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:
-    entries = MemoCache(args.cache_dir, warn=_warn).entries()
+    cache_dir = _cache_dir(args)
+    entries = MemoCache(cache_dir, warn=_warn).entries()
     console = make_console()
     if not entries:
-        console.print(f"no memo entries in {args.cache_dir}")
+        console.print(f"no memo entries in {cache_dir}")
         return 0
     table = Table(box=None, pad_edge=False)
     for column in ("CACHE", "KEY", "CREATED", "AGE", "LAST HIT", "OUTPUTS"):
@@ -128,7 +136,7 @@ def _prune(args: argparse.Namespace) -> int:
         older_than = -1.0
     if older_than < 0:  # a negative age would put the cut-off in the future: every entry
         raise UserError(f"--older-than {args.older_than!r}: give an age such as 30m, 12h or 7d")
-    removed = MemoCache(args.cache_dir, warn=_warn).prune(older_than)
+    removed = MemoCache(_cache_dir(args), warn=_warn).prune(older_than)
     for entry in removed:
         print(f"removed {entry.cache_name}/{entry.key}")
     print(f"{len(removed)} entries not hit for {args.older_than} removed")
@@ -136,7 +144,7 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _clear(args: argparse.Namespace) -> int:
-    memo = MemoCache(args.cache_dir)
+    memo = MemoCache(_cache_dir(args))
     try:
         count = memo.clear(args.cache)
     except InvalidCacheKey as err:

@@ -139,7 +139,7 @@ def run(
     values = workflow_parameters(store.workflow, {**from_config_maps, **given})
     reached = [template.template for template in store.reached()]
     view = RunView(quiet=quiet)
-    memo = MemoCache(Path(cache_dir) if cache_dir else default_cache_dir(), warn=view.warn)
+    memo = MemoCache(Path(cache_dir) if cache_dir else default_cache_dir(work_dir), warn=view.warn)
     if any("memoize" in template for template in reached):
         memo.check_writable()
     if report_json:
@@ -318,7 +318,9 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         help="also write the result as Argo's workflow status JSON here",
     )
     parser.add_argument(
-        "--cache-dir", metavar="DIR", help=f"memoization cache (default {default_cache_dir()})"
+        "--cache-dir",
+        metavar="DIR",
+        help="memoization cache (default: WORK_DIR/cache, beside the volumes its entries name)",
     )
     parser.add_argument(
         "--work-dir",

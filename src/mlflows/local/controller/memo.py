@@ -30,9 +30,11 @@ KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 CACHE_NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mlflows"
+def default_cache_dir(work_dir: str | Path) -> Path:
+    """A work directory's memo cache: beside the volumes its entries' outputs name, as a
+    namespace's memo ConfigMaps live beside its claims (a cache shared by work directories would
+    hit on models another one holds)."""
+    return Path(work_dir) / "cache"
 
 
 class InvalidCacheKey(ValueError):
