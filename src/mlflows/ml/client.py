@@ -44,9 +44,10 @@ def predict_url(base_url: str, model_name: str) -> str:
 
 
 def predict_classes(
-    base_url: str, model_name: str, images: list[bytes], timeout: float = 30.0
+    base_url: str, model_name: str, images: list[bytes] | np.ndarray, timeout: float = 30.0
 ) -> list[int]:
-    """The predicted class of each encoded image, from the server at ``base_url``."""
+    """The predicted class of each image (encoded files, or an array as
+    :func:`~mlflows.ml.protocol.encode_request` takes), from the server at ``base_url``."""
     body = json.dumps(protocol.encode_request(images)).encode()
     request = urllib.request.Request(
         predict_url(base_url, model_name),

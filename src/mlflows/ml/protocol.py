@@ -29,8 +29,11 @@ class BadRequest(ValueError):
     """The request is malformed; the message says which part and what was expected."""
 
 
-def encode_request(images: list[bytes]) -> dict:
-    """The request body for a batch of encoded image files."""
+def encode_request(images: list[bytes] | np.ndarray) -> dict:
+    """The request body for a batch of encoded image files, or of images as an N x 28 x 28 x 1
+    array of floats in [0, 1]."""
+    if isinstance(images, np.ndarray):
+        return {"instances": images.tolist()}
     return {"instances": [{"b64": base64.b64encode(image).decode("ascii")} for image in images]}
 
 

@@ -9,37 +9,15 @@ The test split goes as raw [0, 1] arrays in requests of ``--batch-size`` images,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 
 from mlflows.cli import run_cli
-from mlflows.errors import Unavailable, UserError
-from mlflows.ml import datasets, protocol
+from mlflows.errors import UserError
+from mlflows.ml import datasets
 from mlflows.ml.args import ArgumentParser, output_files, positive_int
-from mlflows.ml.client import check_url, predict_url
+from mlflows.ml.client import check_url, predict_classes
 from mlflows.ml.files import write_output
-
-
-def predicted(url: str, model_name: str, images, timeout: float = 60.0) -> list[int]:
-    """The predicted class of each of ``images`` (N x 28 x 28 x 1 floats in [0, 1])."""
-    body = json.dumps({"instances": images.tolist()}).encode()
-    request = urllib.request.Request(
-        predict_url(url, model_name), body, {"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return protocol.predicted_classes(json.load(response))
-    except urllib.error.HTTPError as err:
-        detail = " ".join(err.read().decode(errors="replace").split())[:200]
-        error = Unavailable if err.code >= 500 else UserError
-        raise error(f"--url: the server answered {err.code}: {detail}") from None
-    except (protocol.BadRequest, ValueError) as err:
-        raise UserError(f"--url: unexpected answer from {url}: {err}") from None
-    except OSError as err:
-        raise Unavailable(f"--url: cannot reach {url} ({getattr(err, 'reason', err)})") from None
 
 
 def served_accuracy(
@@ -52,7 +30,7 @@ def served_accuracy(
 
     correct = total = 0
     for images, labels in test_batches(dataset, data_dir).unbatch().batch(batch_size):
-        classes = predicted(url, model_name, images.numpy())
+        classes = predict_classes(url, model_name, images.numpy(), timeout=60.0)
         correct += int(np.sum(np.asarray(classes) == labels.numpy()))
         total += len(classes)
     if not total:
