@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from resources_fixtures import (
@@ -58,19 +55,6 @@ def test_without_a_batcher_the_server_keeps_its_own_batching():
 def test_a_batcher_it_cannot_read_is_one_line(batcher, says):
     with pytest.raises(UserError, match="^InferenceService " + says.replace(".", r"\.")):
         batcher_flags(with_batcher(batcher))
-
-
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory) -> Path:
-    """A servable (untrained) SavedModel, saved by the ML entry points' own exporter."""
-    pytest.importorskip("mlflows.ml.serve")
-    path = tmp_path_factory.mktemp("model") / "cnn"
-    script = (
-        "import sys; from mlflows.ml import export, models; from mlflows.ml.cluster import Role; "
-        "export.save(models.build('cnn', 1e-3), sys.argv[1], Role('worker', 0, 1, is_chief=True))"
-    )
-    subprocess.run([sys.executable, "-c", script, str(path)], check=True, capture_output=True)
-    return path
 
 
 def batch_counts(url: str) -> dict[str, float]:

@@ -108,8 +108,8 @@ def test_without_a_cache_dir_each_work_dir_has_its_own_cache(tmp_path, capsys):
     """The default cache is the work directory's: another work directory's entries (whose
     outputs name that one's volumes) are not hits here, and ``mlflows cache list --work-dir``
     shows the entries of the one it names."""
-    from mlflows.local import run
     from mlflows.cli import main
+    from mlflows.local import run
 
     wf = memoized("1h")
     for work in ("one", "two"):

@@ -558,19 +558,6 @@ def test_tfjob_replicas_outlive_the_thread_of_the_step_that_started_them(kube):
 # -- InferenceService (the real mlflows.ml.serve) -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory) -> Path:
-    """A servable (untrained) SavedModel, saved by the ML entry points' own exporter."""
-    pytest.importorskip("mlflows.ml.serve")
-    path = tmp_path_factory.mktemp("model") / "cnn"
-    script = (
-        "import sys; from mlflows.ml import export, models; from mlflows.ml.cluster import Role; "
-        "export.save(models.build('cnn', 1e-3), sys.argv[1], Role('worker', 0, 1, is_chief=True))"
-    )
-    subprocess.run([sys.executable, "-c", script, str(path)], check=True, capture_output=True)
-    return path
-
-
 def predict(url: str, name: str) -> list:
     body = json.dumps({"instances": [[[[0.0]] * 28] * 28]}).encode()
     request = urllib.request.Request(
