@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from mlflows.errors import UserError
-from mlflows.local.cluster.knative import Conditions
-from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
+from mlflows.local.cluster.knative import Conditions, ServedByOneProcess
+from mlflows.local.cluster.pods import NodeLog, free_ports, start_with_log, tail
 from mlflows.local.executor.isolation import PodSpec
 from mlflows.local.executor.process import check_container, container_command
 from mlflows.local.executor.spawner import PodProcess
@@ -66,7 +66,7 @@ def check_custom_predictor(manifest: dict) -> None:
     check_container(container, where)
 
 
-class CustomPredictorController:
+class CustomPredictorController(ServedByOneProcess):
     """Runs one custom predictor container and keeps its InferenceService's status."""
 
     def __init__(self, obj: dict, *, scratch_dir: Path, log: NodeLog):
@@ -78,12 +78,6 @@ class CustomPredictorController:
         self._conditions = Conditions()
         self.update(obj, log)
 
-    @property
-    def url(self) -> str | None:
-        """The predictor's URL once it listens, else None."""
-        with self._lock:
-            return self._url
-
     def update(self, obj: dict, log: NodeLog) -> None:
         """A new or changed spec: the container starts again with it."""
         check_custom_predictor(obj)
@@ -93,13 +87,6 @@ class CustomPredictorController:
             self._log, self._url, self._failure, self._stopped = log, None, "", False
             self._generation = obj["metadata"].get("generation", 1)
             self._start(obj["spec"]["predictor"]["containers"][0])
-
-    def observe(self) -> Observation:
-        with self._lock:
-            if not self._stopped and not self._failure:
-                self._advance()
-            settled = self._stopped or bool(self._failure) or self._url is not None
-            return Observation(self._status(), settled, self._failure)
 
     def stop(self) -> None:
         with self._lock:

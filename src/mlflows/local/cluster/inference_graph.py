@@ -30,9 +30,9 @@ from pathlib import Path
 
 from mlflows.errors import UserError
 from mlflows.local.cluster.graph_router import READINESS_PATH, ROOT
-from mlflows.local.cluster.knative import Conditions
+from mlflows.local.cluster.knative import Conditions, ServedByOneProcess
 from mlflows.local.cluster.objects import Unresolved
-from mlflows.local.cluster.pods import NodeLog, Observation, free_ports, start_with_log, tail
+from mlflows.local.cluster.pods import NodeLog, free_ports, start_with_log, tail
 from mlflows.local.executor.isolation import PodSpec
 from mlflows.local.executor.process import Command
 from mlflows.local.executor.spawner import PodProcess
@@ -97,7 +97,7 @@ def predictor_endpoint(service_url: str, service_name: str) -> str:
     return f"{service_url.rstrip('/')}/v1/models/{service_name}:predict"
 
 
-class InferenceGraphController:
+class InferenceGraphController(ServedByOneProcess):
     """Runs one InferenceGraph's router and keeps its status; :meth:`observe` advances it."""
 
     def __init__(
@@ -121,12 +121,6 @@ class InferenceGraphController:
         self._conditions = Conditions()
         self.update(obj, log)
 
-    @property
-    def url(self) -> str | None:
-        """The router's URL once it is ready, else None."""
-        with self._lock:
-            return self._url
-
     def update(self, obj: dict, log: NodeLog) -> None:
         """A new or changed spec: the router restarts with it once its services have URLs."""
         check_inference_graph(obj)
@@ -136,13 +130,6 @@ class InferenceGraphController:
             self._generation = obj["metadata"].get("generation", 1)
             self._log, self._stopped, self._failure = log, False, ""
             self._waiting_since = time.monotonic()
-
-    def observe(self) -> Observation:
-        with self._lock:
-            if not self._stopped and not self._failure:
-                self._advance()
-            settled = self._stopped or bool(self._failure) or self._url is not None
-            return Observation(self._status(), settled, self._failure)
 
     def stop(self) -> None:
         with self._lock:
